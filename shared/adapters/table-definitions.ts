@@ -1,0 +1,51 @@
+/**
+ * The DynamoDB tables, as data: the local stack creates them from this list and the CDK app
+ * declares them from it, so both always agree. Every key attribute is a string.
+ */
+export interface IndexDefinition {
+  name: string;
+  partitionKey: string;
+  sortKey: string;
+}
+
+export interface TableDefinition {
+  /** Construct id in CDK and suffix of the local table name. */
+  id: string;
+  /** The env key through which code learns the table name. */
+  envKey: string;
+  partitionKey: string;
+  sortKey?: string;
+  /** Attribute holding an epoch-seconds expiry, when items expire. */
+  ttlAttribute?: string;
+  indexes: IndexDefinition[];
+}
+
+export const GSI1 = 'gsi1';
+export const TTL_ATTRIBUTE = 'ttl';
+
+export const TABLES = {
+  /** Tenants (`TENANT#id`) and API key hashes (`APIKEY#sha256`). */
+  tenants: { id: 'Tenants', envKey: 'TENANTS_TABLE', partitionKey: 'pk', indexes: [] },
+  /** Sessions (`SESSION#id`, listed per shard through gsi1) and chatbots (`CHATBOT#tenant#id`). */
+  sessions: {
+    id: 'Sessions',
+    envKey: 'SESSIONS_TABLE',
+    partitionKey: 'pk',
+    indexes: [{ name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+  },
+  /** Messages (by conversation and time through gsi1) and conversations (by session and last activity). */
+  messages: {
+    id: 'Messages',
+    envKey: 'MESSAGES_TABLE',
+    partitionKey: 'pk',
+    indexes: [{ name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+  },
+  /** Daily usage counters per tenant (`TENANT#id` / `DAY#YYYY-MM-DD`). */
+  usage: { id: 'Usage', envKey: 'USAGE_TABLE', partitionKey: 'pk', sortKey: 'sk', indexes: [] },
+  /** Short-lived request records: idempotency keys and rate-limit windows. */
+  requests: { id: 'Requests', envKey: 'REQUESTS_TABLE', partitionKey: 'pk', ttlAttribute: TTL_ATTRIBUTE, indexes: [] },
+  /** Shard leases of the session runners. */
+  leases: { id: 'Leases', envKey: 'LEASES_TABLE', partitionKey: 'pk', indexes: [] },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableKey = keyof typeof TABLES;

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+/**
+ * Environment keys, one schema per runtime. `infra/` sets exactly these keys on each function and
+ * on the runner task, and the runtime parses them once at start: a missing or bad key fails at
+ * start with every problem listed, never as an empty string later.
+ */
+const name = z.string().min(1);
+const url = z.url();
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const csvUrls = z
+  .string()
+  .min(1)
+  .transform((s) => s.split(',').map((u) => u.trim()))
+  .pipe(z.array(url).min(1));
+
+/** Where the AWS SDK clients point: AWS itself when unset, the local stand-ins when set. */
+export const EndpointEnv = z.object({
+  DYNAMODB_ENDPOINT: url.optional(),
+  SQS_ENDPOINT: url.optional(),
+  S3_ENDPOINT: url.optional(),
+});
+
+export const AuthorizerEnv = EndpointEnv.extend({ TENANTS_TABLE: name });
+
+export const ApiEnv = EndpointEnv.extend({
+  TENANTS_TABLE: name,
+  SESSIONS_TABLE: name,
+  MESSAGES_TABLE: name,
+  REQUESTS_TABLE: name,
+  USAGE_TABLE: name,
+  /** One URL per shard, in shard order: `commands-0.fifo,commands-1.fifo,…`. */
+  COMMAND_QUEUE_URLS: csvUrls,
+  SEND_RATE_PER_MINUTE: positiveInt(60),
+});
+
+export type EndpointConfig = z.infer<typeof EndpointEnv>;
+export type ApiConfig = z.infer<typeof ApiEnv>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment against a runtime's schema; throws one ConfigError naming every bad key. */
+export const loadConfig = <S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> => {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  return result.data;
+};
+
+/** The env keys a schema reads (for infra: the variables a function must be given). */
+export const envKeysOf = (schema: z.ZodObject): string[] => Object.keys(schema.shape);
+
+export const AI_PROVIDERS = ['bedrock', 'openai', 'offline'] as const;
+
+/** The AI Lambda on `incoming.fifo`. */
+export const AiEnv = EndpointEnv.extend({
+  SESSIONS_TABLE: name,
+  MESSAGES_TABLE: name,
+  USAGE_TABLE: name,
+  COMMAND_QUEUE_URLS: csvUrls,
+  AI_PROVIDER: z.enum(AI_PROVIDERS).default('offline'),
+  /** Default model id when a chatbot names none (a Bedrock model id or an OpenAI-compatible model). */
+  AI_MODEL: z.string().min(1).default('amazon.nova-lite-v1:0'),
+  AI_TIMEOUT_MS: positiveInt(20_000),
+  AI_HISTORY_MESSAGES: positiveInt(20),
+  AI_MAX_REPLY_TOKENS: positiveInt(512),
+  OPENAI_BASE_URL: url.optional(),
+  /** Name of an SSM SecureString / Secrets Manager secret holding the OpenAI-compatible key (never the key itself). */
+  OPENAI_API_KEY_SECRET: z.string().min(1).optional(),
+  BEDROCK_ENDPOINT: url.optional(),
+});
+
+/** The session runner (ECS task, or the local stack's child process). */
+export const RunnerEnv = EndpointEnv.extend({
+  SESSIONS_TABLE: name,
+  MESSAGES_TABLE: name,
+  LEASES_TABLE: name,
+  AUTH_STATE_BUCKET: name,
+  COMMAND_QUEUE_URLS: csvUrls,
+  INCOMING_QUEUE_URL: url,
+  /** Shards this runner may serve: `all`, or a comma-separated list of shard numbers. */
+  RUNNER_SHARDS: z.string().default('all'),
+  RUNNER_ID: z.string().min(1).optional(),
+  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  LEASE_DURATION_MS: positiveInt(30_000),
+  SEND_MIN_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+  WHATSAPP_WS_URL: url.default('wss://web.whatsapp.com/ws/chat'),
+  /** Hex root key of the loopback WhatsApp simulator; only honoured for a loopback WHATSAPP_WS_URL. */
+  WHATSAPP_SIMULATOR_ROOT_KEY: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** WhatsApp Web version `major.minor.patch`; the pinned Baileys default when unset. */
+  WHATSAPP_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).optional(),
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+});
+
+export type AiConfig = z.infer<typeof AiEnv>;
+export type RunnerConfig = z.infer<typeof RunnerEnv>;

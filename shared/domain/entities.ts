@@ -1,0 +1,74 @@
+import type { MessageStatus, SessionStatus } from './session-status.ts';
+
+export interface Tenant {
+  tenantId: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface Chatbot {
+  tenantId: string;
+  chatbotId: string;
+  name: string;
+  aiEnabled: boolean;
+  systemPrompt: string;
+  model?: string;
+  /** The chatbot's one session, set once at the first init. */
+  sessionId?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Whether the runner should hold a socket for the session. */
+export type DesiredState = 'running' | 'stopped';
+
+export interface Session {
+  sessionId: string;
+  tenantId: string;
+  chatbotId: string;
+  shard: number;
+  status: SessionStatus;
+  desiredState: DesiredState;
+  pairingPhoneNumber?: string;
+  pairingCode?: string;
+  phoneNumber?: string;
+  lastError?: string;
+  qr?: string;
+  qrExpiresAt?: string;
+  connectedAt?: string;
+  runnerSeenAt?: string;
+  /** The fencing token of the runner lease that made the last runner write. */
+  fence?: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Message {
+  messageId: string;
+  tenantId: string;
+  sessionId: string;
+  direction: 'out' | 'in';
+  /** The peer's JID for outbound messages, our own number's JID for inbound ones. */
+  to: string;
+  from?: string;
+  text: string;
+  status: MessageStatus;
+  waMessageId?: string;
+  error?: string;
+  conversationId?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface IdempotencyRecord {
+  tenantId: string;
+  key: string;
+  /** Hash of the request the key was first used with: a different request under the same key is refused. */
+  fingerprint: string;
+  messageId: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export const DEFAULT_SYSTEM_PROMPT =
+  'You are a helpful assistant answering WhatsApp messages. Be brief, friendly and accurate.';

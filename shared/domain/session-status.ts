@@ -1,0 +1,38 @@
+import { ConflictError } from '../errors.ts';
+
+export const SESSION_STATUSES = ['DISCONNECTED', 'CONNECTING', 'QR_READY', 'CONNECTED', 'LOGGED_OUT'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+/**
+ * The allowed transitions, in one place. Any status may fall back to DISCONNECTED or LOGGED_OUT
+ * (socket closed, phone unlinked); a reconnect goes through CONNECTING without a new QR.
+ */
+const NEXT: Record<SessionStatus, readonly SessionStatus[]> = {
+  DISCONNECTED: ['CONNECTING', 'LOGGED_OUT'],
+  CONNECTING: ['QR_READY', 'CONNECTED', 'DISCONNECTED', 'LOGGED_OUT'],
+  QR_READY: ['QR_READY', 'CONNECTING', 'CONNECTED', 'DISCONNECTED', 'LOGGED_OUT'],
+  CONNECTED: ['CONNECTING', 'DISCONNECTED', 'LOGGED_OUT'],
+  LOGGED_OUT: ['CONNECTING', 'DISCONNECTED'],
+};
+
+export const canTransition = (from: SessionStatus, to: SessionStatus): boolean => NEXT[from].includes(to);
+
+/** The statuses from which `to` may be entered: the condition of a guarded status write. */
+export const allowedPredecessors = (to: SessionStatus): SessionStatus[] =>
+  SESSION_STATUSES.filter((from) => canTransition(from, to));
+
+/** Throws when a transition is not allowed; for use cases that change status themselves. */
+export const assertTransition = (from: SessionStatus, to: SessionStatus): void => {
+  if (!canTransition(from, to)) {
+    throw new ConflictError('INVALID_TRANSITION', `A session cannot go from ${from} to ${to}`);
+  }
+};
+
+export const MESSAGE_STATUSES = ['QUEUED', 'SENT', 'DELIVERED', 'READ', 'FAILED'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+const MESSAGE_RANK: Record<MessageStatus, number> = { QUEUED: 0, SENT: 1, DELIVERED: 2, READ: 3, FAILED: 1 };
+
+/** Receipts can arrive out of order: a message status only moves forward. */
+export const isMessageProgress = (from: MessageStatus, to: MessageStatus): boolean =>
+  from !== 'FAILED' && MESSAGE_RANK[to] > MESSAGE_RANK[from];

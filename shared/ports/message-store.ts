@@ -1,0 +1,18 @@
+import type { Message } from '../domain/entities.ts';
+import type { MessageStatus } from '../domain/session-status.ts';
+
+export interface MessageStatusUpdate {
+  status: MessageStatus;
+  waMessageId?: string;
+  error?: string;
+  now: string;
+}
+
+export interface MessageStore {
+  get(messageId: string): Promise<Message | undefined>;
+  /** Stores the message unless its id exists; false when it did. */
+  putIfAbsent(message: Message): Promise<boolean>;
+  delete(messageId: string): Promise<void>;
+  /** Moves the status forward only (receipts arrive out of order); undefined when it would not move. */
+  updateStatus(messageId: string, update: MessageStatusUpdate): Promise<Message | undefined>;
+}

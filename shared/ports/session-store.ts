@@ -1,0 +1,32 @@
+import type { DesiredState, Session } from '../domain/entities.ts';
+import type { SessionStatus } from '../domain/session-status.ts';
+
+/** Fields a runner may write along with a status change. `null` removes the attribute. */
+export type SessionStatusFields = Partial<{
+  [K in 'phoneNumber' | 'lastError' | 'qr' | 'qrExpiresAt' | 'connectedAt' | 'pairingCode']: string | null;
+}>;
+
+export interface SessionTransition {
+  to: SessionStatus;
+  fields?: SessionStatusFields;
+  /** The fencing token of the writer's lease; a write carrying an older token than the stored one is refused. */
+  fence?: number;
+  now: string;
+}
+
+export interface SessionStore {
+  get(sessionId: string): Promise<Session | undefined>;
+  /** Stores a new session; false when the id exists. */
+  create(session: Session): Promise<boolean>;
+  delete(sessionId: string): Promise<void>;
+  setDesiredState(sessionId: string, desiredState: DesiredState, now: string): Promise<Session | undefined>;
+  /**
+   * Moves the session to `to` only from a status that allows it (the status machine) and only with a
+   * fence not older than the stored one. Returns the updated session, or undefined when the guard failed.
+   */
+  transition(sessionId: string, transition: SessionTransition): Promise<Session | undefined>;
+  /** Marks the session as seen by its runner (heartbeat), fenced like `transition`. */
+  touch(sessionId: string, fence: number, now: string): Promise<boolean>;
+  /** Every session of a shard (the runner's work list). */
+  listByShard(shard: number): Promise<Session[]>;
+}

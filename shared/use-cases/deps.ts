@@ -1,0 +1,36 @@
+import type { Session } from '../domain/entities.ts';
+import { NotFoundError } from '../errors.ts';
+import type { ChatbotStore } from '../ports/chatbot-store.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { CommandPublisher } from '../ports/command-publisher.ts';
+import type { IdempotencyStore } from '../ports/idempotency-store.ts';
+import type { MessageStore } from '../ports/message-store.ts';
+import type { RateLimiter } from '../ports/rate-limiter.ts';
+import type { SessionStore } from '../ports/session-store.ts';
+import type { TenantStore } from '../ports/tenant-store.ts';
+
+/** The ports the tenant API's use cases run on. */
+export interface GatewayDeps {
+  tenants: TenantStore;
+  chatbots: ChatbotStore;
+  sessions: SessionStore;
+  messages: MessageStore;
+  idempotency: IdempotencyStore;
+  rateLimiter: RateLimiter;
+  commands: CommandPublisher;
+  clock: Clock;
+  shardCount: number;
+}
+
+/** The tenant's session, or 404 for an unknown id and for another tenant's (never 403, never its data). */
+export const loadOwnSession = async (
+  deps: Pick<GatewayDeps, 'sessions'>,
+  tenantId: string,
+  sessionId: string,
+): Promise<Session> => {
+  const session = await deps.sessions.get(sessionId);
+  if (!session || session.tenantId !== tenantId) {
+    throw new NotFoundError('SESSION_NOT_FOUND', 'No such session');
+  }
+  return session;
+};

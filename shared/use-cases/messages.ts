@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import type { SendMessageInput } from '../contracts/http.ts';
+import type { Message, Session } from '../domain/entities.ts';
+import { newId } from '../domain/ids.ts';
+import { toJid } from '../domain/whatsapp-address.ts';
+import { ConflictError, NotFoundError, RateLimitedError } from '../errors.ts';
+import { type GatewayDeps, loadOwnSession } from './deps.ts';
+
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface SendResult {
+  messageId: string;
+  status: 'QUEUED';
+}
+
+/**
+ * Queues a text for a connected session. With an idempotency key, a repeat within 24 h answers
+ * like the first request and sends nothing more; the same key with another request is refused.
+ * A failed enqueue removes what this call stored, so the caller can simply retry.
+ */
+export const sendMessage = async (
+  deps: GatewayDeps,
+  tenantId: string,
+  input: SendMessageInput,
+  idempotencyKey?: string,
+): Promise<SendResult> => {
+  const session = await loadOwnSession(deps, tenantId, input.sessionId);
+  const to = toJid(input.to);
+  const fingerprint = createHash('sha256').update(JSON.stringify([input.sessionId, to, input.message])).digest('hex');
+  const now = deps.clock.now();
+
+  const buildMessage = (messageId: string): Message => ({
+    messageId,
+    tenantId,
+    sessionId: session.sessionId,
+    direction: 'out',
+    to,
+    text: input.message,
+    status: 'QUEUED',
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  });
+  const replay = async (): Promise<SendResult | undefined> => {
+    if (!idempotencyKey) return undefined;
+    const messageId = await replayedMessageId(deps, tenantId, idempotencyKey, fingerprint);
+    if (!messageId) return undefined;
+    // The first request may have died between claiming the key and storing: finish its work.
+    if (!(await deps.messages.get(messageId))) await storeAndEnqueue(deps, session, buildMessage(messageId));
+    return { messageId, status: 'QUEUED' };
+  };
+
+  const first = await replay();
+  if (first) return first;
+  if (session.status !== 'CONNECTED') {
+    throw new ConflictError('SESSION_NOT_CONNECTED', `The session is ${session.status}, not CONNECTED`);
+  }
+  const rate = await deps.rateLimiter.consume(tenantId, now);
+  if (!rate.allowed) throw new RateLimitedError(rate.retryAfterSeconds);
+
+  const messageId = newId();
+  if (idempotencyKey) {
+    const record = {
+      tenantId,
+      key: idempotencyKey,
+      fingerprint,
+      messageId,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString(),
+    };
+    if (!(await deps.idempotency.claim(record, now))) {
+      // A concurrent request with the same key won: answer like it.
+      const winner = await replay();
+      if (winner) return winner;
+      throw new ConflictError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is in progress');
+    }
+  }
+  try {
+    await storeAndEnqueue(deps, session, buildMessage(messageId));
+  } catch (error) {
+    if (idempotencyKey) await deps.idempotency.release(tenantId, idempotencyKey).catch(() => undefined);
+    throw error;
+  }
+  return { messageId, status: 'QUEUED' };
+};
+
+/** Stores the message as QUEUED and enqueues its send; a failed enqueue removes the message again. */
+const storeAndEnqueue = async (deps: GatewayDeps, session: Session, message: Message): Promise<void> => {
+  await deps.messages.putIfAbsent(message);
+  try {
+    await enqueueSend(deps, session, message);
+  } catch (error) {
+    await deps.messages.delete(message.messageId).catch(() => undefined);
+    throw error;
+  }
+};
+
+const enqueueSend = (deps: GatewayDeps, session: Session, message: Message) =>
+  deps.commands.publish(session.shard, {
+    v: 1,
+    type: 'send',
+    sessionId: session.sessionId,
+    commandId: message.messageId,
+    messageId: message.messageId,
+    to: message.to,
+    text: message.text,
+  });
+
+/** The message id the key was first used for; 409 when the key came with a different request. */
+const replayedMessageId = async (
+  deps: GatewayDeps,
+  tenantId: string,
+  key: string,
+  fingerprint: string,
+): Promise<string | undefined> => {
+  const record = await deps.idempotency.get(tenantId, key, deps.clock.now());
+  if (!record) return undefined;
+  if (record.fingerprint !== fingerprint) {
+    throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request');
+  }
+  return record.messageId;
+};
+
+export const getMessage = async (deps: GatewayDeps, tenantId: string, messageId: string): Promise<Message> => {
+  const message = await deps.messages.get(messageId);
+  if (!message || message.tenantId !== tenantId) throw new NotFoundError('MESSAGE_NOT_FOUND', 'No such message');
+  return message;
+};

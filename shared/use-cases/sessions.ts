@@ -1,0 +1,143 @@
+import type { DisconnectInput, InitSessionInput } from '../contracts/http.ts';
+import type { Chatbot, Session } from '../domain/entities.ts';
+import { newId, shardOf } from '../domain/ids.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import { defaultChatbot } from './chatbots.ts';
+import { type GatewayDeps, loadOwnSession } from './deps.ts';
+
+export interface InitResult {
+  session: Session;
+  created: boolean;
+}
+
+/**
+ * Links a chatbot to a WhatsApp session: creates the chatbot with defaults and the session on the
+ * first call, and on later calls restarts the same session (409 ALREADY_CONNECTED when it is linked).
+ * A failure to enqueue the start undoes a session created by this call, so nothing is left half-made.
+ */
+export const initSession = async (
+  deps: GatewayDeps,
+  tenantId: string,
+  input: InitSessionInput,
+): Promise<InitResult> => {
+  const now = deps.clock.now().toISOString();
+  const chatbot = await deps.chatbots.createIfMissing(defaultChatbot(tenantId, input.chatbotId, now));
+  if (chatbot.sessionId) return reinit(deps, tenantId, chatbot.sessionId, input);
+
+  const sessionId = newId();
+  const session: Session = {
+    sessionId,
+    tenantId,
+    chatbotId: input.chatbotId,
+    shard: shardOf(sessionId, deps.shardCount),
+    status: 'DISCONNECTED',
+    desiredState: 'running',
+    ...(input.pairingPhoneNumber && { pairingPhoneNumber: input.pairingPhoneNumber.replace(/^\+/, '') }),
+    createdAt: now,
+    updatedAt: now,
+  };
+  await deps.sessions.create(session);
+  if (!(await deps.chatbots.attachSession(tenantId, input.chatbotId, sessionId))) {
+    // A concurrent init linked its own session first: answer with that one.
+    await deps.sessions.delete(sessionId);
+    const winner = await deps.chatbots.get(tenantId, input.chatbotId);
+    return reinit(deps, tenantId, sessionOf(winner), input);
+  }
+  try {
+    return { session: await start(deps, session), created: true };
+  } catch (error) {
+    await deps.chatbots.detachSession(tenantId, input.chatbotId, sessionId).catch(() => undefined);
+    await deps.sessions.delete(sessionId).catch(() => undefined);
+    throw error;
+  }
+};
+
+const sessionOf = (chatbot: Chatbot | undefined): string => {
+  if (!chatbot?.sessionId) throw new ConflictError('INIT_RACE', 'The chatbot changed meanwhile, retry');
+  return chatbot.sessionId;
+};
+
+const reinit = async (
+  deps: GatewayDeps,
+  tenantId: string,
+  sessionId: string,
+  input: InitSessionInput,
+): Promise<InitResult> => {
+  let session = await loadOwnSession(deps, tenantId, sessionId);
+  if (session.status === 'CONNECTED') {
+    throw new ConflictError('ALREADY_CONNECTED', 'The session is connected already');
+  }
+  const idle = session.status === 'DISCONNECTED' || session.status === 'LOGGED_OUT';
+  if (idle || session.desiredState === 'stopped' || input.pairingPhoneNumber) {
+    const now = deps.clock.now().toISOString();
+    session = (await deps.sessions.setDesiredState(sessionId, 'running', now)) ?? session;
+    session = await start(deps, { ...session, pairingPhoneNumber: input.pairingPhoneNumber?.replace(/^\+/, '') });
+  }
+  return { session, created: false };
+};
+
+/** Enqueues the start command, then shows the session as CONNECTING (the runner takes it from there). */
+const start = async (deps: GatewayDeps, session: Session): Promise<Session> => {
+  await deps.commands.publish(session.shard, {
+    v: 1,
+    type: 'start',
+    sessionId: session.sessionId,
+    commandId: newId(),
+    ...(session.pairingPhoneNumber && { pairingPhoneNumber: session.pairingPhoneNumber }),
+  });
+  const now = deps.clock.now().toISOString();
+  const moved = await deps.sessions.transition(session.sessionId, { to: 'CONNECTING', now });
+  return moved ?? (await deps.sessions.get(session.sessionId)) ?? session;
+};
+
+/** Asks the runner to close the session's socket (and unlink the device when `logout`). */
+export const disconnectSession = async (
+  deps: GatewayDeps,
+  tenantId: string,
+  input: DisconnectInput,
+): Promise<Session> => {
+  const session = await loadOwnSession(deps, tenantId, input.sessionId);
+  await deps.commands.publish(session.shard, {
+    v: 1,
+    type: 'stop',
+    sessionId: session.sessionId,
+    commandId: newId(),
+    logout: input.logout ?? false,
+  });
+  const now = deps.clock.now().toISOString();
+  return (await deps.sessions.setDesiredState(session.sessionId, 'stopped', now)) ?? session;
+};
+
+export const getSessionStatus = (deps: GatewayDeps, tenantId: string, sessionId: string): Promise<Session> =>
+  loadOwnSession(deps, tenantId, sessionId);
+
+/** The session of a chatbot, with the chatbot; 404 when either does not exist. */
+export const getSessionByChatbot = async (
+  deps: GatewayDeps,
+  tenantId: string,
+  chatbotId: string,
+): Promise<{ session: Session; chatbot: Chatbot }> => {
+  const chatbot = await deps.chatbots.get(tenantId, chatbotId);
+  if (!chatbot) throw new NotFoundError('CHATBOT_NOT_FOUND', 'No such chatbot');
+  if (!chatbot.sessionId) throw new NotFoundError('SESSION_NOT_FOUND', 'The chatbot has no session yet');
+  return { session: await loadOwnSession(deps, tenantId, chatbot.sessionId), chatbot };
+};
+
+export interface QrCodeResult {
+  session: Session;
+  qr: string;
+  expiresAt: string;
+}
+
+/** The QR the runner published for the session; 409 QR_NOT_READY unless one is waiting and fresh. */
+export const getQrCode = async (deps: GatewayDeps, tenantId: string, sessionId: string): Promise<QrCodeResult> => {
+  const session = await loadOwnSession(deps, tenantId, sessionId);
+  if (session.status === 'CONNECTED') {
+    throw new ConflictError('ALREADY_CONNECTED', 'The session is connected: there is nothing to scan');
+  }
+  const fresh = session.qrExpiresAt !== undefined && Date.parse(session.qrExpiresAt) > deps.clock.now().getTime();
+  if (session.status !== 'QR_READY' || !session.qr || !session.qrExpiresAt || !fresh) {
+    throw new ConflictError('QR_NOT_READY', 'No QR code is waiting for a scan yet, retry shortly');
+  }
+  return { session, qr: session.qr, expiresAt: session.qrExpiresAt };
+};
