@@ -1,11 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
+// Every test process talks only to loopback stand-ins: dummy credentials, no SDK or CDK chatter.
+// Set here, in the main process, so the global setup and the forked workers all inherit it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+process.env.CDK_DISABLE_CLI_TELEMETRY = 'true';
+process.env.AWS_ACCESS_KEY_ID ??= 'local';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+process.env.AWS_REGION ??= 'us-east-1';
+
 export default defineConfig({
   test: {
     include: ['{shared,functions,session-runner,local,infra}/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    setupFiles: ['./vitest.setup.ts'],
+    globalSetup: ['./local/stand-ins/test-global-setup.ts'],
     pool: 'forks',
   },
 });

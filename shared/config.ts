@@ -45,7 +45,10 @@ export class ConfigError extends Error {
 }
 
 /** Parses the environment against a runtime's schema; throws one ConfigError naming every bad key. */
-export const loadConfig = <S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> => {
+export const loadConfig = <S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<S> => {
   const result = schema.safeParse(env);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
@@ -92,9 +95,15 @@ export const RunnerEnv = EndpointEnv.extend({
   SEND_MIN_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
   WHATSAPP_WS_URL: url.default('wss://web.whatsapp.com/ws/chat'),
   /** Hex root key of the loopback WhatsApp simulator; only honoured for a loopback WHATSAPP_WS_URL. */
-  WHATSAPP_SIMULATOR_ROOT_KEY: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  WHATSAPP_SIMULATOR_ROOT_KEY: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   /** WhatsApp Web version `major.minor.patch`; the pinned Baileys default when unset. */
-  WHATSAPP_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).optional(),
+  WHATSAPP_VERSION: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/)
+    .optional(),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
 

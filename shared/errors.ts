@@ -84,4 +84,7 @@ export const HTTP_STATUS_BY_KIND: Record<ErrorKind, number> = {
 
 /** Whether a consumer (runner, queue handler) should retry work that failed with this error. */
 export const isRetryable = (error: unknown): boolean =>
-  !(error instanceof AppError) || error.kind === 'unavailable' || error.kind === 'internal' || error.kind === 'rate_limited';
+  !(error instanceof AppError) ||
+  error.kind === 'unavailable' ||
+  error.kind === 'internal' ||
+  error.kind === 'rate_limited';

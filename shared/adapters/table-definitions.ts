@@ -43,7 +43,13 @@ export const TABLES = {
   /** Daily usage counters per tenant (`TENANT#id` / `DAY#YYYY-MM-DD`). */
   usage: { id: 'Usage', envKey: 'USAGE_TABLE', partitionKey: 'pk', sortKey: 'sk', indexes: [] },
   /** Short-lived request records: idempotency keys and rate-limit windows. */
-  requests: { id: 'Requests', envKey: 'REQUESTS_TABLE', partitionKey: 'pk', ttlAttribute: TTL_ATTRIBUTE, indexes: [] },
+  requests: {
+    id: 'Requests',
+    envKey: 'REQUESTS_TABLE',
+    partitionKey: 'pk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+  },
   /** Shard leases of the session runners. */
   leases: { id: 'Leases', envKey: 'LEASES_TABLE', partitionKey: 'pk', indexes: [] },
 } as const satisfies Record<string, TableDefinition>;

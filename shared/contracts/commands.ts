@@ -3,7 +3,11 @@ import { MessageText, Uuid } from './common.ts';
 
 const base = { v: z.literal(1), sessionId: Uuid, commandId: z.string().min(1).max(128) };
 
-export const StartCommand = z.object({ ...base, type: z.literal('start'), pairingPhoneNumber: z.string().optional() });
+export const StartCommand = z.object({
+  ...base,
+  type: z.literal('start'),
+  pairingPhoneNumber: z.string().optional(),
+});
 export const SendCommand = z.object({
   ...base,
   type: z.literal('send'),

@@ -12,6 +12,9 @@ export const MessageStatusSchema = z.enum(MESSAGE_STATUSES);
 export const WhatsAppAddress = z
   .string()
   .refine(isWhatsAppAddress, 'must be an E.164 number (+ optional) or a WhatsApp JID');
-export const MessageText = z.string().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters');
+export const MessageText = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(4096, 'must be at most 4096 characters');
 export const PhoneNumber = z.string().regex(/^\+?[1-9]\d{6,14}$/, 'must be an E.164 number');
 export const IsoDate = z.iso.date('must be a date YYYY-MM-DD');

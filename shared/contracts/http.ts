@@ -13,7 +13,10 @@ import {
 
 // Request bodies are strict: an unknown field is a mistake worth reporting, not ignoring.
 
-export const InitSessionBody = z.strictObject({ chatbotId: ChatbotId, pairingPhoneNumber: PhoneNumber.optional() });
+export const InitSessionBody = z.strictObject({
+  chatbotId: ChatbotId,
+  pairingPhoneNumber: PhoneNumber.optional(),
+});
 export const SendMessageBody = z.strictObject({ sessionId: Uuid, to: WhatsAppAddress, message: MessageText });
 export const DisconnectBody = z.strictObject({ sessionId: Uuid, logout: z.boolean().optional() });
 export const UpsertChatbotBody = z.strictObject({

@@ -1,6 +1,12 @@
 import { ConflictError } from '../errors.ts';
 
-export const SESSION_STATUSES = ['DISCONNECTED', 'CONNECTING', 'QR_READY', 'CONNECTED', 'LOGGED_OUT'] as const;
+export const SESSION_STATUSES = [
+  'DISCONNECTED',
+  'CONNECTING',
+  'QR_READY',
+  'CONNECTED',
+  'LOGGED_OUT',
+] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
 /**

@@ -26,7 +26,9 @@ export const sendMessage = async (
 ): Promise<SendResult> => {
   const session = await loadOwnSession(deps, tenantId, input.sessionId);
   const to = toJid(input.to);
-  const fingerprint = createHash('sha256').update(JSON.stringify([input.sessionId, to, input.message])).digest('hex');
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify([input.sessionId, to, input.message]))
+    .digest('hex');
   const now = deps.clock.now();
 
   const buildMessage = (messageId: string): Message => ({
@@ -71,7 +73,10 @@ export const sendMessage = async (
       // A concurrent request with the same key won: answer like it.
       const winner = await replay();
       if (winner) return winner;
-      throw new ConflictError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is in progress');
+      throw new ConflictError(
+        'IDEMPOTENCY_IN_PROGRESS',
+        'A request with this Idempotency-Key is in progress',
+      );
     }
   }
   try {
@@ -115,13 +120,21 @@ const replayedMessageId = async (
   const record = await deps.idempotency.get(tenantId, key, deps.clock.now());
   if (!record) return undefined;
   if (record.fingerprint !== fingerprint) {
-    throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request');
+    throw new ConflictError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was used with a different request',
+    );
   }
   return record.messageId;
 };
 
-export const getMessage = async (deps: GatewayDeps, tenantId: string, messageId: string): Promise<Message> => {
+export const getMessage = async (
+  deps: GatewayDeps,
+  tenantId: string,
+  messageId: string,
+): Promise<Message> => {
   const message = await deps.messages.get(messageId);
-  if (!message || message.tenantId !== tenantId) throw new NotFoundError('MESSAGE_NOT_FOUND', 'No such message');
+  if (!message || message.tenantId !== tenantId)
+    throw new NotFoundError('MESSAGE_NOT_FOUND', 'No such message');
   return message;
 };

@@ -71,7 +71,10 @@ const reinit = async (
   if (idle || session.desiredState === 'stopped' || input.pairingPhoneNumber) {
     const now = deps.clock.now().toISOString();
     session = (await deps.sessions.setDesiredState(sessionId, 'running', now)) ?? session;
-    session = await start(deps, { ...session, pairingPhoneNumber: input.pairingPhoneNumber?.replace(/^\+/, '') });
+    session = await start(deps, {
+      ...session,
+      pairingPhoneNumber: input.pairingPhoneNumber?.replace(/^\+/, ''),
+    });
   }
   return { session, created: false };
 };
@@ -130,12 +133,17 @@ export interface QrCodeResult {
 }
 
 /** The QR the runner published for the session; 409 QR_NOT_READY unless one is waiting and fresh. */
-export const getQrCode = async (deps: GatewayDeps, tenantId: string, sessionId: string): Promise<QrCodeResult> => {
+export const getQrCode = async (
+  deps: GatewayDeps,
+  tenantId: string,
+  sessionId: string,
+): Promise<QrCodeResult> => {
   const session = await loadOwnSession(deps, tenantId, sessionId);
   if (session.status === 'CONNECTED') {
     throw new ConflictError('ALREADY_CONNECTED', 'The session is connected: there is nothing to scan');
   }
-  const fresh = session.qrExpiresAt !== undefined && Date.parse(session.qrExpiresAt) > deps.clock.now().getTime();
+  const fresh =
+    session.qrExpiresAt !== undefined && Date.parse(session.qrExpiresAt) > deps.clock.now().getTime();
   if (session.status !== 'QR_READY' || !session.qr || !session.qrExpiresAt || !fresh) {
     throw new ConflictError('QR_NOT_READY', 'No QR code is waiting for a scan yet, retry shortly');
   }

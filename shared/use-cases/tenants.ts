@@ -27,7 +27,10 @@ export const rotateApiKey = async (deps: { tenants: TenantStore }, tenantId: str
 };
 
 /** The tenant an API key belongs to; 401 for a missing or unknown key. */
-export const authenticate = async (deps: { tenants: TenantStore }, apiKey: string | undefined): Promise<string> => {
+export const authenticate = async (
+  deps: { tenants: TenantStore },
+  apiKey: string | undefined,
+): Promise<string> => {
   if (!apiKey) throw new UnauthorizedError();
   const tenantId = await deps.tenants.findTenantIdByKeyHash(hashApiKey(apiKey));
   if (!tenantId) throw new UnauthorizedError();

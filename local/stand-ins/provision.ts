@@ -1,0 +1,118 @@
+import {
+  CreateTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  commandQueue,
+  deadLetterName,
+  INCOMING_QUEUE,
+  type QueueDefinition,
+} from '#shared/adapters/queue-definitions.ts';
+import { TABLES, type TableDefinition } from '#shared/adapters/table-definitions.ts';
+
+/** Creates every table of TABLES under `prefix` (idempotent) and returns env key → table name. */
+export const provisionTables = async (
+  dynamo: DynamoDBClient,
+  prefix: string,
+): Promise<Record<string, string>> => {
+  const env: Record<string, string> = {};
+  for (const table of Object.values(TABLES) as TableDefinition[]) {
+    const name = `${prefix}-${table.id}`;
+    await createTable(dynamo, name, table);
+    env[table.envKey] = name;
+  }
+  return env;
+};
+
+const createTable = async (dynamo: DynamoDBClient, name: string, table: TableDefinition): Promise<void> => {
+  const attributes = new Set([
+    table.partitionKey,
+    table.sortKey,
+    ...table.indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+  ]);
+  try {
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [...attributes]
+          .filter((a): a is string => a !== undefined)
+          .map((a) => ({ AttributeName: a, AttributeType: 'S' })),
+        KeySchema: [
+          { AttributeName: table.partitionKey, KeyType: 'HASH' },
+          ...(table.sortKey ? [{ AttributeName: table.sortKey, KeyType: 'RANGE' as const }] : []),
+        ],
+        ...(table.indexes.length > 0 && {
+          GlobalSecondaryIndexes: table.indexes.map((index) => ({
+            IndexName: index.name,
+            KeySchema: [
+              { AttributeName: index.partitionKey, KeyType: 'HASH' },
+              { AttributeName: index.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          })),
+        }),
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ResourceInUseException) return; // kept from an earlier run
+    throw error;
+  }
+  if (table.ttlAttribute) {
+    await dynamo.send(
+      new UpdateTimeToLiveCommand({
+        TableName: name,
+        TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true },
+      }),
+    );
+  }
+};
+
+/** Creates a FIFO queue with its dead-letter queue (idempotent) and returns the queue URL. */
+export const provisionQueue = async (
+  sqs: SQSClient,
+  prefix: string,
+  queue: QueueDefinition,
+): Promise<string> => {
+  const fifo = { FifoQueue: 'true', ContentBasedDeduplication: 'false' };
+  const dlq = await sqs.send(
+    new CreateQueueCommand({ QueueName: `${prefix}${deadLetterName(queue)}.fifo`, Attributes: fifo }),
+  );
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  const created = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${prefix}${queue.name}.fifo`,
+      Attributes: {
+        ...fifo,
+        VisibilityTimeout: String(queue.visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn,
+          maxReceiveCount: queue.maxReceiveCount,
+        }),
+      },
+    }),
+  );
+  if (!created.QueueUrl) throw new Error(`Queue ${queue.name} was not created`);
+  return created.QueueUrl;
+};
+
+/** Every queue of the system: the command queue of each shard and `incoming`, as env keys. */
+export const provisionQueues = async (
+  sqs: SQSClient,
+  prefix: string,
+  shardCount: number,
+): Promise<{ COMMAND_QUEUE_URLS: string; INCOMING_QUEUE_URL: string }> => {
+  const commandUrls: string[] = [];
+  for (let shard = 0; shard < shardCount; shard++) {
+    commandUrls.push(await provisionQueue(sqs, prefix, commandQueue(shard)));
+  }
+  return {
+    COMMAND_QUEUE_URLS: commandUrls.join(','),
+    INCOMING_QUEUE_URL: await provisionQueue(sqs, prefix, INCOMING_QUEUE),
+  };
+};

@@ -1,0 +1,26 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EndpointConfig } from '../config.ts';
+
+export interface AwsClients {
+  dynamo: DynamoDBDocumentClient;
+  sqs: SQSClient;
+  s3: S3Client;
+}
+
+/**
+ * Builds every AWS client once per process. The one place that switches between AWS and the local
+ * stand-ins: an endpoint in the config points that client at loopback (path-style S3 for the stand-in).
+ */
+export const createAwsClients = (config: EndpointConfig): AwsClients => {
+  const dynamo = new DynamoDBClient({
+    ...(config.DYNAMODB_ENDPOINT && { endpoint: config.DYNAMODB_ENDPOINT }),
+  });
+  return {
+    dynamo: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+    sqs: new SQSClient({ ...(config.SQS_ENDPOINT && { endpoint: config.SQS_ENDPOINT }) }),
+    s3: new S3Client({ ...(config.S3_ENDPOINT && { endpoint: config.S3_ENDPOINT, forcePathStyle: true }) }),
+  };
+};

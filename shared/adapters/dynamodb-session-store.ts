@@ -1,0 +1,90 @@
+import type { DesiredState, Session } from '../domain/entities.ts';
+import { allowedPredecessors } from '../domain/session-status.ts';
+import type { SessionStore, SessionTransition } from '../ports/session-store.ts';
+import { type DynamoTable, entityOf, updateExpression } from './dynamodb-table.ts';
+
+const sessionKey = (sessionId: string) => ({ pk: `SESSION#${sessionId}` });
+const shardKey = (shard: number) => `SHARD#${shard}`;
+const FENCE_OK = '(attribute_not_exists(fence) OR fence <= :fence)';
+
+export class DynamoSessionStore implements SessionStore {
+  constructor(private readonly table: DynamoTable) {}
+
+  async get(sessionId: string): Promise<Session | undefined> {
+    return entityOf<Session>(await this.table.get(sessionKey(sessionId)));
+  }
+
+  create(session: Session): Promise<boolean> {
+    const item = {
+      ...sessionKey(session.sessionId),
+      gsi1pk: shardKey(session.shard),
+      gsi1sk: session.sessionId,
+      ...session,
+    };
+    return this.table.put(item, { ConditionExpression: 'attribute_not_exists(pk)' });
+  }
+
+  async delete(sessionId: string): Promise<void> {
+    await this.table.delete(sessionKey(sessionId));
+  }
+
+  async setDesiredState(
+    sessionId: string,
+    desiredState: DesiredState,
+    now: string,
+  ): Promise<Session | undefined> {
+    return entityOf<Session>(
+      await this.table.update(sessionKey(sessionId), {
+        UpdateExpression: 'SET desiredState = :d, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':d': desiredState, ':now': now },
+      }),
+    );
+  }
+
+  async transition(sessionId: string, t: SessionTransition): Promise<Session | undefined> {
+    const from = allowedPredecessors(t.to);
+    const patch = updateExpression({ ...t.fields, status: t.to, updatedAt: t.now, fence: t.fence });
+    const fromValues = Object.fromEntries(from.map((s, i) => [`:from${i}`, s]));
+    const conditions = [
+      'attribute_exists(pk)',
+      `#status IN (${Object.keys(fromValues).join(', ')})`,
+      ...(t.fence === undefined ? [] : [FENCE_OK]),
+    ];
+    return entityOf<Session>(
+      await this.table.update(sessionKey(sessionId), {
+        UpdateExpression: [
+          `SET ${patch.set.join(', ')}`,
+          patch.remove.length ? `REMOVE ${patch.remove.join(', ')}` : '',
+        ]
+          .join(' ')
+          .trim(),
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: { ...patch.names, '#status': 'status' },
+        ExpressionAttributeValues: {
+          ...patch.values,
+          ...fromValues,
+          ...(t.fence !== undefined && { ':fence': t.fence }),
+        },
+      }),
+    );
+  }
+
+  async touch(sessionId: string, fence: number, now: string): Promise<boolean> {
+    const updated = await this.table.update(sessionKey(sessionId), {
+      UpdateExpression: 'SET runnerSeenAt = :now, fence = :fence',
+      ConditionExpression: `attribute_exists(pk) AND ${FENCE_OK}`,
+      ExpressionAttributeValues: { ':now': now, ':fence': fence },
+    });
+    return updated !== undefined;
+  }
+
+  async listByShard(shard: number): Promise<Session[]> {
+    const items = await this.table.queryAll({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :shard',
+      ExpressionAttributeValues: { ':shard': shardKey(shard) },
+    });
+    return items.map((item) => entityOf<Session>(item) as Session);
+  }
+}

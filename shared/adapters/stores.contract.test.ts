@@ -1,0 +1,276 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatbotStore } from '../ports/chatbot-store.ts';
+import type { IdempotencyStore } from '../ports/idempotency-store.ts';
+import type { MessageStore } from '../ports/message-store.ts';
+import type { RateLimiter } from '../ports/rate-limiter.ts';
+import type { SessionStore } from '../ports/session-store.ts';
+import type { TenantStore } from '../ports/tenant-store.ts';
+import { provisionTestAws, type TestAws } from '../testing/aws-test-env.ts';
+import { aChatbot, aMessage, aSession } from '../testing/builders.ts';
+import {
+  InMemoryChatbotStore,
+  InMemoryIdempotencyStore,
+  InMemoryMessageStore,
+  InMemoryRateLimiter,
+  InMemorySessionStore,
+  InMemoryTenantStore,
+} from '../testing/in-memory-stores.ts';
+import { DynamoChatbotStore } from './dynamodb-chatbot-store.ts';
+import { DynamoIdempotencyStore } from './dynamodb-idempotency-store.ts';
+import { DynamoMessageStore } from './dynamodb-message-store.ts';
+import { DynamoRateLimiter } from './dynamodb-rate-limiter.ts';
+import { DynamoSessionStore } from './dynamodb-session-store.ts';
+import { DynamoTable } from './dynamodb-table.ts';
+import { DynamoTenantStore } from './dynamodb-tenant-store.ts';
+
+interface Stores {
+  tenants: TenantStore;
+  chatbots: ChatbotStore;
+  sessions: SessionStore;
+  messages: MessageStore;
+  idempotency: IdempotencyStore;
+  rateLimiter: RateLimiter;
+}
+
+let aws: TestAws;
+beforeAll(async () => {
+  aws = await provisionTestAws();
+});
+afterAll(() => aws?.destroy());
+
+const dynamoStores = (): Stores => {
+  const table = (key: string) => new DynamoTable(aws.clients.dynamo, aws.env[key] as string);
+  return {
+    tenants: new DynamoTenantStore(table('TENANTS_TABLE')),
+    chatbots: new DynamoChatbotStore(table('SESSIONS_TABLE')),
+    sessions: new DynamoSessionStore(table('SESSIONS_TABLE')),
+    messages: new DynamoMessageStore(table('MESSAGES_TABLE')),
+    idempotency: new DynamoIdempotencyStore(table('REQUESTS_TABLE')),
+    rateLimiter: new DynamoRateLimiter(table('REQUESTS_TABLE'), 3),
+  };
+};
+const memoryStores = (): Stores => ({
+  tenants: new InMemoryTenantStore(),
+  chatbots: new InMemoryChatbotStore(),
+  sessions: new InMemorySessionStore(),
+  messages: new InMemoryMessageStore(),
+  idempotency: new InMemoryIdempotencyStore(),
+  rateLimiter: new InMemoryRateLimiter(3),
+});
+
+const NOW = '2026-01-01T12:00:00.000Z';
+const LATER = '2026-01-01T12:05:00.000Z';
+
+describe.each([
+  ['in-memory fakes', memoryStores],
+  ['DynamoDB adapters on DynamoDB Local', dynamoStores],
+])('store contract: %s', (_name, make) => {
+  let s: Stores;
+  beforeAll(() => {
+    s = make();
+  });
+
+  describe('tenants', () => {
+    it('finds a tenant by the hash of its key, and no longer after revocation', async () => {
+      const tenantId = `t-${Math.random()}`;
+      await s.tenants.create({ tenantId, name: 'Acme', createdAt: NOW }, `hash-${tenantId}`);
+      expect(await s.tenants.findTenantIdByKeyHash(`hash-${tenantId}`)).toBe(tenantId);
+      expect((await s.tenants.get(tenantId))?.name).toBe('Acme');
+      await s.tenants.addApiKey(tenantId, `hash2-${tenantId}`);
+      await s.tenants.revokeApiKey(`hash-${tenantId}`);
+      expect(await s.tenants.findTenantIdByKeyHash(`hash-${tenantId}`)).toBeUndefined();
+      expect(await s.tenants.findTenantIdByKeyHash(`hash2-${tenantId}`)).toBe(tenantId);
+    });
+
+    it('refuses to reuse a key hash', async () => {
+      await s.tenants.addApiKey('t1', 'dup-hash');
+      await expect(s.tenants.addApiKey('t2', 'dup-hash')).rejects.toThrow();
+      expect(await s.tenants.findTenantIdByKeyHash('dup-hash')).toBe('t1');
+    });
+  });
+
+  describe('chatbots', () => {
+    it('creates a missing chatbot once and keeps the first one', async () => {
+      const first = await s.chatbots.createIfMissing(aChatbot({ chatbotId: 'c1', name: 'First' }));
+      const second = await s.chatbots.createIfMissing(aChatbot({ chatbotId: 'c1', name: 'Second' }));
+      expect(first.name).toBe('First');
+      expect(second.name).toBe('First');
+    });
+
+    it('upserts only the given settings and keeps the rest', async () => {
+      await s.chatbots.createIfMissing(aChatbot({ chatbotId: 'c2', systemPrompt: 'orig', aiEnabled: true }));
+      const updated = await s.chatbots.upsert(
+        aChatbot({ chatbotId: 'c2', systemPrompt: 'default' }),
+        { aiEnabled: false },
+        LATER,
+      );
+      expect(updated).toMatchObject({
+        chatbotId: 'c2',
+        aiEnabled: false,
+        systemPrompt: 'orig',
+        updatedAt: LATER,
+        createdAt: NOW,
+      });
+      const created = await s.chatbots.upsert(aChatbot({ chatbotId: 'c3' }), { model: 'm1' }, LATER);
+      expect(created).toMatchObject({ chatbotId: 'c3', model: 'm1', name: 'Bot', aiEnabled: true });
+    });
+
+    it('attaches only one session, and detaches only that one', async () => {
+      await s.chatbots.createIfMissing(aChatbot({ chatbotId: 'c4' }));
+      expect(await s.chatbots.attachSession('tenant-a', 'c4', 's1')).toBe(true);
+      expect(await s.chatbots.attachSession('tenant-a', 'c4', 's2')).toBe(false);
+      await s.chatbots.detachSession('tenant-a', 'c4', 's2');
+      expect((await s.chatbots.get('tenant-a', 'c4'))?.sessionId).toBe('s1');
+      await s.chatbots.detachSession('tenant-a', 'c4', 's1');
+      expect((await s.chatbots.get('tenant-a', 'c4'))?.sessionId).toBeUndefined();
+      expect(await s.chatbots.attachSession('tenant-a', 'missing', 's1')).toBe(false);
+    });
+  });
+
+  describe('sessions', () => {
+    it('creates once and lists by shard', async () => {
+      const session = aSession({ shard: 7 });
+      expect(await s.sessions.create(session)).toBe(true);
+      expect(await s.sessions.create(session)).toBe(false);
+      expect(await s.sessions.get(session.sessionId)).toEqual(session);
+      const listed = await s.sessions.listByShard(7);
+      expect(listed.map((x) => x.sessionId)).toContain(session.sessionId);
+      expect(await s.sessions.listByShard(8)).not.toContainEqual(
+        expect.objectContaining({ sessionId: session.sessionId }),
+      );
+    });
+
+    it('allows only transitions of the status machine', async () => {
+      const session = aSession();
+      await s.sessions.create(session);
+      expect(await s.sessions.transition(session.sessionId, { to: 'CONNECTED', now: LATER })).toBeUndefined();
+      const connecting = await s.sessions.transition(session.sessionId, { to: 'CONNECTING', now: LATER });
+      expect(connecting).toMatchObject({ status: 'CONNECTING', updatedAt: LATER });
+      const qr = await s.sessions.transition(session.sessionId, {
+        to: 'QR_READY',
+        fields: { qr: 'ref,abc', qrExpiresAt: LATER },
+        now: LATER,
+      });
+      expect(qr).toMatchObject({ status: 'QR_READY', qr: 'ref,abc' });
+      const connected = await s.sessions.transition(session.sessionId, {
+        to: 'CONNECTED',
+        fields: { qr: null, qrExpiresAt: null, phoneNumber: '4915112345678' },
+        now: LATER,
+      });
+      expect(connected?.status).toBe('CONNECTED');
+      expect(connected?.qr).toBeUndefined();
+      expect(connected?.phoneNumber).toBe('4915112345678');
+      expect(
+        await s.sessions.transition('no-such-session', { to: 'CONNECTING', now: LATER }),
+      ).toBeUndefined();
+    });
+
+    it('refuses writes carrying an older fence than the last one', async () => {
+      const session = aSession();
+      await s.sessions.create(session);
+      expect(
+        await s.sessions.transition(session.sessionId, { to: 'CONNECTING', fence: 5, now: LATER }),
+      ).toBeDefined();
+      expect(await s.sessions.touch(session.sessionId, 4, LATER)).toBe(false);
+      expect(
+        await s.sessions.transition(session.sessionId, { to: 'QR_READY', fence: 4, now: LATER }),
+      ).toBeUndefined();
+      expect(await s.sessions.touch(session.sessionId, 6, LATER)).toBe(true);
+      expect(
+        await s.sessions.transition(session.sessionId, { to: 'QR_READY', fence: 5, now: LATER }),
+      ).toBeUndefined();
+      expect((await s.sessions.get(session.sessionId))?.fence).toBe(6);
+    });
+
+    it('sets the desired state of existing sessions only', async () => {
+      const session = aSession();
+      await s.sessions.create(session);
+      expect((await s.sessions.setDesiredState(session.sessionId, 'stopped', LATER))?.desiredState).toBe(
+        'stopped',
+      );
+      expect(await s.sessions.setDesiredState('missing', 'stopped', LATER)).toBeUndefined();
+      await s.sessions.delete(session.sessionId);
+      expect(await s.sessions.get(session.sessionId)).toBeUndefined();
+    });
+  });
+
+  describe('messages', () => {
+    it('stores a message once and moves its status only forward', async () => {
+      const message = aMessage();
+      expect(await s.messages.putIfAbsent(message)).toBe(true);
+      expect(await s.messages.putIfAbsent({ ...message, text: 'other' })).toBe(false);
+      expect((await s.messages.get(message.messageId))?.text).toBe('hello');
+      const sent = await s.messages.updateStatus(message.messageId, {
+        status: 'SENT',
+        waMessageId: 'WA1',
+        now: LATER,
+      });
+      expect(sent).toMatchObject({ status: 'SENT', waMessageId: 'WA1' });
+      expect(await s.messages.updateStatus(message.messageId, { status: 'READ', now: LATER })).toMatchObject({
+        status: 'READ',
+      });
+      expect(
+        await s.messages.updateStatus(message.messageId, { status: 'DELIVERED', now: LATER }),
+      ).toBeUndefined();
+      expect(
+        await s.messages.updateStatus(message.messageId, { status: 'FAILED', error: 'x', now: LATER }),
+      ).toBeUndefined();
+      expect((await s.messages.get(message.messageId))?.status).toBe('READ');
+    });
+
+    it('fails a queued message with a reason, and never revives it', async () => {
+      const message = aMessage();
+      await s.messages.putIfAbsent(message);
+      expect(
+        await s.messages.updateStatus(message.messageId, {
+          status: 'FAILED',
+          error: 'NOT_ON_WHATSAPP',
+          now: LATER,
+        }),
+      ).toMatchObject({
+        status: 'FAILED',
+        error: 'NOT_ON_WHATSAPP',
+      });
+      expect(
+        await s.messages.updateStatus(message.messageId, { status: 'SENT', now: LATER }),
+      ).toBeUndefined();
+      await s.messages.delete(message.messageId);
+      expect(await s.messages.get(message.messageId)).toBeUndefined();
+    });
+  });
+
+  describe('idempotency records', () => {
+    const record = (key: string, expiresAt: string) => ({
+      tenantId: 'tenant-a',
+      key,
+      fingerprint: 'f',
+      messageId: 'm',
+      createdAt: NOW,
+      expiresAt,
+    });
+
+    it('claims a key once while it lives, and again once it expired or was released', async () => {
+      const now = new Date(NOW);
+      expect(await s.idempotency.claim(record('k1', LATER), now)).toBe(true);
+      expect(await s.idempotency.claim(record('k1', LATER), now)).toBe(false);
+      expect(await s.idempotency.get('tenant-a', 'k1', now)).toMatchObject({ messageId: 'm' });
+      expect(await s.idempotency.get('tenant-b', 'k1', now)).toBeUndefined();
+      const afterExpiry = new Date('2026-01-01T12:06:00.000Z');
+      expect(await s.idempotency.get('tenant-a', 'k1', afterExpiry)).toBeUndefined();
+      expect(await s.idempotency.claim(record('k1', '2026-01-02T12:00:00.000Z'), afterExpiry)).toBe(true);
+      await s.idempotency.release('tenant-a', 'k1');
+      expect(await s.idempotency.claim(record('k1', LATER), now)).toBe(true);
+    });
+  });
+
+  describe('rate limiter', () => {
+    it('passes the limit per tenant per minute, then asks to retry at the next window', async () => {
+      const now = new Date('2026-01-01T12:00:45.000Z');
+      const tenant = `rl-${Math.random()}`;
+      for (let i = 0; i < 3; i++) expect((await s.rateLimiter.consume(tenant, now)).allowed).toBe(true);
+      expect(await s.rateLimiter.consume(tenant, now)).toEqual({ allowed: false, retryAfterSeconds: 15 });
+      expect((await s.rateLimiter.consume(`${tenant}-other`, now)).allowed).toBe(true);
+      expect((await s.rateLimiter.consume(tenant, new Date('2026-01-01T12:01:00.000Z'))).allowed).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,60 @@
+import type { Command } from '../contracts/commands.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { CommandPublisher } from '../ports/command-publisher.ts';
+import type { GatewayDeps } from '../use-cases/deps.ts';
+import {
+  InMemoryChatbotStore,
+  InMemoryIdempotencyStore,
+  InMemoryMessageStore,
+  InMemoryRateLimiter,
+  InMemorySessionStore,
+  InMemoryTenantStore,
+} from './in-memory-stores.ts';
+
+/** A clock that moves only when told. */
+export class FakeClock implements Clock {
+  constructor(private current = new Date('2026-01-01T12:00:00.000Z')) {}
+  now = (): Date => new Date(this.current);
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+/** Records published commands; `failNext` makes the next publish throw like an SQS outage. */
+export class RecordingCommandPublisher implements CommandPublisher {
+  readonly published: { shard: number; command: Command }[] = [];
+  failNext?: Error;
+
+  async publish(shard: number, command: Command): Promise<void> {
+    if (this.failNext) {
+      const error = this.failNext;
+      this.failNext = undefined;
+      throw error;
+    }
+    this.published.push({ shard, command });
+  }
+}
+
+export type FakeGatewayDeps = GatewayDeps & {
+  tenants: InMemoryTenantStore;
+  chatbots: InMemoryChatbotStore;
+  sessions: InMemorySessionStore;
+  messages: InMemoryMessageStore;
+  idempotency: InMemoryIdempotencyStore;
+  commands: RecordingCommandPublisher;
+  clock: FakeClock;
+};
+
+export const fakeGatewayDeps = (
+  options: { ratePerMinute?: number; shardCount?: number } = {},
+): FakeGatewayDeps => ({
+  tenants: new InMemoryTenantStore(),
+  chatbots: new InMemoryChatbotStore(),
+  sessions: new InMemorySessionStore(),
+  messages: new InMemoryMessageStore(),
+  idempotency: new InMemoryIdempotencyStore(),
+  rateLimiter: new InMemoryRateLimiter(options.ratePerMinute ?? 60),
+  commands: new RecordingCommandPublisher(),
+  clock: new FakeClock(),
+  shardCount: options.shardCount ?? 1,
+});

@@ -1,0 +1,193 @@
+import type {
+  Chatbot,
+  DesiredState,
+  IdempotencyRecord,
+  Message,
+  Session,
+  Tenant,
+} from '../domain/entities.ts';
+import { canTransition, isMessageProgress } from '../domain/session-status.ts';
+import type { ChatbotSettings, ChatbotStore } from '../ports/chatbot-store.ts';
+import type { IdempotencyStore } from '../ports/idempotency-store.ts';
+import type { MessageStatusUpdate, MessageStore } from '../ports/message-store.ts';
+import type { RateDecision, RateLimiter } from '../ports/rate-limiter.ts';
+import type { SessionStatusFields, SessionStore, SessionTransition } from '../ports/session-store.ts';
+import type { TenantStore } from '../ports/tenant-store.ts';
+
+// In-memory fakes of the store ports, for unit tests of use cases. The contract suites in
+// shared/adapters run the same tests against these and the DynamoDB adapters.
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+const applyFields = <T extends object>(target: T, fields: SessionStatusFields | undefined): T => {
+  const next = { ...target } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(fields ?? {})) {
+    if (v === null) delete next[k];
+    else if (v !== undefined) next[k] = v;
+  }
+  return next as T;
+};
+
+export class InMemoryTenantStore implements TenantStore {
+  readonly tenants = new Map<string, Tenant>();
+  readonly keys = new Map<string, string>();
+
+  async create(tenant: Tenant, apiKeyHash: string): Promise<void> {
+    if (this.tenants.has(tenant.tenantId)) throw new Error('Tenant id collision');
+    this.tenants.set(tenant.tenantId, copy(tenant));
+    await this.addApiKey(tenant.tenantId, apiKeyHash);
+  }
+  async addApiKey(tenantId: string, apiKeyHash: string): Promise<void> {
+    if (this.keys.has(apiKeyHash)) throw new Error('API key hash collision');
+    this.keys.set(apiKeyHash, tenantId);
+  }
+  async revokeApiKey(apiKeyHash: string): Promise<void> {
+    this.keys.delete(apiKeyHash);
+  }
+  async findTenantIdByKeyHash(apiKeyHash: string): Promise<string | undefined> {
+    return this.keys.get(apiKeyHash);
+  }
+  async get(tenantId: string): Promise<Tenant | undefined> {
+    return copy(this.tenants.get(tenantId));
+  }
+}
+
+export class InMemoryChatbotStore implements ChatbotStore {
+  readonly items = new Map<string, Chatbot>();
+  private key = (tenantId: string, chatbotId: string) => `${tenantId}#${chatbotId}`;
+
+  async get(tenantId: string, chatbotId: string): Promise<Chatbot | undefined> {
+    return copy(this.items.get(this.key(tenantId, chatbotId)));
+  }
+  async createIfMissing(chatbot: Chatbot): Promise<Chatbot> {
+    const key = this.key(chatbot.tenantId, chatbot.chatbotId);
+    if (!this.items.has(key)) this.items.set(key, copy(chatbot));
+    return copy(this.items.get(key) as Chatbot);
+  }
+  async upsert(defaults: Chatbot, settings: ChatbotSettings, now: string): Promise<Chatbot> {
+    const key = this.key(defaults.tenantId, defaults.chatbotId);
+    const given = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+    const next = { ...defaults, ...this.items.get(key), ...given, updatedAt: now };
+    this.items.set(key, next);
+    return copy(next);
+  }
+  async attachSession(tenantId: string, chatbotId: string, sessionId: string): Promise<boolean> {
+    const chatbot = this.items.get(this.key(tenantId, chatbotId));
+    if (!chatbot || chatbot.sessionId) return false;
+    chatbot.sessionId = sessionId;
+    return true;
+  }
+  async detachSession(tenantId: string, chatbotId: string, sessionId: string): Promise<void> {
+    const chatbot = this.items.get(this.key(tenantId, chatbotId));
+    if (chatbot?.sessionId === sessionId) delete chatbot.sessionId;
+  }
+}
+
+export class InMemorySessionStore implements SessionStore {
+  readonly items = new Map<string, Session>();
+
+  async get(sessionId: string): Promise<Session | undefined> {
+    return copy(this.items.get(sessionId));
+  }
+  async create(session: Session): Promise<boolean> {
+    if (this.items.has(session.sessionId)) return false;
+    this.items.set(session.sessionId, copy(session));
+    return true;
+  }
+  async delete(sessionId: string): Promise<void> {
+    this.items.delete(sessionId);
+  }
+  async setDesiredState(
+    sessionId: string,
+    desiredState: DesiredState,
+    now: string,
+  ): Promise<Session | undefined> {
+    const session = this.items.get(sessionId);
+    if (!session) return undefined;
+    Object.assign(session, { desiredState, updatedAt: now });
+    return copy(session);
+  }
+  async transition(sessionId: string, t: SessionTransition): Promise<Session | undefined> {
+    const session = this.items.get(sessionId);
+    if (!session || !canTransition(session.status, t.to) || !this.fenceOk(session, t.fence)) return undefined;
+    const next = applyFields(session, t.fields);
+    Object.assign(next, { status: t.to, updatedAt: t.now }, t.fence !== undefined && { fence: t.fence });
+    this.items.set(sessionId, next);
+    return copy(next);
+  }
+  async touch(sessionId: string, fence: number, now: string): Promise<boolean> {
+    const session = this.items.get(sessionId);
+    if (!session || !this.fenceOk(session, fence)) return false;
+    Object.assign(session, { runnerSeenAt: now, fence });
+    return true;
+  }
+  async listByShard(shard: number): Promise<Session[]> {
+    return [...this.items.values()].filter((s) => s.shard === shard).map(copy);
+  }
+  private fenceOk = (session: Session, fence: number | undefined) =>
+    fence === undefined || session.fence === undefined || session.fence <= fence;
+}
+
+export class InMemoryMessageStore implements MessageStore {
+  readonly items = new Map<string, Message>();
+
+  async get(messageId: string): Promise<Message | undefined> {
+    return copy(this.items.get(messageId));
+  }
+  async putIfAbsent(message: Message): Promise<boolean> {
+    if (this.items.has(message.messageId)) return false;
+    this.items.set(message.messageId, copy(message));
+    return true;
+  }
+  async delete(messageId: string): Promise<void> {
+    this.items.delete(messageId);
+  }
+  async updateStatus(messageId: string, update: MessageStatusUpdate): Promise<Message | undefined> {
+    const message = this.items.get(messageId);
+    if (!message || !isMessageProgress(message.status, update.status)) return undefined;
+    Object.assign(
+      message,
+      { status: update.status, updatedAt: update.now },
+      update.waMessageId !== undefined && { waMessageId: update.waMessageId },
+      update.error !== undefined && { error: update.error },
+    );
+    return copy(message);
+  }
+}
+
+export class InMemoryIdempotencyStore implements IdempotencyStore {
+  readonly items = new Map<string, IdempotencyRecord>();
+  private key = (tenantId: string, key: string) => `${tenantId}#${key}`;
+
+  async get(tenantId: string, key: string, now: Date): Promise<IdempotencyRecord | undefined> {
+    const record = this.items.get(this.key(tenantId, key));
+    return record && Date.parse(record.expiresAt) > now.getTime() ? copy(record) : undefined;
+  }
+  async claim(record: IdempotencyRecord, now: Date): Promise<boolean> {
+    if (await this.get(record.tenantId, record.key, now)) return false;
+    this.items.set(this.key(record.tenantId, record.key), copy(record));
+    return true;
+  }
+  async release(tenantId: string, key: string): Promise<void> {
+    this.items.delete(this.key(tenantId, key));
+  }
+}
+
+export class InMemoryRateLimiter implements RateLimiter {
+  private readonly windows = new Map<string, number>();
+  constructor(private readonly perMinute: number) {}
+
+  async consume(tenantId: string, now: Date): Promise<RateDecision> {
+    const window = Math.floor(now.getTime() / 60_000);
+    const key = `${tenantId}#${window}`;
+    const count = this.windows.get(key) ?? 0;
+    if (count >= this.perMinute) {
+      return {
+        allowed: false,
+        retryAfterSeconds: Math.max(1, Math.ceil(((window + 1) * 60_000 - now.getTime()) / 1000)),
+      };
+    }
+    this.windows.set(key, count + 1);
+    return { allowed: true, retryAfterSeconds: 0 };
+  }
+}
