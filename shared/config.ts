@@ -8,11 +8,13 @@ import { z } from 'zod';
 const name = z.string().min(1);
 const url = z.url();
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+// Queue URLs are opaque to the SDK (the stand-in's look like `http://sqs.us-east-1.127.0.0.1:port/…`).
+const queueUrl = z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) queue URL');
 const csvUrls = z
   .string()
   .min(1)
   .transform((s) => s.split(',').map((u) => u.trim()))
-  .pipe(z.array(url).min(1));
+  .pipe(z.array(queueUrl).min(1));
 
 /** Where the AWS SDK clients point: AWS itself when unset, the local stand-ins when set. */
 export const EndpointEnv = z.object({
@@ -86,7 +88,7 @@ export const RunnerEnv = EndpointEnv.extend({
   LEASES_TABLE: name,
   AUTH_STATE_BUCKET: name,
   COMMAND_QUEUE_URLS: csvUrls,
-  INCOMING_QUEUE_URL: url,
+  INCOMING_QUEUE_URL: queueUrl,
   /** Shards this runner may serve: `all`, or a comma-separated list of shard numbers. */
   RUNNER_SHARDS: z.string().default('all'),
   RUNNER_ID: z.string().min(1).optional(),

@@ -13,7 +13,12 @@ export interface RouteDefinition {
   entry: string;
 }
 
-const route = (id: string, method: RouteDefinition['method'], path: string, file: string): RouteDefinition => ({
+const route = (
+  id: string,
+  method: RouteDefinition['method'],
+  path: string,
+  file: string,
+): RouteDefinition => ({
   id,
   method,
   path: `/whatsapp-qr${path}`,

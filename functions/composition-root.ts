@@ -1,0 +1,58 @@
+import { type AwsClients, createAwsClients } from '#shared/adapters/aws-clients.ts';
+import { DynamoChatbotStore } from '#shared/adapters/dynamodb-chatbot-store.ts';
+import { DynamoIdempotencyStore } from '#shared/adapters/dynamodb-idempotency-store.ts';
+import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
+import { DynamoRateLimiter } from '#shared/adapters/dynamodb-rate-limiter.ts';
+import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
+import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
+import { DynamoTenantStore } from '#shared/adapters/dynamodb-tenant-store.ts';
+import { SqsCommandPublisher } from '#shared/adapters/sqs-command-publisher.ts';
+import { type ApiConfig, ApiEnv, AuthorizerEnv, loadConfig } from '#shared/config.ts';
+import { createLogger } from '#shared/logger.ts';
+import { systemClock } from '#shared/ports/clock.ts';
+import type { TenantStore } from '#shared/ports/tenant-store.ts';
+import type { GatewayDeps } from '#shared/use-cases/deps.ts';
+
+// The Lambda composition root: configuration parsed and clients built once per container (cold
+// start), on first use, so that importing a handler module has no side effects.
+
+export const logger = createLogger('whatsapp-gateway-api');
+
+let clients: AwsClients | undefined;
+let deps: GatewayDeps | undefined;
+let tenants: TenantStore | undefined;
+
+/** Builds the tenant API's ports on the given clients. */
+export const buildGatewayDeps = (config: ApiConfig, aws: AwsClients): GatewayDeps => {
+  const table = (name: string) => new DynamoTable(aws.dynamo, name);
+  const requests = table(config.REQUESTS_TABLE);
+  return {
+    tenants: new DynamoTenantStore(table(config.TENANTS_TABLE)),
+    chatbots: new DynamoChatbotStore(table(config.SESSIONS_TABLE)),
+    sessions: new DynamoSessionStore(table(config.SESSIONS_TABLE)),
+    messages: new DynamoMessageStore(table(config.MESSAGES_TABLE)),
+    idempotency: new DynamoIdempotencyStore(requests),
+    rateLimiter: new DynamoRateLimiter(requests, config.SEND_RATE_PER_MINUTE),
+    commands: new SqsCommandPublisher(aws.sqs, config.COMMAND_QUEUE_URLS),
+    clock: systemClock,
+    shardCount: config.COMMAND_QUEUE_URLS.length,
+  };
+};
+
+export const gatewayDeps = (): GatewayDeps => {
+  if (!deps) {
+    const config = loadConfig(ApiEnv);
+    clients ??= createAwsClients(config);
+    deps = buildGatewayDeps(config, clients);
+  }
+  return deps;
+};
+
+export const authorizerTenants = (): TenantStore => {
+  if (!tenants) {
+    const config = loadConfig(AuthorizerEnv);
+    clients ??= createAwsClients(config);
+    tenants = new DynamoTenantStore(new DynamoTable(clients.dynamo, config.TENANTS_TABLE));
+  }
+  return tenants;
+};

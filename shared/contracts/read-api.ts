@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { MessageStatusSchema, Timestamp, Uuid } from './common.ts';
+
+export const ConversationView = z.object({
+  conversationId: z.string(),
+  sessionId: Uuid,
+  peer: z.string(),
+  peerName: z.string().optional(),
+  lastMessageAt: Timestamp,
+  lastMessageText: z.string().optional(),
+  messageCount: z.number().int(),
+  unreadCount: z.number().int(),
+});
+
+export const ConversationMessageView = z.object({
+  messageId: Uuid,
+  direction: z.enum(['in', 'out']),
+  from: z.string().optional(),
+  to: z.string(),
+  text: z.string(),
+  status: MessageStatusSchema,
+  waMessageId: z.string().optional(),
+  createdAt: Timestamp,
+});
+
+export const ConversationListResponse = z.object({
+  items: z.array(ConversationView),
+  nextCursor: z.string().optional(),
+});
+export const ConversationMessagesResponse = z.object({
+  items: z.array(ConversationMessageView),
+  nextCursor: z.string().optional(),
+});
