@@ -27,9 +27,15 @@ export const startDynamoDbLocal = async (
   const dir = jarDirectory();
   const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
   if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
+  // Java runs under a tiny shell guard that ends it once our stdin pipe closes: on stop(), and also
+  // when this process dies without cleaning up (kill -9), so no JVM is ever left behind.
+  const guard = 'java "$@" & jvm=$!; read _ignored; kill $jvm 2>/dev/null; wait $jvm';
   const child = spawn(
-    'java',
+    'sh',
     [
+      '-c',
+      guard,
+      'dynamodb-local',
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
       '-Xmx512m',
       '-jar',
@@ -40,7 +46,7 @@ export const startDynamoDbLocal = async (
       String(port),
       '-disableTelemetry',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['pipe', 'ignore', 'pipe'] },
   );
   let stderr = '';
   child.stderr?.on('data', (chunk) => {
@@ -49,7 +55,7 @@ export const startDynamoDbLocal = async (
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    child.stdin?.end();
     await exited;
   };
   try {

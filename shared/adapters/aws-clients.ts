@@ -21,6 +21,14 @@ export const createAwsClients = (config: EndpointConfig): AwsClients => {
   return {
     dynamo: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
     sqs: new SQSClient({ ...(config.SQS_ENDPOINT && { endpoint: config.SQS_ENDPOINT }) }),
-    s3: new S3Client({ ...(config.S3_ENDPOINT && { endpoint: config.S3_ENDPOINT, forcePathStyle: true }) }),
+    s3: new S3Client({
+      ...(config.S3_ENDPOINT && {
+        endpoint: config.S3_ENDPOINT,
+        forcePathStyle: true,
+        // The file-backed stand-in (s3rver) corrupts streamed uploads with the SDK's default checksums.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
+    }),
   };
 };

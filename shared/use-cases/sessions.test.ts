@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { DependencyUnavailableError } from '../errors.ts';
+import { fakeGatewayDeps } from '../testing/fakes.ts';
+import { disconnectSession, getQrCode, getSessionByChatbot, initSession } from './sessions.ts';
+
+describe('initSession', () => {
+  it('creates the chatbot with defaults and a session on its shard, then enqueues one start', async () => {
+    const deps = fakeGatewayDeps({ shardCount: 4 });
+    const { session, created } = await initSession(deps, 't1', {
+      chatbotId: 'bot',
+      pairingPhoneNumber: '+4915112345678',
+    });
+    expect(created).toBe(true);
+    expect(session).toMatchObject({
+      status: 'CONNECTING',
+      desiredState: 'running',
+      pairingPhoneNumber: '4915112345678',
+    });
+    expect(session.shard).toBeGreaterThanOrEqual(0);
+    expect(session.shard).toBeLessThan(4);
+    expect(await deps.chatbots.get('t1', 'bot')).toMatchObject({
+      aiEnabled: true,
+      sessionId: session.sessionId,
+    });
+    expect(deps.commands.published).toEqual([
+      {
+        shard: session.shard,
+        command: expect.objectContaining({
+          type: 'start',
+          sessionId: session.sessionId,
+          pairingPhoneNumber: '4915112345678',
+        }),
+      },
+    ]);
+  });
+
+  it('undoes the new session when the start cannot be enqueued', async () => {
+    const deps = fakeGatewayDeps();
+    deps.commands.failNext = new DependencyUnavailableError('sqs');
+    await expect(initSession(deps, 't1', { chatbotId: 'bot' })).rejects.toBeInstanceOf(
+      DependencyUnavailableError,
+    );
+    expect(deps.sessions.items.size).toBe(0);
+    expect((await deps.chatbots.get('t1', 'bot'))?.sessionId).toBeUndefined();
+    // A retry then succeeds as a first init.
+    expect((await initSession(deps, 't1', { chatbotId: 'bot' })).created).toBe(true);
+  });
+
+  it('restarts a disconnected or stopped session on re-init, and leaves a waiting one alone', async () => {
+    const deps = fakeGatewayDeps();
+    const { session } = await initSession(deps, 't1', { chatbotId: 'bot' });
+    const waiting = await initSession(deps, 't1', { chatbotId: 'bot' });
+    expect(waiting).toMatchObject({ created: false, session: { sessionId: session.sessionId } });
+    expect(deps.commands.published).toHaveLength(1);
+
+    await disconnectSession(deps, 't1', { sessionId: session.sessionId });
+    const restarted = await initSession(deps, 't1', { chatbotId: 'bot' });
+    expect(restarted.session.desiredState).toBe('running');
+    expect(deps.commands.published.map((p) => p.command.type)).toEqual(['start', 'stop', 'start']);
+  });
+
+  it('two concurrent inits of one chatbot end with one session', async () => {
+    const deps = fakeGatewayDeps();
+    const [a, b] = await Promise.all([
+      initSession(deps, 't1', { chatbotId: 'bot' }),
+      initSession(deps, 't1', { chatbotId: 'bot' }),
+    ]);
+    expect(a.session.sessionId).toBe(b.session.sessionId);
+    expect(deps.sessions.items.size).toBe(1);
+  });
+});
+
+describe('getQrCode', () => {
+  it('answers QR_NOT_READY for an expired QR and ALREADY_CONNECTED once linked', async () => {
+    const deps = fakeGatewayDeps();
+    const { session } = await initSession(deps, 't1', { chatbotId: 'bot' });
+    const now = deps.clock.now();
+    await deps.sessions.transition(session.sessionId, {
+      to: 'QR_READY',
+      fields: { qr: 'q', qrExpiresAt: new Date(now.getTime() + 20_000).toISOString() },
+      now: now.toISOString(),
+    });
+    expect((await getQrCode(deps, 't1', session.sessionId)).qr).toBe('q');
+    deps.clock.advance(21_000);
+    await expect(getQrCode(deps, 't1', session.sessionId)).rejects.toMatchObject({ code: 'QR_NOT_READY' });
+    await deps.sessions.transition(session.sessionId, { to: 'CONNECTED', now: now.toISOString() });
+    await expect(getQrCode(deps, 't1', session.sessionId)).rejects.toMatchObject({
+      code: 'ALREADY_CONNECTED',
+    });
+  });
+});
+
+describe('getSessionByChatbot', () => {
+  it('tells an unknown chatbot from a chatbot without a session', async () => {
+    const deps = fakeGatewayDeps();
+    await expect(getSessionByChatbot(deps, 't1', 'nope')).rejects.toMatchObject({
+      code: 'CHATBOT_NOT_FOUND',
+    });
+    await deps.chatbots.createIfMissing({
+      tenantId: 't1',
+      chatbotId: 'lonely',
+      name: 'x',
+      aiEnabled: false,
+      systemPrompt: '',
+      createdAt: '',
+      updatedAt: '',
+    });
+    await expect(getSessionByChatbot(deps, 't1', 'lonely')).rejects.toMatchObject({
+      code: 'SESSION_NOT_FOUND',
+    });
+  });
+});
