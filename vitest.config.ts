@@ -4,8 +4,8 @@ import { defineConfig } from 'vitest/config';
 // Set here, in the main process, so the global setup and the forked workers all inherit it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.CDK_DISABLE_CLI_TELEMETRY = 'true';
-process.env.AWS_ACCESS_KEY_ID ??= 'local';
-process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER'; // what s3rver (the local S3 stand-in) insists on; the others accept any
+process.env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
 process.env.AWS_REGION ??= 'us-east-1';
 
 export default defineConfig({

@@ -1,9 +1,22 @@
 import type { Message } from '../domain/entities.ts';
 import { isMessageProgress, MESSAGE_STATUSES } from '../domain/session-status.ts';
 import type { MessageStatusUpdate, MessageStore } from '../ports/message-store.ts';
+import type { Page, PageRequest } from '../ports/page.ts';
+import { decodeCursor, encodeCursor } from './dynamodb-page.ts';
 import { type DynamoTable, entityOf, updateExpression } from './dynamodb-table.ts';
 
 const messageKey = (messageId: string) => ({ pk: `MESSAGE#${messageId}` });
+const conversationPartition = (conversationId: string) => `CONV#${conversationId}`;
+
+/** The stored item of a message (also written inside the conversation store's transaction). */
+export const messageItem = (message: Message): Record<string, unknown> => ({
+  ...messageKey(message.messageId),
+  ...(message.conversationId && {
+    gsi1pk: conversationPartition(message.conversationId),
+    gsi1sk: `${message.createdAt}#${message.messageId}`,
+  }),
+  ...message,
+});
 
 /** Messages by id; those in a conversation are also listed by time through gsi1 (`CONV#id`). */
 export class DynamoMessageStore implements MessageStore {
@@ -14,15 +27,7 @@ export class DynamoMessageStore implements MessageStore {
   }
 
   putIfAbsent(message: Message): Promise<boolean> {
-    const item = {
-      ...messageKey(message.messageId),
-      ...(message.conversationId && {
-        gsi1pk: `CONV#${message.conversationId}`,
-        gsi1sk: `${message.createdAt}#${message.messageId}`,
-      }),
-      ...message,
-    };
-    return this.table.put(item, { ConditionExpression: 'attribute_not_exists(pk)' });
+    return this.table.put(messageItem(message), { ConditionExpression: 'attribute_not_exists(pk)' });
   }
 
   async delete(messageId: string): Promise<void> {
@@ -47,5 +52,28 @@ export class DynamoMessageStore implements MessageStore {
         ExpressionAttributeValues: { ...patch.values, ...fromValues },
       }),
     );
+  }
+
+  async listByConversation(
+    conversationId: string,
+    page: PageRequest & { newestFirst?: boolean },
+  ): Promise<Page<Message>> {
+    const partition = conversationPartition(conversationId);
+    const start = page.cursor && decodeCursor(page.cursor, { gsi1pk: partition, pkPrefix: 'MESSAGE#' });
+    // One item more than asked tells whether another page exists, so the last page has no cursor.
+    const { items } = await this.table.query({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': partition },
+      ScanIndexForward: !page.newestFirst,
+      Limit: page.limit + 1,
+      ...(start && { ExclusiveStartKey: start }),
+    });
+    const kept = items.slice(0, page.limit);
+    const last = kept.at(-1);
+    return {
+      items: kept.map((item) => entityOf<Message>(item) as Message),
+      ...(items.length > page.limit && last && { nextCursor: encodeCursor(last) }),
+    };
   }
 }

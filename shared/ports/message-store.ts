@@ -1,5 +1,6 @@
 import type { Message } from '../domain/entities.ts';
 import type { MessageStatus } from '../domain/session-status.ts';
+import type { Page, PageRequest } from './page.ts';
 
 export interface MessageStatusUpdate {
   status: MessageStatus;
@@ -15,4 +16,9 @@ export interface MessageStore {
   delete(messageId: string): Promise<void>;
   /** Moves the status forward only (receipts arrive out of order); undefined when it would not move. */
   updateStatus(messageId: string, update: MessageStatusUpdate): Promise<Message | undefined>;
+  /** The messages of a conversation by creation time, oldest first unless `newestFirst`. */
+  listByConversation(
+    conversationId: string,
+    page: PageRequest & { newestFirst?: boolean },
+  ): Promise<Page<Message>>;
 }
