@@ -75,7 +75,11 @@ export const AiEnv = EndpointEnv.extend({
   AI_TIMEOUT_MS: positiveInt(20_000),
   AI_HISTORY_MESSAGES: positiveInt(20),
   AI_MAX_REPLY_TOKENS: positiveInt(512),
+  /** Characters of system prompt plus conversation sent to the model; the oldest messages are dropped first. */
+  AI_MAX_PROMPT_CHARS: positiveInt(12_000),
   OPENAI_BASE_URL: url.optional(),
+  /** The OpenAI-compatible key itself: for the local stack and tests only; in AWS use OPENAI_API_KEY_SECRET. */
+  OPENAI_API_KEY: z.string().min(1).optional(),
   /** Name of an SSM SecureString / Secrets Manager secret holding the OpenAI-compatible key (never the key itself). */
   OPENAI_API_KEY_SECRET: z.string().min(1).optional(),
   BEDROCK_ENDPOINT: url.optional(),
@@ -95,6 +99,14 @@ export const RunnerEnv = EndpointEnv.extend({
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   LEASE_DURATION_MS: positiveInt(30_000),
   SEND_MIN_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+  /** How long a send waits for its session to (re)connect before it is FAILED. */
+  SEND_WAIT_MS: positiveInt(120_000),
+  /** Pause between session starts after a restart (no reconnect storm). */
+  SESSION_STAGGER_MS: z.coerce.number().int().min(0).default(250),
+  HEARTBEAT_MS: positiveInt(30_000),
+  COMMAND_WAIT_SECONDS: z.coerce.number().int().min(0).max(20).default(20),
+  /** Local development only: print the QR of a session waiting for a scan in the terminal. */
+  PRINT_QR: z.enum(['terminal']).optional(),
   WHATSAPP_WS_URL: url.default('wss://web.whatsapp.com/ws/chat'),
   /** Hex root key of the loopback WhatsApp simulator; only honoured for a loopback WHATSAPP_WS_URL. */
   WHATSAPP_SIMULATOR_ROOT_KEY: z

@@ -1,0 +1,169 @@
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { Command } from '#shared/contracts/commands.ts';
+import type { Logger } from '#shared/logger.ts';
+
+/** What to do with a command once handled: delete it, or leave it for a later receive. */
+export type CommandResult = { kind: 'done' } | { kind: 'retry'; afterSeconds: number };
+
+export type CommandHandler = (command: Command) => Promise<CommandResult>;
+
+const MAX_IN_FLIGHT = 50;
+const VISIBILITY_EXTENSION_SECONDS = 60;
+const EXTEND_EVERY_MS = 20_000;
+
+export interface ConsumerOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  handle: CommandHandler;
+  logger: Logger;
+  waitSeconds?: number;
+}
+
+/**
+ * Long-polls one `commands-<shard>.fifo`. FIFO hands out one message per session at a time, so
+ * commands of a session run strictly in order; sessions run in parallel. A malformed command goes
+ * straight to the dead-letter queue with its reason instead of blocking its session's group.
+ */
+export class CommandConsumer {
+  private running = false;
+  private loop?: Promise<void>;
+  private inFlight = new Set<Promise<void>>();
+  private deadLetterUrl?: Promise<string | undefined>;
+  private abort = new AbortController();
+
+  constructor(private readonly options: ConsumerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    this.loop = this.poll();
+  }
+
+  /** Stops receiving; resolves once the commands in flight are finished. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async poll(): Promise<void> {
+    const { sqs, queueUrl } = this.options;
+    while (this.running) {
+      let messages: Message[] = [];
+      try {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: this.options.waitSeconds ?? 20,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          }),
+          { abortSignal: this.abort.signal },
+        );
+        messages = out.Messages ?? [];
+      } catch (error) {
+        if (!this.running) return;
+        this.options.logger.warn('receiving commands failed', { error: (error as Error).message });
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      for (const message of messages) {
+        const work = this.process(message).finally(() => this.inFlight.delete(work));
+        this.inFlight.add(work);
+      }
+      // A command in flight keeps its session's group locked, so order holds without waiting here.
+      while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+    }
+  }
+
+  private async process(message: Message): Promise<void> {
+    const { sqs, queueUrl, logger } = this.options;
+    const parsed = Command.safeParse(safeJson(message.Body));
+    if (!parsed.success) {
+      const reason = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      logger.error('malformed command sent to the dead-letter queue', {
+        messageId: message.MessageId,
+        reason,
+      });
+      await this.deadLetter(message, reason);
+      return;
+    }
+    const extend = async (seconds: number) => {
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
+    };
+    // A long command (a send waiting for its session to reconnect) keeps its message invisible.
+    const keepAlive = setInterval(
+      () => void extend(VISIBILITY_EXTENSION_SECONDS).catch(() => undefined),
+      EXTEND_EVERY_MS,
+    );
+    try {
+      const result = await this.options.handle(parsed.data);
+      if (result.kind === 'done') {
+        await sqs.send(
+          new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+        );
+      } else {
+        await extend(result.afterSeconds);
+      }
+    } catch (error) {
+      // Left in flight: SQS redelivers after the visibility timeout, and after 5 receives moves it to the DLQ.
+      logger.warn('command failed, will be retried', {
+        type: parsed.data.type,
+        sessionId: parsed.data.sessionId,
+        error: (error as Error).message,
+      });
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async deadLetter(message: Message, reason: string): Promise<void> {
+    const { sqs, queueUrl } = this.options;
+    this.deadLetterUrl ??= this.findDeadLetterUrl();
+    const dlq = await this.deadLetterUrl;
+    if (!dlq) return; // no DLQ configured: leave it to SQS's own redrive
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: dlq,
+        MessageBody: message.Body ?? '',
+        MessageGroupId: 'malformed',
+        MessageDeduplicationId: message.MessageId,
+        MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
+      }),
+    );
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+  }
+
+  private async findDeadLetterUrl(): Promise<string | undefined> {
+    const out = await this.options.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.options.queueUrl, AttributeNames: ['RedrivePolicy'] }),
+    );
+    const arn = JSON.parse(out.Attributes?.RedrivePolicy ?? '{}').deadLetterTargetArn as string | undefined;
+    const name = arn?.split(':').pop();
+    return name ? this.options.queueUrl.replace(/[^/]+$/, name) : undefined;
+  }
+}
+
+const safeJson = (body: string | undefined): unknown => {
+  try {
+    return JSON.parse(body ?? '');
+  } catch {
+    return undefined;
+  }
+};

@@ -1,0 +1,42 @@
+/** What a session does after its socket closed, by the disconnect code (DESIGN: runner invariants). */
+export type CloseAction =
+  | { kind: 'reconnect'; delayMs: number }
+  | { kind: 'stop'; lastError: string }
+  | { kind: 'logout'; lastError: string };
+
+export interface BackoffOptions {
+  baseMs: number;
+  capMs: number;
+  random?: () => number;
+}
+
+/**
+ * 515 restart → at once; 408 / 428 / 500 / 503 (and unknown codes) → exponential backoff with
+ * jitter and a cap; 440 replaced → stop; 401 / 403 → logged out; 405 → stop (client version refused);
+ * 408 before the device was ever linked is the QR running out → stop with QR_TIMEOUT.
+ */
+export const closeAction = (
+  code: number | undefined,
+  linked: boolean,
+  attempt: number,
+  backoff: BackoffOptions,
+): CloseAction => {
+  switch (code) {
+    case 515:
+      return { kind: 'reconnect', delayMs: 0 };
+    case 440:
+      return { kind: 'stop', lastError: 'CONNECTION_REPLACED' };
+    case 401:
+      return { kind: 'logout', lastError: 'LOGGED_OUT' };
+    case 403:
+      return { kind: 'logout', lastError: 'FORBIDDEN' };
+    case 405:
+      return { kind: 'stop', lastError: 'CLIENT_VERSION_REJECTED' };
+    case 408:
+      if (!linked) return { kind: 'stop', lastError: 'QR_TIMEOUT' };
+      break;
+  }
+  const random = backoff.random ?? Math.random;
+  const exponential = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.min(attempt, 16));
+  return { kind: 'reconnect', delayMs: Math.round(exponential * (0.5 + random() / 2)) };
+};

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { type AwsClients, createAwsClients } from '#shared/adapters/aws-clients.ts';
+import { DynamoLeaseStore } from '#shared/adapters/dynamodb-lease-store.ts';
+import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
+import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
+import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
+import { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
+import type { RunnerConfig } from '#shared/config.ts';
+import { qrToTerminal } from '#shared/domain/qr-image.ts';
+import { createLogger } from '#shared/logger.ts';
+import { startHealthServer } from './health.ts';
+import { sqsIncomingPublisher } from './incoming-publisher.ts';
+import { emfMetrics } from './metrics.ts';
+import type { SessionContext } from './session.ts';
+import { Supervisor } from './supervisor.ts';
+
+/** The process around the runner; injected so that shutdown is testable without a real process. */
+export interface RunnerProcess {
+  on(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
+  exit(code: number): void;
+}
+
+export interface Runner {
+  supervisor: Supervisor;
+  healthPort: number;
+  objects: S3ObjectStore;
+  /** Drains and stops everything; resolves when done (bounded by `SHUTDOWN_LIMIT_MS`). */
+  shutdown(): Promise<void>;
+}
+
+const SHUTDOWN_LIMIT_MS = 25_000;
+
+const shardsOf = (spec: string, count: number): number[] =>
+  spec === 'all'
+    ? [...Array(count).keys()]
+    : spec
+        .split(',')
+        .map((s) => Number(s.trim()))
+        .filter((n) => n >= 0 && n < count);
+
+/**
+ * The runner's composition root: clients once, stores, the supervisor, the health check, and the
+ * SIGTERM path (stop receiving, finish in-flight sends, flush auth state, close without logging
+ * out, release leases, exit). `overrides` lets tests shorten Baileys' timeouts.
+ */
+export const startRunner = async (
+  config: RunnerConfig,
+  options: {
+    process?: RunnerProcess;
+    clients?: AwsClients;
+    socketOverrides?: SessionContext['socketOverrides'];
+  } = {},
+): Promise<Runner> => {
+  const clients = options.clients ?? createAwsClients(config);
+  const logger = createLogger('session-runner');
+  const table = (name: string) => new DynamoTable(clients.dynamo, name);
+  const objects = new S3ObjectStore(clients.s3, config.AUTH_STATE_BUCKET);
+  const version = config.WHATSAPP_VERSION?.split('.').map(Number) as [number, number, number] | undefined;
+  const supervisor = new Supervisor({
+    runnerId: config.RUNNER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    shards: shardsOf(config.RUNNER_SHARDS, config.COMMAND_QUEUE_URLS.length),
+    commandQueueUrls: config.COMMAND_QUEUE_URLS,
+    sqs: clients.sqs,
+    leases: new DynamoLeaseStore(table(config.LEASES_TABLE)),
+    leaseDurationMs: config.LEASE_DURATION_MS,
+    staggerMs: config.SESSION_STAGGER_MS,
+    heartbeatMs: config.HEARTBEAT_MS,
+    sendWaitMs: config.SEND_WAIT_MS,
+    receiveWaitSeconds: config.COMMAND_WAIT_SECONDS,
+    session: {
+      sessions: new DynamoSessionStore(table(config.SESSIONS_TABLE)),
+      messages: new DynamoMessageStore(table(config.MESSAGES_TABLE)),
+      objects,
+      publishIncoming: sqsIncomingPublisher(clients.sqs, config.INCOMING_QUEUE_URL),
+      metrics: emfMetrics(),
+      logger,
+      timers: {
+        setTimeout: (fn, ms) => setTimeout(fn, ms),
+        clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+      },
+      now: Date.now,
+      waWebSocketUrl: config.WHATSAPP_WS_URL,
+      ...(version && { waVersion: version }),
+      sendMinIntervalMs: config.SEND_MIN_INTERVAL_MS,
+      backoff: { baseMs: 1000, capMs: 60_000 },
+      ...(options.socketOverrides && { socketOverrides: options.socketOverrides }),
+      ...(config.PRINT_QR === 'terminal' && {
+        onQr: (sessionId: string, qr: string) =>
+          void qrToTerminal(qr).then((art) =>
+            process.stdout.write(`\nScan with WhatsApp (session ${sessionId}):\n${art}\n`),
+          ),
+      }),
+    },
+  });
+  let draining = false;
+  const health = await startHealthServer(config.HEALTH_PORT, () => !draining);
+  supervisor.start();
+  logger.info('runner started', { shards: supervisor.status().map((s) => s.shard) });
+
+  let done: Promise<void> | undefined;
+  const shutdown = () => {
+    done ??= (async () => {
+      draining = true;
+      const limit = new Promise<void>((r) => setTimeout(r, SHUTDOWN_LIMIT_MS).unref());
+      await Promise.race([supervisor.shutdown(), limit]);
+      health.server.close();
+      health.server.closeAllConnections();
+    })();
+    return done;
+  };
+  const onSignal = () => void shutdown().then(() => options.process?.exit(0));
+  options.process?.on('SIGTERM', onSignal);
+  options.process?.on('SIGINT', onSignal);
+  return { supervisor, healthPort: health.port, objects, shutdown };
+};

@@ -1,0 +1,355 @@
+import type { Boom } from '@hapi/boom';
+import makeWASocket, {
+  type ConnectionState,
+  type proto,
+  type WAMessage,
+  type WASocket,
+} from '@whiskeysockets/baileys';
+import type { SendCommand } from '#shared/contracts/commands.ts';
+import type { Session } from '#shared/domain/entities.ts';
+import type { SessionStatus } from '#shared/domain/session-status.ts';
+import { phoneNumberOfJid } from '#shared/domain/whatsapp-address.ts';
+import type { Logger } from '#shared/logger.ts';
+import type { MessageStore } from '#shared/ports/message-store.ts';
+import type { ObjectStore } from '#shared/ports/object-store.ts';
+import type { SessionStatusFields, SessionStore } from '#shared/ports/session-store.ts';
+import { DurableAuthState } from './auth-state/durable-auth-state.ts';
+import { silentBaileysLogger } from './baileys-logger.ts';
+import type { IncomingPublisher } from './incoming-publisher.ts';
+import type { MetricSink } from './metrics.ts';
+import { type BackoffOptions, closeAction } from './reconnect-policy.ts';
+import { waMessageIdFor } from './wa-message-id.ts';
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** What every session of a runner shares: stores, WhatsApp settings, and the lease check. */
+export interface SessionContext {
+  sessions: SessionStore;
+  messages: MessageStore;
+  objects: ObjectStore;
+  publishIncoming: IncomingPublisher;
+  metrics: MetricSink;
+  logger: Logger;
+  timers: Timers;
+  now: () => number;
+  waWebSocketUrl: string;
+  waVersion?: [number, number, number];
+  sendMinIntervalMs: number;
+  backoff: BackoffOptions;
+  /** Extra socket settings (tests shorten Baileys' timeouts). */
+  socketOverrides?: Partial<Parameters<typeof makeWASocket>[0]>;
+  /** Shows a QR to a person (the local stack prints it in the terminal); never a log line. */
+  onQr?: (sessionId: string, qr: string) => void;
+}
+
+export type SendOutcome = 'sent' | 'skipped' | 'not_connected' | 'failed';
+
+const FIRST_QR_TTL_MS = 60_000;
+const NEXT_QR_TTL_MS = 20_000;
+
+/**
+ * One Baileys socket through its life: auth state from S3, QR or pairing code, CONNECTED, the
+ * reconnect policy, sends paced per session, incoming texts to `incoming.fifo`, receipts to message
+ * status. Every status write carries the lease fence; `halt()` drops the socket without writing.
+ */
+export class WhatsAppSession {
+  private auth?: DurableAuthState;
+  private sock?: WASocket;
+  private attempt = 0;
+  private qrCount = 0;
+  private stopped = false;
+  private retryTimer?: unknown;
+  private lastSendAt = 0;
+  private readonly sentIds = new Map<string, string>();
+  private openWaiters: (() => void)[] = [];
+
+  constructor(
+    private record: Session,
+    readonly fence: number,
+    private readonly ctx: SessionContext,
+    private readonly hooks: {
+      /** Whether the runner still holds the shard: a session never (re)connects without it. */
+      mayAct: () => boolean;
+      onEnded: (session: WhatsAppSession) => void;
+    } = { mayAct: () => true, onEnded: () => undefined },
+  ) {}
+
+  get sessionId(): string {
+    return this.record.sessionId;
+  }
+
+  get connected(): boolean {
+    return this.record.status === 'CONNECTED' && this.sock !== undefined;
+  }
+
+  /** Loads the auth state and opens the socket. */
+  async start(): Promise<void> {
+    this.auth = await DurableAuthState.load({
+      store: this.ctx.objects,
+      sessionId: this.sessionId,
+      fence: this.fence,
+    });
+    this.connect();
+  }
+
+  /** Resolves once connected, or false after `timeoutMs`. */
+  waitConnected(timeoutMs: number): Promise<boolean> {
+    if (this.connected) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        this.openWaiters = this.openWaiters.filter((w) => w !== onOpen);
+        this.ctx.timers.clearTimeout(timer);
+        resolve(ok);
+      };
+      const onOpen = () => done(true);
+      const timer = this.ctx.timers.setTimeout(() => done(false), timeoutMs);
+      this.openWaiters.push(onOpen);
+    });
+  }
+
+  /** Sends one queued message; a message that is no longer QUEUED (a redelivery) is skipped. */
+  async send(command: SendCommand): Promise<SendOutcome> {
+    const message = await this.ctx.messages.get(command.messageId);
+    if (!message || message.status !== 'QUEUED') return 'skipped';
+    if (!this.connected || !this.sock) return 'not_connected';
+    await this.pace();
+    const sock = this.sock;
+    const waMessageId = waMessageIdFor(message.messageId);
+    this.sentIds.set(waMessageId, message.messageId);
+    try {
+      await sock.sendMessage(command.to, { text: command.text }, { messageId: waMessageId });
+    } catch (error) {
+      if (!this.connected || sock !== this.sock) return 'not_connected';
+      const reason = error instanceof Error ? error.message.slice(0, 200) : 'SEND_FAILED';
+      await this.ctx.messages.updateStatus(message.messageId, {
+        status: 'FAILED',
+        error: reason,
+        now: this.iso(),
+      });
+      return 'failed';
+    }
+    await this.ctx.messages.updateStatus(message.messageId, { status: 'SENT', waMessageId, now: this.iso() });
+    return 'sent';
+  }
+
+  /** Closes the socket on request: `logout` unlinks the device and deletes the auth state. */
+  async stop(logout: boolean): Promise<void> {
+    this.stopped = true;
+    this.ctx.timers.clearTimeout(this.retryTimer);
+    const sock = this.sock;
+    this.sock = undefined;
+    if (logout) {
+      await sock?.logout().catch(() => undefined);
+      await this.auth?.destroy();
+      await this.write('LOGGED_OUT', {
+        qr: null,
+        qrExpiresAt: null,
+        pairingCode: null,
+        phoneNumber: null,
+        lastError: null,
+      });
+    } else {
+      sock?.end(undefined);
+      await this.auth?.snapshot();
+      await this.write('DISCONNECTED', { qr: null, qrExpiresAt: null, lastError: null });
+    }
+    this.hooks.onEnded(this);
+  }
+
+  /** Shutdown: close without logging out, flush the auth state, leave the status for the next runner. */
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    this.ctx.timers.clearTimeout(this.retryTimer);
+    this.sock?.end(undefined);
+    this.sock = undefined;
+    await this.auth?.settle();
+    await this.auth?.snapshot().catch(() => undefined);
+  }
+
+  /** The lease is gone: drop the socket at once and write nothing more. */
+  halt(): void {
+    this.stopped = true;
+    this.ctx.timers.clearTimeout(this.retryTimer);
+    this.sock?.end(undefined);
+    this.sock = undefined;
+  }
+
+  private connect(): void {
+    if (this.stopped || !this.auth || !this.hooks.mayAct()) return;
+    const auth = this.auth;
+    void this.write('CONNECTING', {});
+    const sock = makeWASocket({
+      auth: auth.state,
+      logger: silentBaileysLogger,
+      waWebSocketUrl: this.ctx.waWebSocketUrl,
+      ...(this.ctx.waVersion && { version: this.ctx.waVersion }),
+      markOnlineOnConnect: false,
+      syncFullHistory: false,
+      shouldSyncHistoryMessage: () => false,
+      getMessage: (key) => this.storedMessage(key),
+      ...this.ctx.socketOverrides,
+    });
+    this.sock = sock;
+    sock.ev.on('creds.update', () => void auth.saveCreds().catch((e) => this.warn('saving creds failed', e)));
+    sock.ev.on('connection.update', (update) => void this.onConnectionUpdate(sock, update));
+    sock.ev.on('messages.upsert', ({ messages, type }) => {
+      if (type === 'notify') for (const m of messages) void this.onIncoming(m);
+    });
+    sock.ev.on('messages.update', (updates) => {
+      for (const u of updates) void this.onReceipt(u.key.id, u.update.status);
+    });
+  }
+
+  private async onConnectionUpdate(sock: WASocket, update: Partial<ConnectionState>): Promise<void> {
+    if (sock !== this.sock || this.stopped) return;
+    if (update.qr) await this.onQr(sock, update.qr);
+    if (update.connection === 'open') {
+      this.attempt = 0;
+      const jid = sock.user?.id ?? this.auth?.state.creds.me?.id ?? '';
+      await this.write('CONNECTED', {
+        phoneNumber: phoneNumberOfJid(jid.replace(/:\d+@/, '@')) ?? null,
+        connectedAt: this.iso(),
+        qr: null,
+        qrExpiresAt: null,
+        pairingCode: null,
+        lastError: null,
+      });
+      for (const waiter of this.openWaiters) waiter();
+    }
+    if (update.connection === 'close') {
+      this.sock = undefined;
+      const code = (update.lastDisconnect?.error as Boom | undefined)?.output?.statusCode;
+      this.onClose(code);
+    }
+  }
+
+  private async onQr(sock: WASocket, qr: string): Promise<void> {
+    const ttl = this.qrCount++ === 0 ? FIRST_QR_TTL_MS : NEXT_QR_TTL_MS;
+    const fields: SessionStatusFields = { qr, qrExpiresAt: new Date(this.ctx.now() + ttl).toISOString() };
+    const phone = this.record.pairingPhoneNumber;
+    if (phone && this.qrCount === 1) {
+      fields.pairingCode = await sock.requestPairingCode(phone).catch(() => null);
+    }
+    await this.write('QR_READY', fields);
+    this.ctx.onQr?.(this.sessionId, qr);
+  }
+
+  private onClose(code: number | undefined): void {
+    const action = closeAction(code, this.auth?.linked ?? false, this.attempt++, this.ctx.backoff);
+    if (code === 440) this.ctx.metrics('Disconnect440');
+    if (code === 401) this.ctx.metrics('Disconnect401');
+    this.ctx.logger.info('socket closed', { sessionId: this.sessionId, code, action: action.kind });
+    if (action.kind === 'reconnect') {
+      this.retryTimer = this.ctx.timers.setTimeout(() => this.connect(), action.delayMs);
+      return;
+    }
+    this.stopped = true;
+    void (async () => {
+      if (action.kind === 'logout') {
+        await this.auth?.destroy();
+        await this.write('LOGGED_OUT', {
+          lastError: action.lastError,
+          qr: null,
+          qrExpiresAt: null,
+          phoneNumber: null,
+        });
+      } else {
+        await this.write('DISCONNECTED', { lastError: action.lastError, qr: null, qrExpiresAt: null });
+      }
+      this.hooks.onEnded(this);
+    })().catch((e) => this.warn('recording the close failed', e));
+  }
+
+  private async onIncoming(m: WAMessage): Promise<void> {
+    const jid = m.key.remoteJid ?? '';
+    const text = m.message?.conversation ?? m.message?.extendedTextMessage?.text;
+    if (
+      m.key.fromMe ||
+      !m.key.id ||
+      !text ||
+      jid === 'status@broadcast' ||
+      !/@(s\.whatsapp\.net|lid)$/.test(jid)
+    )
+      return;
+    const alt = (m.key as { remoteJidAlt?: string }).remoteJidAlt;
+    const chat = alt?.endsWith('@s.whatsapp.net') ? alt : jid;
+    const timestamp = new Date(Number(m.messageTimestamp ?? this.ctx.now() / 1000) * 1000).toISOString();
+    const message = {
+      v: 1 as const,
+      type: 'message.received' as const,
+      tenantId: this.record.tenantId,
+      chatbotId: this.record.chatbotId,
+      sessionId: this.sessionId,
+      waMessageId: m.key.id,
+      from: chat,
+      chat,
+      ...(m.pushName && { pushName: m.pushName }),
+      text,
+      timestamp,
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.ctx.publishIncoming(message);
+        return;
+      } catch (error) {
+        if (attempt >= 5) return this.warn('incoming message not published', error);
+        await new Promise((r) => this.ctx.timers.setTimeout(() => r(undefined), 500 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async onReceipt(
+    waMessageId: string | null | undefined,
+    status: number | null | undefined,
+  ): Promise<void> {
+    const messageId = waMessageId ? this.sentIds.get(waMessageId) : undefined;
+    if (!messageId || !status || status < 3) return;
+    const next = status >= 4 ? 'READ' : 'DELIVERED';
+    await this.ctx.messages
+      .updateStatus(messageId, { status: next, now: this.iso() })
+      .catch((e) => this.warn('receipt not stored', e));
+  }
+
+  /** Answers a recipient's retry request from the stored outbound message. */
+  private async storedMessage(key: proto.IMessageKey): Promise<proto.IMessage | undefined> {
+    const messageId = key.id ? this.sentIds.get(key.id) : undefined;
+    const message = messageId ? await this.ctx.messages.get(messageId) : undefined;
+    return message ? { conversation: message.text } : undefined;
+  }
+
+  private async pace(): Promise<void> {
+    const min = this.ctx.sendMinIntervalMs;
+    const wait = this.lastSendAt + min + Math.random() * min * 0.5 - this.ctx.now();
+    if (wait > 0) await new Promise((r) => this.ctx.timers.setTimeout(() => r(undefined), wait));
+    this.lastSendAt = this.ctx.now();
+  }
+
+  /** A fenced, guarded status write; the stored record follows what was written. */
+  private async write(to: SessionStatus, fields: SessionStatusFields): Promise<void> {
+    try {
+      const updated = await this.ctx.sessions.transition(this.sessionId, {
+        to,
+        fields,
+        fence: this.fence,
+        now: this.iso(),
+      });
+      if (updated) this.record = updated;
+    } catch (error) {
+      this.warn(`status ${to} not stored`, error);
+    }
+  }
+
+  private iso(): string {
+    return new Date(this.ctx.now()).toISOString();
+  }
+
+  private warn(message: string, error: unknown): void {
+    this.ctx.logger.warn(message, {
+      sessionId: this.sessionId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}

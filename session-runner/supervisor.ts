@@ -1,0 +1,224 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Command, SendCommand } from '#shared/contracts/commands.ts';
+import type { Session } from '#shared/domain/entities.ts';
+import type { Lease, LeaseStore } from '#shared/ports/lease-store.ts';
+import { CommandConsumer, type CommandResult } from './command-consumer.ts';
+import { type SessionContext, WhatsAppSession } from './session.ts';
+
+export interface SupervisorOptions {
+  runnerId: string;
+  shards: number[];
+  commandQueueUrls: readonly string[];
+  sqs: SQSClient;
+  leases: LeaseStore;
+  leaseDurationMs: number;
+  /** Pause between two session starts, so a restart does not storm WhatsApp. */
+  staggerMs?: number;
+  heartbeatMs?: number;
+  /** How long a send waits for its session to (re)connect before it fails. */
+  sendWaitMs?: number;
+  receiveWaitSeconds?: number;
+  session: SessionContext;
+}
+
+/** Statuses whose sessions a runner reopens by itself after a restart (the others wait for a start command). */
+const RESUMABLE = new Set(['CONNECTING', 'QR_READY', 'CONNECTED']);
+
+/** One shard this runner tries to hold: its lease, its command consumer, its sessions. */
+class ShardWorker {
+  lease?: Lease;
+  readonly sessions = new Map<string, WhatsAppSession>();
+  private consumer?: CommandConsumer;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    readonly shard: number,
+    private readonly o: SupervisorOptions,
+  ) {}
+
+  /** Whether this runner may still act for the shard: lease held and not about to run out. */
+  holds = (): boolean =>
+    this.lease !== undefined && this.o.session.now() < this.lease.expiresAt - this.o.leaseDurationMs / 6;
+
+  start(): void {
+    void this.tick();
+  }
+
+  /** SIGTERM: finish what is in flight, flush every session, release the lease. */
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.consumer?.stop();
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.shutdown()));
+    this.sessions.clear();
+    if (this.lease) await this.o.leases.release(this.lease).catch(() => undefined);
+    this.lease = undefined;
+  }
+
+  private schedule(ms: number): void {
+    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), ms);
+  }
+
+  /** Acquire or renew the lease; on loss, stop every socket of the shard at once. */
+  private async tick(): Promise<void> {
+    const now = this.o.session.now();
+    try {
+      if (this.lease && !this.holds()) this.lose('expired before renewal');
+      if (this.lease) {
+        const renewed = await this.o.leases.renew(this.lease, now, this.o.leaseDurationMs);
+        if (renewed) this.lease = renewed;
+        else this.lose('renewal refused');
+      } else {
+        const lease = await this.o.leases.acquire(this.shard, this.o.runnerId, now, this.o.leaseDurationMs);
+        if (lease) await this.take(lease);
+      }
+    } catch (error) {
+      this.o.session.logger.warn('lease call failed', { shard: this.shard, error: (error as Error).message });
+    }
+    this.schedule(this.o.leaseDurationMs / 3);
+  }
+
+  private async take(lease: Lease): Promise<void> {
+    this.lease = lease;
+    this.o.session.logger.info('shard lease acquired', { shard: this.shard, fence: lease.fence });
+    this.consumer = new CommandConsumer({
+      sqs: this.o.sqs,
+      queueUrl: this.o.commandQueueUrls[this.shard] as string,
+      handle: (command) => this.handle(command),
+      logger: this.o.session.logger,
+      waitSeconds: this.o.receiveWaitSeconds,
+    });
+    this.consumer.start();
+    const records = await this.o.session.sessions.listByShard(this.shard);
+    void this.resume(records.filter((s) => s.desiredState === 'running' && RESUMABLE.has(s.status)));
+  }
+
+  private async resume(records: Session[]): Promise<void> {
+    for (const record of records) {
+      if (!this.holds()) return;
+      await this.open(record).catch((e) => this.warn(record.sessionId, 'resume failed', e));
+      await new Promise((r) => setTimeout(r, this.o.staggerMs ?? 250));
+    }
+  }
+
+  private lose(reason: string): void {
+    this.o.session.logger.warn('shard lease lost: stopping its sessions', { shard: this.shard, reason });
+    this.o.session.metrics('LeaseLost');
+    for (const session of this.sessions.values()) session.halt();
+    this.sessions.clear();
+    void this.consumer?.stop();
+    this.consumer = undefined;
+    this.lease = undefined;
+  }
+
+  /** The running session, or a new one opened from its record. */
+  private async open(record: Session): Promise<WhatsAppSession> {
+    const running = this.sessions.get(record.sessionId);
+    if (running) return running;
+    const lease = this.lease;
+    if (!lease || !this.holds()) throw new Error('shard not held');
+    const session = new WhatsAppSession(record, lease.fence, this.o.session, {
+      mayAct: this.holds,
+      onEnded: (ended) => {
+        if (this.sessions.get(ended.sessionId) === ended) this.sessions.delete(ended.sessionId);
+      },
+    });
+    this.sessions.set(record.sessionId, session);
+    await session.start();
+    return session;
+  }
+
+  async heartbeat(): Promise<void> {
+    const lease = this.lease;
+    if (!lease || !this.holds()) return;
+    const now = new Date(this.o.session.now()).toISOString();
+    for (const session of this.sessions.values()) {
+      // A refused heartbeat means a newer owner wrote to the session: let go of it at once.
+      const ok = await this.o.session.sessions.touch(session.sessionId, lease.fence, now).catch(() => true);
+      if (!ok) {
+        session.halt();
+        this.sessions.delete(session.sessionId);
+      }
+    }
+  }
+
+  private async handle(command: Command): Promise<CommandResult> {
+    if (!this.holds()) return { kind: 'retry', afterSeconds: 5 };
+    const record = await this.o.session.sessions.get(command.sessionId);
+    if (!record || record.shard !== this.shard) return { kind: 'done' };
+    switch (command.type) {
+      case 'start':
+        await this.open(record);
+        return { kind: 'done' };
+      case 'stop': {
+        const running =
+          this.sessions.get(command.sessionId) ?? (command.logout ? await this.open(record) : undefined);
+        await running?.stop(command.logout);
+        return { kind: 'done' };
+      }
+      case 'send':
+        return this.send(record, command);
+    }
+  }
+
+  private async send(record: Session, command: SendCommand): Promise<CommandResult> {
+    const deadline = this.o.session.now() + (this.o.sendWaitMs ?? 120_000);
+    let session = this.sessions.get(record.sessionId);
+    if (!session && record.desiredState === 'running' && RESUMABLE.has(record.status))
+      session = await this.open(record);
+    while (session && this.holds()) {
+      const remaining = deadline - this.o.session.now();
+      if (remaining <= 0 || !(await session.waitConnected(remaining))) break;
+      const outcome = await session.send(command);
+      if (outcome !== 'not_connected') {
+        if (outcome === 'failed') this.o.session.metrics('CommandsFailed');
+        return { kind: 'done' };
+      }
+    }
+    if (!this.holds()) return { kind: 'retry', afterSeconds: 5 };
+    const now = new Date(this.o.session.now()).toISOString();
+    await this.o.session.messages.updateStatus(command.messageId, {
+      status: 'FAILED',
+      error: 'SESSION_NOT_CONNECTED',
+      now,
+    });
+    this.o.session.metrics('CommandsFailed');
+    return { kind: 'done' };
+  }
+
+  private warn(sessionId: string, message: string, error: unknown): void {
+    this.o.session.logger.warn(message, {
+      sessionId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/** Holds the leases of the shards this runner serves and runs their sessions. */
+export class Supervisor {
+  private readonly workers: ShardWorker[];
+  private heartbeatTimer?: NodeJS.Timeout;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.workers = options.shards.map((shard) => new ShardWorker(shard, options));
+  }
+
+  start(): void {
+    for (const worker of this.workers) worker.start();
+    this.heartbeatTimer = setInterval(() => {
+      this.options.session.metrics('RunnerHeartbeat');
+      for (const worker of this.workers) void worker.heartbeat();
+    }, this.options.heartbeatMs ?? 30_000);
+  }
+
+  /** Shards held now, and their running sessions (health and tests). */
+  status(): { shard: number; fence?: number; sessions: number }[] {
+    return this.workers.map((w) => ({ shard: w.shard, fence: w.lease?.fence, sessions: w.sessions.size }));
+  }
+
+  async shutdown(): Promise<void> {
+    clearInterval(this.heartbeatTimer);
+    await Promise.allSettled(this.workers.map((w) => w.shutdown()));
+  }
+}
