@@ -16,8 +16,8 @@ export type CommandResult = { kind: 'done' } | { kind: 'retry'; afterSeconds: nu
 export type CommandHandler = (command: Command) => Promise<CommandResult>;
 
 const MAX_IN_FLIGHT = 50;
-const VISIBILITY_EXTENSION_SECONDS = 60;
-const EXTEND_EVERY_MS = 20_000;
+const VISIBILITY_EXTENSION_SECONDS = 20;
+const EXTEND_EVERY_MS = 7_000;
 
 export interface ConsumerOptions {
   sqs: SQSClient;

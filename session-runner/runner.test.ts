@@ -10,7 +10,8 @@ let runner: Runner | undefined;
 const PHONE = '4915100000001';
 const CONTACT = '4915199999999';
 
-const startInProcess = () => startRunner(loadConfig(RunnerEnv, h.runnerEnv), { socketOverrides: FAST_SOCKET });
+const startInProcess = () =>
+  startRunner(loadConfig(RunnerEnv, h.runnerEnv), { socketOverrides: FAST_SOCKET });
 
 beforeAll(async () => {
   h = await startHarness();
@@ -41,10 +42,19 @@ describe('session runner with real Baileys and the simulator', () => {
   });
 
   it('sends to a contact: inbox once, status SENT → DELIVERED → READ', async () => {
-    const sent = await h.call('POST', '/send', { sessionId, to: `+${CONTACT}`, message: 'Hello from the runner' });
+    const sent = await h.call('POST', '/send', {
+      sessionId,
+      to: `+${CONTACT}`,
+      message: 'Hello from the runner',
+    });
     expect(sent.status).toBe(202);
-    const entry = await h.waitFor('the contact inbox', () => h.sim.inbox(CONTACT).find((m) => m.text === 'Hello from the runner'));
-    await h.waitFor('DELIVERED', async () => (await h.call('GET', `/messages/${sent.body.messageId}`)).body.status === 'DELIVERED');
+    const entry = await h.waitFor('the contact inbox', () =>
+      h.sim.inbox(CONTACT).find((m) => m.text === 'Hello from the runner'),
+    );
+    await h.waitFor(
+      'DELIVERED',
+      async () => (await h.call('GET', `/messages/${sent.body.messageId}`)).body.status === 'DELIVERED',
+    );
     h.sim.markRead(CONTACT, entry.id);
     const read = await h.waitFor('READ', async () => {
       const res = await h.call('GET', `/messages/${sent.body.messageId}`);
@@ -80,6 +90,8 @@ describe('session runner with real Baileys and the simulator', () => {
     expect(device?.replacements).toBe(0);
     expect((await h.sessions.get(sessionId))?.qr).toBeUndefined();
     await h.sim.sendText(CONTACT, PHONE, 'after restart');
-    await h.waitFor('incoming after restart', async () => (await h.incoming()).find((m) => m.text === 'after restart'));
+    await h.waitFor('incoming after restart', async () =>
+      (await h.incoming()).find((m) => m.text === 'after restart'),
+    );
   });
 });

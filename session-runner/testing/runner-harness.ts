@@ -1,5 +1,6 @@
-import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { CreateBucketCommand as CreateS3Bucket } from '@aws-sdk/client-s3';
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { type LocalApi, startLocalApi } from '#local/api-gateway.ts';
 import { type Simulator, start as startSimulator } from '#local/simulator/index.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
@@ -13,9 +14,13 @@ import { createTenant } from '#shared/use-cases/tenants.ts';
 import { silenceLibsignal } from '../silence-libsignal.ts';
 import { installWhatsAppTrust } from '../whatsapp-trust.ts';
 
-
 /** Baileys timeouts short enough for tests, long enough for a loaded 2-core machine. */
-export const FAST_SOCKET = { connectTimeoutMs: 10_000, defaultQueryTimeoutMs: 10_000, keepAliveIntervalMs: 5_000, qrTimeout: 15_000 };
+export const FAST_SOCKET = {
+  connectTimeoutMs: 10_000,
+  defaultQueryTimeoutMs: 10_000,
+  keepAliveIntervalMs: 5_000,
+  qrTimeout: 15_000,
+};
 
 export interface Harness {
   aws: TestAws;
@@ -27,7 +32,11 @@ export interface Harness {
   /** The env a runner process needs (RunnerEnv keys). */
   runnerEnv: Record<string, string>;
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
-  waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number): Promise<T>;
+  waitFor<T>(
+    what: string,
+    check: () => Promise<T | undefined | false> | T | undefined | false,
+    timeoutMs?: number,
+  ): Promise<T>;
   incoming(): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
@@ -80,7 +89,10 @@ export const startHarness = async (): Promise<Harness> => {
     call: async (method, path, body) => {
       const res = await fetch(`${api.url}/whatsapp-qr${path}`, {
         method,
-        headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
         ...(body !== undefined && { body: JSON.stringify(body) }),
       });
       return { status: res.status, body: await res.json() };
@@ -88,10 +100,16 @@ export const startHarness = async (): Promise<Harness> => {
     waitFor,
     incoming: async () => {
       const out = await aws.clients.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: aws.env.INCOMING_QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+        new ReceiveMessageCommand({
+          QueueUrl: aws.env.INCOMING_QUEUE_URL,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+        }),
       );
       for (const m of out.Messages ?? []) {
-        await aws.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: aws.env.INCOMING_QUEUE_URL, ReceiptHandle: m.ReceiptHandle }));
+        await aws.clients.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: aws.env.INCOMING_QUEUE_URL, ReceiptHandle: m.ReceiptHandle }),
+        );
       }
       return (out.Messages ?? []).map((m) => JSON.parse(m.Body ?? '{}'));
     },
@@ -101,4 +119,27 @@ export const startHarness = async (): Promise<Harness> => {
       aws.destroy();
     },
   };
+};
+
+export interface RunnerChild {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output: () => string;
+}
+
+/** The runner as its own process (`session-runner/main.ts`), as ECS runs it. */
+export const spawnRunner = (env: Record<string, string>): RunnerChild => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'session-runner/main.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (c) => {
+    output = (output + c).slice(-20_000);
+  });
+  child.stderr?.on('data', (c) => {
+    output = (output + c).slice(-20_000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
 };

@@ -14,7 +14,9 @@ export const MAX_RECEIVE_COUNT = 5;
 export const commandQueue = (shard: number): QueueDefinition => ({
   name: `commands-${shard}`,
   maxReceiveCount: MAX_RECEIVE_COUNT,
-  visibilityTimeoutSeconds: 60,
+  // Short, because a command taken by a runner that crashed blocks its session until it reappears;
+  // the runner extends it while a command runs long.
+  visibilityTimeoutSeconds: 20,
 });
 
 export const INCOMING_QUEUE: QueueDefinition = {
