@@ -10,6 +10,8 @@ const LocalEnv = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   DEV_API_KEY: z.string().min(16).optional(),
   SHARD_COUNT: z.coerce.number().int().min(1).max(64).default(1),
+  WHATSAPP: z.enum(['real', 'simulator']).default('real'),
+  SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(3100),
 });
 
 const main = async () => {
@@ -19,11 +21,14 @@ const main = async () => {
     dataDir: config.DATA_DIR,
     devApiKey: config.DEV_API_KEY,
     shardCount: config.SHARD_COUNT,
+    whatsapp: config.WHATSAPP,
+    simulatorPort: config.SIMULATOR_PORT,
   });
   if (!config.DEV_API_KEY) {
     console.log(`development API key${stack.devKeyIsNew ? ' (new)' : ''}: ${stack.devApiKey}`);
   }
-  console.log(`ready: api=${stack.api.url} data=${config.DATA_DIR}`);
+  const whatsapp = stack.simulator ? `simulator=${stack.simulator.httpUrl}` : 'whatsapp=real';
+  console.log(`ready: api=${stack.api.url} ${whatsapp} data=${config.DATA_DIR}`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

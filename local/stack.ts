@@ -11,8 +11,12 @@ import { hashApiKey } from '#shared/domain/ids.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import { createTenant, generateApiKey } from '#shared/use-cases/tenants.ts';
 import { type LocalApi, startLocalApi } from './api-gateway.ts';
+import { startSqsEventSource } from './event-source.ts';
+import { superviseRunner } from './runner-process.ts';
+import { type Simulator, start as startSimulator } from './simulator/index.ts';
 import { clearRuntimeFiles, readDevKey, saveDevKey, writePids, writeStackState } from './stack-files.ts';
 import { startDynamoDbLocal } from './stand-ins/dynamodb-local.ts';
+import { freePort } from './stand-ins/free-port.ts';
 import { provisionQueues, provisionTables } from './stand-ins/provision.ts';
 import { LOCAL_AWS_CREDENTIALS, startS3Local } from './stand-ins/s3-local.ts';
 
@@ -21,10 +25,16 @@ export interface StackOptions {
   dataDir: string;
   devApiKey?: string;
   shardCount: number;
+  /** `simulator`: the built-in WhatsApp simulator on `simulatorPort`; `real`: WhatsApp itself. */
+  whatsapp: 'real' | 'simulator';
+  simulatorPort: number;
+  /** Extra env for the runner process (tests shorten its timings). */
+  runnerEnv?: Record<string, string>;
 }
 
 export interface Stack {
   api: LocalApi;
+  simulator?: Simulator;
   devApiKey: string;
   /** Whether the key was made by this start (print it) or given/kept. */
   devKeyIsNew: boolean;
@@ -68,6 +78,7 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
       AUTH_STATE_BUCKET,
     };
     Object.assign(process.env, env);
+    stops.push(await startIncomingPoller(env));
 
     const { key, isNew } = await ensureDevTenant(options, env);
     const health = { ok: true };
@@ -87,6 +98,28 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
     await stop();
     throw error;
   }
+};
+
+/** Feeds `incoming.fifo` to the AI handler in SQS-event batches, as the Lambda event source mapping does. */
+const startIncomingPoller = async (env: Record<string, string>) => {
+  // Imported once the env is set, like the API handlers, so their composition root reads it.
+  const { handler } = await import('#functions/queues/incoming-ai.ts');
+  const clients = createAwsClients(env);
+  const poller = await startSqsEventSource({
+    sqs: clients.sqs,
+    queueUrl: env.INCOMING_QUEUE_URL as string,
+    handler,
+    batchSize: 10,
+    waitSeconds: 20,
+    failedVisibilityTimeout: 10,
+    functionName: 'incoming-ai',
+    functionTimeoutMs: 60_000,
+    onError: (error) => console.error('incoming-ai poller:', error instanceof Error ? error.message : error),
+  });
+  return async () => {
+    await poller.stop();
+    clients.sqs.destroy();
+  };
 };
 
 const provision = async (

@@ -34,6 +34,14 @@ export const ROUTES: RouteDefinition[] = [
   route('Disconnect', 'POST', '/disconnect', 'disconnect'),
   route('GetSessionByChatbot', 'GET', '/session/{chatbotId}', 'get-session-by-chatbot'),
   route('UpsertChatbot', 'PUT', '/chatbots/{chatbotId}', 'upsert-chatbot'),
+  route('ListConversations', 'GET', '/conversations', 'list-conversations'),
+  route(
+    'ListConversationMessages',
+    'GET',
+    '/conversations/{conversationId}/messages',
+    'list-conversation-messages',
+  ),
+  route('GetUsage', 'GET', '/usage', 'get-usage'),
   route('GetOpenApi', 'GET', '/openapi.json', 'get-openapi'),
 ];
 

@@ -7,7 +7,9 @@ const KEY_NAMES = ['gsi1pk', 'gsi1sk', 'pk'];
 
 /** The opaque cursor of a gsi1 listing: the base64url JSON of the last item's key. */
 export const encodeCursor = (item: Record<string, unknown>): string =>
-  Buffer.from(JSON.stringify({ pk: item.pk, gsi1pk: item.gsi1pk, gsi1sk: item.gsi1sk })).toString('base64url');
+  Buffer.from(JSON.stringify({ pk: item.pk, gsi1pk: item.gsi1pk, gsi1sk: item.gsi1sk })).toString(
+    'base64url',
+  );
 
 /**
  * Decodes a cursor into the ExclusiveStartKey of the next query. Only a key of the same listing is
@@ -25,7 +27,9 @@ export const decodeCursor = (cursor: string, expected: { gsi1pk: string; pkPrefi
   const entries = Object.entries(key);
   const valid =
     entries.length === KEY_NAMES.length &&
-    entries.every(([name, value]) => KEY_NAMES.includes(name) && typeof value === 'string' && value.length > 0);
+    entries.every(
+      ([name, value]) => KEY_NAMES.includes(name) && typeof value === 'string' && value.length > 0,
+    );
   const k = key as Gsi1Key;
   if (!valid || k.gsi1pk !== expected.gsi1pk || !k.pk.startsWith(expected.pkPrefix)) {
     throw new InvalidCursorError();

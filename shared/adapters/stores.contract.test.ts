@@ -237,6 +237,39 @@ describe.each([
       await s.messages.delete(message.messageId);
       expect(await s.messages.get(message.messageId)).toBeUndefined();
     });
+
+    it('lists the messages of a conversation by time, in pages, either way, and refuses a forged cursor', async () => {
+      const conversationId = `conv-${Math.random()}`;
+      const at = (minute: number) => `2026-01-01T12:0${minute}:00.000Z`;
+      for (const minute of [3, 1, 2]) {
+        await s.messages.putIfAbsent(aMessage({ conversationId, createdAt: at(minute), text: `m${minute}` }));
+      }
+      const other = `${conversationId}-other`;
+      for (const minute of [0, 1])
+        await s.messages.putIfAbsent(aMessage({ conversationId: other, createdAt: at(minute) }));
+      const first = await s.messages.listByConversation(conversationId, { limit: 2 });
+      expect(first.items.map((m) => m.text)).toEqual(['m1', 'm2']);
+      expect(first.nextCursor).toEqual(expect.any(String));
+      const second = await s.messages.listByConversation(conversationId, {
+        limit: 2,
+        cursor: first.nextCursor,
+      });
+      expect(second).toEqual({ items: [expect.objectContaining({ text: 'm3', conversationId })] });
+      const newest = await s.messages.listByConversation(conversationId, { limit: 2, newestFirst: true });
+      expect(newest.items.map((m) => m.text)).toEqual(['m3', 'm2']);
+      for (const cursor of ['nope!', Buffer.from('{"pk":"x"}').toString('base64url')]) {
+        await expect(
+          s.messages.listByConversation(conversationId, { limit: 2, cursor }),
+        ).rejects.toMatchObject({
+          code: 'VALIDATION_FAILED',
+          details: [{ path: 'query.cursor', message: expect.any(String) }],
+        });
+      }
+      const foreign = (await s.messages.listByConversation(other, { limit: 1 })).nextCursor;
+      await expect(
+        s.messages.listByConversation(conversationId, { limit: 2, cursor: foreign }),
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    });
   });
 
   describe('idempotency records', () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   ChatbotIdParams,
   ChatbotView,
+  ConversationIdParams,
   DisconnectBody,
   DisconnectResponse,
   ErrorResponse,
@@ -17,7 +18,15 @@ import {
   SessionWithChatbotResponse,
   StatusResponse,
   UpsertChatbotBody,
+  UsageQuery,
+  UsageResponse,
 } from './http.ts';
+import {
+  ConversationListResponse,
+  ConversationMessagesResponse,
+  ConversationsPageQuery,
+  MessagesPageQuery,
+} from './read-api.ts';
 
 interface Operation {
   method: 'get' | 'post' | 'put';
@@ -103,6 +112,32 @@ export const OPERATIONS: Operation[] = [
     params: ChatbotIdParams,
     body: UpsertChatbotBody,
     responses: { 200: ChatbotView },
+    errors: ERR,
+  },
+  {
+    method: 'get',
+    path: '/whatsapp-qr/conversations',
+    summary: 'The conversations of a session, most recent activity first (paged with nextCursor)',
+    query: ConversationsPageQuery,
+    responses: { 200: ConversationListResponse },
+    errors: ERR,
+  },
+  {
+    method: 'get',
+    path: '/whatsapp-qr/conversations/{conversationId}/messages',
+    summary: 'The messages of a conversation, oldest first (paged with nextCursor)',
+    params: ConversationIdParams,
+    query: MessagesPageQuery,
+    responses: { 200: ConversationMessagesResponse },
+    errors: ERR,
+  },
+  {
+    method: 'get',
+    path: '/whatsapp-qr/usage',
+    summary:
+      'Usage per UTC day from `from` to `to` (inclusive, at most 366 days; days without usage are zeros)',
+    query: UsageQuery,
+    responses: { 200: UsageResponse },
     errors: ERR,
   },
   {

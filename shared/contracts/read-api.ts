@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MessageStatusSchema, Timestamp, Uuid } from './common.ts';
+import { ConversationsQuery, CursorQuery } from './http.ts';
 
 export const ConversationView = z.object({
   conversationId: z.string(),
@@ -31,3 +32,8 @@ export const ConversationMessagesResponse = z.object({
   items: z.array(ConversationMessageView),
   nextCursor: z.string().optional(),
 });
+
+/** `?limit=` of a listing: 1-100, 50 when absent. */
+export const PageLimit = z.coerce.number().int().min(1).max(100).optional();
+export const ConversationsPageQuery = ConversationsQuery.extend({ limit: PageLimit });
+export const MessagesPageQuery = CursorQuery.extend({ limit: PageLimit });

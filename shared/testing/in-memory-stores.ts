@@ -10,6 +10,7 @@ import { canTransition, isMessageProgress } from '../domain/session-status.ts';
 import type { ChatbotSettings, ChatbotStore } from '../ports/chatbot-store.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
 import type { MessageStatusUpdate, MessageStore } from '../ports/message-store.ts';
+import { InvalidCursorError, type Page, type PageRequest } from '../ports/page.ts';
 import type { RateDecision, RateLimiter } from '../ports/rate-limiter.ts';
 import type { SessionStatusFields, SessionStore, SessionTransition } from '../ports/session-store.ts';
 import type { TenantStore } from '../ports/tenant-store.ts';
@@ -153,7 +154,41 @@ export class InMemoryMessageStore implements MessageStore {
     );
     return copy(message);
   }
+  async listByConversation(
+    conversationId: string,
+    page: PageRequest & { newestFirst?: boolean },
+  ): Promise<Page<Message>> {
+    const sortKey = (m: Message) => `${m.createdAt}#${m.messageId}`;
+    const sorted = [...this.items.values()]
+      .filter((m) => m.conversationId === conversationId)
+      .sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+    if (page.newestFirst) sorted.reverse();
+    return pageOf(sorted, sortKey, page);
+  }
 }
+
+/** Pages a sorted list with a cursor naming the last item's sort key (opaque to callers, like DynamoDB's). */
+export const pageOf = <T>(sorted: T[], sortKey: (item: T) => string, page: PageRequest): Page<T> => {
+  let start = 0;
+  if (page.cursor) {
+    let after: unknown;
+    try {
+      after = JSON.parse(Buffer.from(page.cursor, 'base64url').toString('utf8')).after;
+    } catch {
+      throw new InvalidCursorError();
+    }
+    const index = sorted.findIndex((item) => sortKey(item) === after);
+    if (typeof after !== 'string' || index < 0) throw new InvalidCursorError();
+    start = index + 1;
+  }
+  const items = sorted.slice(start, start + page.limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(copy),
+    ...(start + page.limit < sorted.length &&
+      last && { nextCursor: Buffer.from(JSON.stringify({ after: sortKey(last) })).toString('base64url') }),
+  };
+};
 
 export class InMemoryIdempotencyStore implements IdempotencyStore {
   readonly items = new Map<string, IdempotencyRecord>();

@@ -1,0 +1,10 @@
+import { UsageQuery } from '#shared/contracts/http.ts';
+import { getUsage } from '#shared/use-cases/read-api.ts';
+import { httpRoute } from './http-route.ts';
+import { readDeps } from './read-api-deps.ts';
+
+/** GET /whatsapp-qr/usage?from=YYYY-MM-DD&to=YYYY-MM-DD — the tenant's usage per day, every day listed. */
+export const handler = httpRoute({ query: UsageQuery }, async ({ tenantId, query }) => ({
+  status: 200,
+  json: await getUsage(readDeps(), tenantId, query),
+}));
