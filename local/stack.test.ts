@@ -14,7 +14,7 @@ const running: ChildProcess[] = [];
 const startStack = async (port: number) => {
   const { DEV_API_KEY: _unset, ...env } = process.env;
   const child = spawn('npm', ['start'], {
-    env: { ...env, PORT: String(port), DATA_DIR: dataDir },
+    env: { ...env, PORT: String(port), DATA_DIR: dataDir, WHATSAPP: 'simulator', SIMULATOR_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -63,7 +63,7 @@ describe('the local stack (npm start)', () => {
     expect(key).toMatch(/^wqg_/);
     expect((await fetch(`${api}/healthz`)).status).toBe(200);
     const pids = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8'));
-    expect(pids).toEqual({ stack: expect.any(Number), dynamodb: expect.any(Number) });
+    expect(pids).toEqual({ stack: expect.any(Number), dynamodb: expect.any(Number), runner: expect.any(Number) });
 
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     const init = await fetch(`${api}/whatsapp-qr/init`, {

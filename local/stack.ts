@@ -81,19 +81,44 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
     stops.push(await startIncomingPoller(env));
 
     const { key, isNew } = await ensureDevTenant(options, env);
-    const health = { ok: true };
+
+    const simulator =
+      options.whatsapp === 'simulator' ? await startSimulator({ port: options.simulatorPort }) : undefined;
+    if (simulator) stops.push(simulator.stop);
+    const pids = { stack: process.pid, dynamodb: dynamo.process.pid ?? 0, runner: 0 };
+    const runner = superviseRunner(
+      {
+        ...env,
+        HEALTH_PORT: String(await freePort()),
+        PRINT_QR: 'terminal',
+        // Shorter than on AWS, so a crashed runner's sessions come back quickly while developing.
+        LEASE_DURATION_MS: '10000',
+        ...(simulator && {
+          WHATSAPP_WS_URL: simulator.url,
+          WHATSAPP_SIMULATOR_ROOT_KEY: simulator.rootPublicKeyHex,
+        }),
+        ...options.runnerEnv,
+      },
+      (pid) => {
+        pids.runner = pid;
+        writePids(options.dataDir, pids);
+      },
+    );
+    stops.push(runner.stop);
+
+    let dynamoUp = true;
+    dynamo.process.once('exit', () => {
+      dynamoUp = false;
+    });
+    const healthy = () => dynamoUp && runner.up();
     const api = await startLocalApi({
       port: options.port,
-      extra: (req, res, url) => serveExtra(req, res, url, health),
+      extra: (req, res, url) => serveExtra(req, res, url, healthy),
     });
     stops.push(api.close);
 
     writeStackState(options.dataDir, { pid: process.pid, apiUrl: api.url, env });
-    writePids(options.dataDir, { stack: process.pid, dynamodb: dynamo.process.pid ?? 0 });
-    dynamo.process.once('exit', () => {
-      health.ok = false;
-    });
-    return { api, devApiKey: key, devKeyIsNew: isNew, env, stop };
+    return { api, simulator, devApiKey: key, devKeyIsNew: isNew, env, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -160,10 +185,11 @@ const serveExtra = (
   _req: IncomingMessage,
   res: ServerResponse,
   url: URL,
-  health: { ok: boolean },
+  healthy: () => boolean,
 ): boolean => {
   if (url.pathname !== '/healthz') return false;
-  res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ status: health.ok ? 'ok' : 'degraded' }));
+  const ok = healthy();
+  res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ status: ok ? 'ok' : 'degraded' }));
   return true;
 };

@@ -1,0 +1,139 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './stand-ins/free-port.ts';
+
+// The product as a tenant uses it: `npm start` with WHATSAPP=simulator, everything through HTTP.
+
+const dataDir = mkdtempSync(join(tmpdir(), 'wqg-e2e-'));
+let stack: ChildProcess;
+let api: string;
+let sim: string;
+let key: string;
+const PHONE = '4915100000777';
+const CONTACT = '4915177777777';
+
+const waitFor = async <T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+};
+// biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary JSON
+const json = async (path: string, init: RequestInit = {}): Promise<any> => {
+  const res = await fetch(`${api}/whatsapp-qr${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...init.headers },
+  });
+  return { ...(await res.json()), code: res.status };
+};
+const simPost = (path: string, body: unknown) =>
+  fetch(`${sim}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+beforeAll(async () => {
+  const [port, simPort] = [await freePort(), await freePort()];
+  api = `http://127.0.0.1:${port}`;
+  const { DEV_API_KEY: _unset, ...env } = process.env;
+  stack = spawn('npm', ['start'], {
+    env: {
+      ...env,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      WHATSAPP: 'simulator',
+      SIMULATOR_PORT: String(simPort),
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk;
+  };
+  stack.stdout?.on('data', collect);
+  stack.stderr?.on('data', collect);
+  const line = await waitFor('the ready line', async () => /^ready: .*$/m.exec(output)?.[0], 90_000);
+  sim = /simulator=(\S+)/.exec(line)?.[1] as string;
+  key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
+}, 120_000);
+
+afterAll(async () => {
+  if (stack?.exitCode === null) {
+    const { stack: pid } = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as { stack: number };
+    const exited = new Promise((r) => stack.once('exit', r));
+    process.kill(pid, 'SIGTERM');
+    await exited;
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('end to end on the local stack with the simulator', () => {
+  it('links by QR, sends, and answers an incoming message with the offline AI, visible in the read API', async () => {
+    const init = await json('/init', { method: 'POST', body: JSON.stringify({ chatbotId: 'shop' }) });
+    expect(init.code).toBe(201);
+    const qr = await waitFor('the QR', async () => {
+      const res = await json(`/qr-code/${init.sessionId}`);
+      return res.code === 200 ? (res.qr as string) : undefined;
+    });
+    expect((await simPost(`/phones/${PHONE}/scan`, { qr })).status).toBe(200);
+    await waitFor('CONNECTED', async () => (await json(`/status/${init.sessionId}`)).status === 'CONNECTED');
+
+    const sent = await json('/send', {
+      method: 'POST',
+      body: JSON.stringify({ sessionId: init.sessionId, to: CONTACT, message: 'Welcome!' }),
+    });
+    expect(sent.code).toBe(202);
+    const inbox = async () =>
+      (await (await fetch(`${sim}/contacts/${CONTACT}/inbox`)).json()) as { text: string }[];
+    await waitFor('the text at the contact', async () => (await inbox()).some((m) => m.text === 'Welcome!'));
+
+    expect(
+      (await simPost(`/contacts/${CONTACT}/send`, { to: PHONE, text: 'Do you ship to Berlin?' })).status,
+    ).toBe(200);
+    const reply = await waitFor('the AI reply at the contact', async () =>
+      (await inbox()).find((m) => m.text.includes('Echo: Do you ship to Berlin?')),
+    );
+    expect(reply.text).toBe('shop: Echo: Do you ship to Berlin?');
+
+    const conversations = await json(`/conversations?sessionId=${init.sessionId}`);
+    expect(conversations.items).toHaveLength(1);
+    const messages = await json(
+      `/conversations/${encodeURIComponent(conversations.items[0].conversationId)}/messages`,
+    );
+    expect(messages.items.map((m: { direction: string; text: string }) => [m.direction, m.text])).toEqual([
+      ['in', 'Do you ship to Berlin?'],
+      ['out', 'shop: Echo: Do you ship to Berlin?'],
+    ]);
+    const today = new Date().toISOString().slice(0, 10);
+    const usage = await json(`/usage?from=${today}&to=${today}`);
+    expect(usage.days[0]).toMatchObject({ date: today, messagesIn: 1, messagesOut: 1 });
+  }, 180_000);
+
+  it('restarts a runner that died, as ECS would, and the session comes back', async () => {
+    const before = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as { runner: number };
+    process.kill(before.runner, 'SIGKILL');
+    const after = await waitFor('a new runner', async () => {
+      const pids = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as { runner: number };
+      return pids.runner && pids.runner !== before.runner ? pids : undefined;
+    });
+    expect(after.runner).not.toBe(before.runner);
+    const session = await json('/session/shop');
+    await waitFor('CONNECTED again', async () => {
+      const s = await json(`/status/${session.sessionId}`);
+      return s.status === 'CONNECTED' && s.connectedAt > session.connectedAt;
+    });
+    expect((await fetch(`${api}/healthz`)).status).toBe(200);
+  }, 120_000);
+});
