@@ -34,7 +34,7 @@ const json = async (path: string, init: RequestInit = {}): Promise<any> => {
     ...init,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...init.headers },
   });
-  return { ...(await res.json()), code: res.status };
+  return { ...((await res.json()) as object), code: res.status };
 };
 const simPost = (path: string, body: unknown) =>
   fetch(`${sim}${path}`, {

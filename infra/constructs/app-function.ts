@@ -1,0 +1,148 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type IPrincipal, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { z } from 'zod';
+import { ESM_REQUIRE_BANNER } from '../bundle-runner.ts';
+import { REPO_ROOT } from '../paths.ts';
+import {
+  deployedEnvKeys,
+  hasFallback,
+  METRICS_NAMESPACE,
+  RUNTIME_EXTRA_ENV_KEYS,
+  schemaDefault,
+} from '../runtime-env.ts';
+import type { BindingTarget } from './bindings.ts';
+
+export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
+
+/**
+ * The absolute entry path. When a handler module is still missing, a stack that is not bundled
+ * (a test skips bundling) gets a placeholder so the rest of the template can be checked; a
+ * bundled stack fails with the missing path.
+ */
+const resolveEntry = (scope: Construct, entry: string): string => {
+  const path = join(REPO_ROOT, entry);
+  if (existsSync(path)) return path;
+  if (Stack.of(scope).bundlingRequired) {
+    throw new Error(`Handler module ${entry} does not exist (needed to bundle ${scope.node.path})`);
+  }
+  return fileURLToPath(new URL('./unbundled-entry.ts', import.meta.url));
+};
+
+export interface AppFunctionProps {
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  entry: string;
+  description: string;
+  /** Powertools service name (logger `service` key, metrics `service` dimension). */
+  serviceName: string;
+  /** The env schema the handler parses at start: the function gets exactly its keys. */
+  envSchema: z.ZodObject;
+  logRetention: RetentionDays;
+  logRemovalPolicy: RemovalPolicy;
+  memorySize?: number;
+  timeout?: Duration;
+}
+
+/**
+ * One Lambda function with the project's defaults: Node 22 on arm64, an ESM bundle made by the
+ * local esbuild with the AWS SDK inside and source maps, its own log group with retention, its
+ * own role (only log writes until something is bound), Powertools settings. Env variables come
+ * through the binding helpers, and synth fails when they drift from the handler's env schema.
+ */
+export class AppFunction extends Construct implements BindingTarget {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+  private readonly envKeys = new Set<string>();
+  private readonly envSchema: z.ZodObject;
+
+  constructor(scope: Construct, id: string, props: AppFunctionProps) {
+    super(scope, id);
+    this.envSchema = props.envSchema;
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    // An own role instead of the default one with AWSLambdaBasicExecutionRole: writes to this
+    // function's log group only.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (Lambda)`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: resolveEntry(this, props.entry),
+      handler: 'handler',
+      description: props.description,
+      runtime: LAMBDA_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      role: this.role,
+      logGroup: this.logGroup,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        bundleAwsSDK: true,
+        externalModules: [],
+      },
+    });
+    this.addEnvironment('NODE_OPTIONS', '--enable-source-maps');
+    this.addEnvironment('POWERTOOLS_SERVICE_NAME', props.serviceName);
+    this.addEnvironment('POWERTOOLS_METRICS_NAMESPACE', METRICS_NAMESPACE);
+
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is the runtime the project pins and tests on (TOOLCHAIN.md); moving to 24 is a deliberate upgrade, not a drift.',
+    });
+
+    const allowed = new Set([...deployedEnvKeys(props.envSchema), ...RUNTIME_EXTRA_ENV_KEYS]);
+    const required = deployedEnvKeys(props.envSchema).filter((key) => !hasFallback(props.envSchema, key));
+    this.node.addValidation({
+      validate: () => [
+        ...[...this.envKeys]
+          .filter((key) => !allowed.has(key))
+          .map((key) => `${key} is not read by ${props.entry}`),
+        ...required
+          .filter((key) => !this.envKeys.has(key))
+          .map((key) => `${key} is required by ${props.entry}`),
+      ],
+    });
+  }
+
+  get grantPrincipal(): IPrincipal {
+    return this.role;
+  }
+
+  addEnvironment(key: string, value: string): void {
+    this.envKeys.add(key);
+    this.function.addEnvironment(key, value);
+  }
+
+  /**
+   * Sets every schema key that has a default and is still unset to that default, so the tunables
+   * in force are visible on the function (and a new one in the schema appears by itself).
+   */
+  addSchemaDefaults(): void {
+    for (const key of deployedEnvKeys(this.envSchema)) {
+      if (this.envKeys.has(key) || !hasFallback(this.envSchema, key)) continue;
+      const field = this.envSchema.shape[key] as z.ZodType;
+      if (field.parse(undefined) !== undefined) this.addEnvironment(key, schemaDefault(this.envSchema, key));
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type CfnBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface AuthStateBucketProps {
+  removalPolicy: RemovalPolicy;
+  /** Days an overwritten or deleted auth-state object stays recoverable. */
+  noncurrentVersionDays?: number;
+  /** Days the S3 server access logs are kept. */
+  accessLogDays?: number;
+}
+
+/**
+ * The S3 bucket of the runner's Baileys auth state (creds and Signal keys: secrets that let
+ * anyone impersonate a linked device). A customer-managed key with rotation, versioning so a bad
+ * compaction can be rolled back, old versions expired, TLS only, no public access, and access logs.
+ */
+export class AuthStateBucket extends Construct {
+  readonly bucket: Bucket;
+  readonly key: Key;
+  readonly accessLogs: Bucket;
+  /**
+   * What a user of the auth state needs: read, write and delete objects, list the bucket, and
+   * the KMS calls of SSE-KMS through S3 only. Defined beside the bucket, so the single wildcard
+   * (the object keys) is acknowledged where the bucket is known.
+   */
+  readonly readWritePolicy: ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: AuthStateBucketProps) {
+    super(scope, id);
+    this.key = new Key(this, 'Key', {
+      description: 'WhatsApp gateway: session auth state (Baileys creds and Signal keys)',
+      enableKeyRotation: true,
+      removalPolicy: props.removalPolicy,
+      pendingWindow: Duration.days(30),
+    });
+
+    // Log delivery cannot write to an SSE-KMS bucket: the log bucket uses SSE-S3.
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(props.accessLogDays ?? 90) }],
+      removalPolicy: props.removalPolicy,
+    });
+    Validations.of(this.accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the access-log destination of the auth-state bucket; logging it into itself would loop.',
+    });
+
+    this.bucket = new Bucket(this, 'Bucket', {
+      encryption: BucketEncryption.KMS,
+      encryptionKey: this.key,
+      // One data key per bucket instead of one KMS call per PUT (about one PUT per message).
+      bucketKeyEnabled: true,
+      versioned: true,
+      lifecycleRules: [
+        {
+          id: 'expire-old-versions',
+          noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 14),
+          expiredObjectDeleteMarker: true,
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'auth-state/',
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.readWritePolicy = new ManagedPolicy(this, 'ReadWritePolicy', {
+      description: 'WhatsApp gateway: read and write session auth state',
+      statements: [
+        new PolicyStatement({
+          sid: 'AuthStateObjects',
+          actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+          resources: [this.bucket.arnForObjects('*')],
+        }),
+        new PolicyStatement({
+          sid: 'AuthStateListing',
+          actions: ['s3:ListBucket'],
+          resources: [this.bucket.bucketArn],
+        }),
+        new PolicyStatement({
+          sid: 'AuthStateKeyThroughS3',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [this.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      ],
+    });
+    const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
+    Validations.of(this.readWritePolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/*]`,
+      reason:
+        'Object keys are per session (one prefix per session id, created at runtime); the policy is limited to this bucket and to get, put and delete.',
+    });
+  }
+}

@@ -1,0 +1,172 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IManagedPolicy } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { AUTHORIZER_ENTRY, ROUTES, type RouteDefinition } from '#functions/http/routes.ts';
+import { TABLES, type TableKey } from '#shared/adapters/table-definitions.ts';
+import { RunnerEnv } from '#shared/config.ts';
+import { AiWorker } from '../constructs/ai-worker.ts';
+import type { AppFunction } from '../constructs/app-function.ts';
+import {
+  type BindingTarget,
+  bindBucket,
+  bindQueuesForConsuming,
+  bindQueuesForSending,
+  bindTable,
+  type TableAccess,
+} from '../constructs/bindings.ts';
+import { GatewayHttpApi } from '../constructs/http-api.ts';
+import { Network } from '../constructs/network.ts';
+import { Observability } from '../constructs/observability.ts';
+import type { QueuePair } from '../constructs/queues.ts';
+import { SessionRunnerService } from '../constructs/session-runner-service.ts';
+import { SERVICE_NAMES, schemaDefault } from '../runtime-env.ts';
+import type { StageConfig } from '../stage-config.ts';
+
+/** Entry of the AI Lambda (issue 5). */
+export const AI_ENTRY = 'functions/queues/incoming-ai.ts';
+
+/** What the stateless stack uses from the stateful one. */
+export interface StatefulResources {
+  tables: Record<TableKey, ITable>;
+  authStateBucket: IBucket;
+  /** Read/write access to the auth state (objects, listing, KMS through S3). */
+  authStatePolicy: IManagedPolicy;
+  /** Command queues in shard order. */
+  commandQueues: QueuePair[];
+  incomingQueue: QueuePair;
+  /** `COMMAND_QUEUE_URLS`: the command queue URLs, comma-separated in shard order. */
+  commandQueueUrls: string;
+}
+
+export interface StatelessStackProps extends StackProps {
+  config: StageConfig;
+  resources: StatefulResources;
+  /** Defaults to ROUTES; tests may pass a subset. */
+  routes?: RouteDefinition[];
+}
+
+/**
+ * The code and what can be recreated at will: the HTTP API and its Lambdas, the AI Lambda, the
+ * runner's VPC, cluster and services, alarms and dashboard.
+ */
+export class StatelessStack extends Stack {
+  readonly httpApi: GatewayHttpApi;
+  readonly aiWorker: AiWorker;
+  readonly runner: SessionRunnerService;
+  readonly network: Network;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { config, resources } = props;
+    const logRetention = config.logRetentionDays as RetentionDays;
+    const logRemovalPolicy =
+      config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const logs = { logRetention, logRemovalPolicy };
+
+    const table = (target: BindingTarget, key: TableKey, access: TableAccess) =>
+      bindTable(target, { definition: TABLES[key], table: resources.tables[key] }, access);
+    const commandQueues = resources.commandQueues.map((pair) => pair.queue);
+    const sendCommands = (target: BindingTarget) =>
+      bindQueuesForSending(target, commandQueues, 'COMMAND_QUEUE_URLS', resources.commandQueueUrls);
+
+    this.httpApi = new GatewayHttpApi(this, 'HttpApi', {
+      routes: props.routes ?? ROUTES,
+      authorizerEntry: AUTHORIZER_ENTRY,
+      serviceNames: { api: SERVICE_NAMES.api, authorizer: SERVICE_NAMES.authorizer },
+      rateLimit: config.apiRateLimit,
+      burstLimit: config.apiBurstLimit,
+      ...logs,
+      bindAuthorizer: (fn) => table(fn, 'tenants', 'read'),
+      bindRoute: (fn) => {
+        table(fn, 'tenants', 'read');
+        table(fn, 'sessions', 'readWrite');
+        table(fn, 'messages', 'readWrite');
+        table(fn, 'requests', 'readWrite');
+        table(fn, 'usage', 'read');
+        sendCommands(fn);
+        fn.addEnvironment('SEND_RATE_PER_MINUTE', String(config.sendRatePerMinute));
+      },
+    });
+
+    this.aiWorker = new AiWorker(this, 'AiWorker', {
+      entry: AI_ENTRY,
+      serviceName: SERVICE_NAMES.incomingAi,
+      incomingQueue: resources.incomingQueue.queue,
+      incomingVisibilityTimeout: Duration.seconds(
+        resources.incomingQueue.definition.visibilityTimeoutSeconds,
+      ),
+      ai: config,
+      ...logs,
+      bind: (fn) => {
+        table(fn, 'sessions', 'read');
+        table(fn, 'messages', 'readWrite');
+        table(fn, 'usage', 'readWrite');
+        sendCommands(fn);
+      },
+    });
+
+    this.network = new Network(this, 'Network', { vpc: config.vpc, ...logs });
+    this.runner = new SessionRunnerService(this, 'SessionRunner', {
+      vpc: this.network.vpc,
+      subnets: this.network.taskSubnets,
+      assignPublicIp: this.network.assignPublicIp,
+      cpu: config.runnerCpu,
+      memoryMiB: config.runnerMemoryMiB,
+      architecture: config.runnerArchitecture,
+      runnerCount: config.runnerCount,
+      shardCount: config.shardCount,
+      serviceName: SERVICE_NAMES.runner,
+      envSchema: RunnerEnv,
+      healthPort: Number(schemaDefault(RunnerEnv, 'HEALTH_PORT')),
+      ...logs,
+      settings: {
+        SEND_MIN_INTERVAL_MS: String(config.sendMinIntervalMs),
+        LOG_LEVEL: config.runnerLogLevel,
+        ...(config.whatsappVersion ? { WHATSAPP_VERSION: config.whatsappVersion } : {}),
+      },
+      bind: (target) => {
+        table(target, 'sessions', 'readWrite');
+        table(target, 'messages', 'readWrite');
+        table(target, 'leases', 'readWrite');
+        bindBucket(target, resources.authStateBucket, resources.authStatePolicy, 'AUTH_STATE_BUCKET');
+        bindQueuesForConsuming(target, commandQueues, 'COMMAND_QUEUE_URLS', resources.commandQueueUrls);
+        bindQueuesForSending(
+          target,
+          [resources.incomingQueue.queue],
+          'INCOMING_QUEUE_URL',
+          resources.incomingQueue.queue.queueUrl,
+        );
+      },
+    });
+
+    const functions: { name: string; fn: AppFunction }[] = [
+      { name: 'Authorizer', fn: this.httpApi.authorizer },
+      ...[...this.httpApi.routeFunctions].map(([name, fn]) => ({ name, fn })),
+      { name: 'IncomingAi', fn: this.aiWorker.handler },
+    ];
+    this.observability = new Observability(this, 'Observability', {
+      stage: config.stage,
+      alarmEmail: config.alarmEmail,
+      keyRemovalPolicy: logRemovalPolicy,
+      queues: [...resources.commandQueues, resources.incomingQueue],
+      functions,
+      api: this.httpApi.api,
+      runnerServiceName: SERVICE_NAMES.runner,
+      runnerServices: this.runner.services,
+      heartbeatIntervalMs: Number(schemaDefault(RunnerEnv, 'HEARTBEAT_MS')),
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.httpApi.url, description: 'Base URL of the tenant API' });
+    new CfnOutput(this, 'ClusterName', { value: this.runner.cluster.clusterName });
+    this.runner.services.forEach((svc, index) => {
+      new CfnOutput(this, `RunnerService${index}Name`, { value: svc.serviceName });
+    });
+    new CfnOutput(this, 'RunnerLogGroupName', { value: this.runner.logGroup.logGroupName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+  }
+}
