@@ -79,7 +79,7 @@ describe('disconnect codes', () => {
     60_000,
   );
 
-  it('stops on 405 (client version refused)', async () => {
+  it('stops on 405 (client version refused) and comes back with the next runner (a new version deployed)', async () => {
     const { sessionId, phone } = await linked();
     h.sim.disconnect(phone, 405);
     const s = await h.waitFor('DISCONNECTED', async () => {
@@ -87,6 +87,9 @@ describe('disconnect codes', () => {
       return r?.status === 'DISCONNECTED' ? r : undefined;
     });
     expect(s.lastError).toBe('CLIENT_VERSION_REJECTED');
+    await runner.shutdown();
+    runner = await startRunner(loadConfig(RunnerEnv, h.runnerEnv), { socketOverrides: FAST_SOCKET });
+    await connectedAgain(sessionId, s.connectedAt ?? '');
   }, 60_000);
 
   it('logs out on request: the device is unlinked, the auth state deleted, a re-init shows a new QR', async () => {

@@ -241,7 +241,8 @@ export class WhatsAppSession {
     const action = closeAction(code, this.auth?.linked ?? false, this.attempt++, this.ctx.backoff);
     if (code === 440) this.ctx.metrics('Disconnect440');
     if (code === 401) this.ctx.metrics('Disconnect401');
-    this.ctx.logger.info('socket closed', { sessionId: this.sessionId, code, action: action.kind });
+    const level = code === 405 ? 'error' : 'info'; // 405: WhatsApp refuses this client version (runbook)
+    this.ctx.logger[level]('socket closed', { sessionId: this.sessionId, code, action: action.kind });
     if (action.kind === 'reconnect') {
       this.retryTimer = this.ctx.timers.setTimeout(() => this.connect(), action.delayMs);
       return;

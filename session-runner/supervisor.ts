@@ -23,6 +23,9 @@ export interface SupervisorOptions {
 
 /** Statuses whose sessions a runner reopens by itself after a restart (the others wait for a start command). */
 const RESUMABLE = new Set(['CONNECTING', 'QR_READY', 'CONNECTED']);
+/** A session stopped because WhatsApp refused the client version comes back once a new runner starts. */
+const resumable = (s: Session) =>
+  s.desiredState === 'running' && (RESUMABLE.has(s.status) || s.lastError === 'CLIENT_VERSION_REJECTED');
 
 /** One shard this runner tries to hold: its lease, its command consumer, its sessions. */
 class ShardWorker {
@@ -91,7 +94,7 @@ class ShardWorker {
     });
     this.consumer.start();
     const records = await this.o.session.sessions.listByShard(this.shard);
-    void this.resume(records.filter((s) => s.desiredState === 'running' && RESUMABLE.has(s.status)));
+    void this.resume(records.filter(resumable));
   }
 
   private async resume(records: Session[]): Promise<void> {
