@@ -1,8 +1,8 @@
 import { ConversationIdParams } from '#shared/contracts/http.ts';
 import { MessagesPageQuery } from '#shared/contracts/read-api.ts';
 import { listConversationMessages } from '#shared/use-cases/read-api.ts';
+import { readDeps } from '../composition-root.ts';
 import { httpRoute } from './http-route.ts';
-import { readDeps } from './read-api-deps.ts';
 
 /** GET /whatsapp-qr/conversations/{conversationId}/messages — the conversation's messages by time, paged. */
 export const handler = httpRoute(

@@ -1,7 +1,7 @@
 import { ConversationsPageQuery } from '#shared/contracts/read-api.ts';
 import { listConversations } from '#shared/use-cases/read-api.ts';
+import { readDeps } from '../composition-root.ts';
 import { httpRoute } from './http-route.ts';
-import { readDeps } from './read-api-deps.ts';
 
 /** GET /whatsapp-qr/conversations?sessionId=… — the session's conversations by last activity, paged. */
 export const handler = httpRoute({ query: ConversationsPageQuery }, async ({ tenantId, query }) => ({
