@@ -83,9 +83,13 @@ const main = async () => {
   await clients.s3.send(new CreateBucketCommand({ Bucket: 'bench-auth' }));
   Object.assign(process.env, env);
   const api = await startLocalApi({ port: 0 });
-  const tenants = new DynamoTenantStore(new DynamoTable(clients.dynamo, (env as Record<string, string>).TENANTS_TABLE as string));
+  const tenants = new DynamoTenantStore(
+    new DynamoTable(clients.dynamo, (env as Record<string, string>).TENANTS_TABLE as string),
+  );
   const { apiKey } = await createTenant({ tenants, clock: systemClock }, 'bench');
-  const sessions = new DynamoSessionStore(new DynamoTable(clients.dynamo, (env as Record<string, string>).SESSIONS_TABLE as string));
+  const sessions = new DynamoSessionStore(
+    new DynamoTable(clients.dynamo, (env as Record<string, string>).SESSIONS_TABLE as string),
+  );
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${api.url}/whatsapp-qr${path}`, {
       method,

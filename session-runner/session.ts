@@ -113,7 +113,7 @@ export class WhatsAppSession {
   /** Sends one queued message; a message that is no longer QUEUED (a redelivery) is skipped. */
   async send(command: SendCommand): Promise<SendOutcome> {
     const message = await this.ctx.messages.get(command.messageId);
-    if (!message || message.status !== 'QUEUED') return 'skipped';
+    if (message?.status !== 'QUEUED') return 'skipped';
     if (!this.connected || !this.sock) return 'not_connected';
     await this.pace();
     const sock = this.sock;

@@ -1,4 +1,3 @@
-import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApi, startLocalApi } from '#local/api-gateway.ts';
 import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
@@ -6,6 +5,7 @@ import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { DynamoTenantStore } from '#shared/adapters/dynamodb-tenant-store.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import { provisionTestAws, type TestAws } from '#shared/testing/aws-test-env.ts';
+import { drainQueue } from '#shared/testing/sqs-drain.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
 import { ROUTES } from './routes.ts';
 
@@ -66,28 +66,7 @@ const connect = async (sessionId: string) => {
   });
 };
 
-/** Receives and deletes every waiting command (FIFO hands out one message per group per receive). */
-const drainCommands = async () => {
-  const queueUrl = aws.env.COMMAND_QUEUE_URLS?.split(',')[0];
-  const commands: Record<string, unknown>[] = [];
-  for (;;) {
-    const out = await aws.clients.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        MessageSystemAttributeNames: ['MessageGroupId'],
-      }),
-    );
-    if (!out.Messages?.length) return commands;
-    for (const m of out.Messages) {
-      commands.push({ ...JSON.parse(m.Body ?? '{}'), group: m.Attributes?.MessageGroupId });
-      await aws.clients.sqs.send(
-        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
-      );
-    }
-  }
-};
+const drainCommands = () => drainQueue(aws.clients.sqs, aws.env.COMMAND_QUEUE_URLS?.split(',')[0]);
 
 describe('authentication', () => {
   it('answers 401 without a key, with an unknown key, and accepts x-api-key', async () => {

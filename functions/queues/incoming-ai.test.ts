@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoopbackServer, startLoopbackServer } from '#shared/adapters/ai/loopback-server.test-helper.ts';
@@ -12,6 +11,7 @@ import { DynamoUsageStore } from '#shared/adapters/dynamodb-usage-store.ts';
 import type { MessageReceived } from '#shared/contracts/incoming.ts';
 import { provisionTestAws, type TestAws } from '#shared/testing/aws-test-env.ts';
 import { aChatbot, aSession } from '#shared/testing/builders.ts';
+import { drainQueue } from '#shared/testing/sqs-drain.ts';
 import {
   conversationIdOf,
   inboundMessageIdOf,
@@ -116,28 +116,7 @@ const sqsEvent = (bodies: (MessageReceived | string)[]): SQSEvent => ({
   }),
 });
 
-/** Receives and deletes every waiting send command. */
-const drainCommands = async () => {
-  const queueUrl = aws.env.COMMAND_QUEUE_URLS?.split(',')[0];
-  const commands: Record<string, unknown>[] = [];
-  for (;;) {
-    const out = await aws.clients.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        MessageSystemAttributeNames: ['MessageGroupId'],
-      }),
-    );
-    if (!out.Messages?.length) return commands;
-    for (const m of out.Messages) {
-      commands.push({ ...JSON.parse(m.Body ?? '{}'), group: m.Attributes?.MessageGroupId });
-      await aws.clients.sqs.send(
-        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
-      );
-    }
-  }
-};
+const drainCommands = () => drainQueue(aws.clients.sqs, aws.env.COMMAND_QUEUE_URLS?.split(',')[0]);
 
 const usageToday = async (tenantId: string) => {
   const today = new Date().toISOString().slice(0, 10);

@@ -184,8 +184,8 @@ export class DurableAuthState {
 }
 
 const mergeKeys = (keyMap: KeyMap, type: string, values: Record<string, unknown>) => {
-  let bucket = keyMap.get(type);
-  if (!bucket) keyMap.set(type, (bucket = new Map()));
+  const bucket = keyMap.get(type) ?? new Map<string, unknown>();
+  keyMap.set(type, bucket);
   for (const [id, value] of Object.entries(values)) {
     if (value === null || value === undefined) bucket.delete(id);
     else bucket.set(id, value);

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { CreateBucketCommand as CreateS3Bucket } from '@aws-sdk/client-s3';
-import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { type LocalApi, startLocalApi } from '#local/api-gateway.ts';
 import { type Simulator, start as startSimulator } from '#local/simulator/index.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
@@ -10,6 +9,7 @@ import { DynamoTenantStore } from '#shared/adapters/dynamodb-tenant-store.ts';
 import { loadConfig, RunnerEnv } from '#shared/config.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import { provisionTestAws, type TestAws } from '#shared/testing/aws-test-env.ts';
+import { drainQueue } from '#shared/testing/sqs-drain.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
 import { silenceLibsignal } from '../silence-libsignal.ts';
 import { installWhatsAppTrust } from '../whatsapp-trust.ts';
@@ -31,6 +31,7 @@ export interface Harness {
   messages: DynamoMessageStore;
   /** The env a runner process needs (RunnerEnv keys). */
   runnerEnv: Record<string, string>;
+  // biome-ignore lint/suspicious/noExplicitAny: tests walk arbitrary JSON answers
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   waitFor<T>(
     what: string,
@@ -98,21 +99,7 @@ export const startHarness = async (): Promise<Harness> => {
       return { status: res.status, body: await res.json() };
     },
     waitFor,
-    incoming: async () => {
-      const out = await aws.clients.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: aws.env.INCOMING_QUEUE_URL,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: 0,
-        }),
-      );
-      for (const m of out.Messages ?? []) {
-        await aws.clients.sqs.send(
-          new DeleteMessageCommand({ QueueUrl: aws.env.INCOMING_QUEUE_URL, ReceiptHandle: m.ReceiptHandle }),
-        );
-      }
-      return (out.Messages ?? []).map((m) => JSON.parse(m.Body ?? '{}'));
-    },
+    incoming: () => drainQueue(aws.clients.sqs, aws.env.INCOMING_QUEUE_URL),
     close: async () => {
       await api.close();
       await sim.stop();
