@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { AUTHORIZER_ENTRY, ROUTES, type RouteDefinition } from '#functions/http/routes.ts';
+import { lambdaContext } from './lambda-context.ts';
 
 // A stand-in for API Gateway HTTP APIs (payload 2.0): each request becomes the event AWS would
 // build, goes through the same authorizer, then to the same handler module as in Lambda.
@@ -27,22 +28,6 @@ const compile = (route: RouteDefinition): CompiledRoute => {
     });
   return { route, pattern: new RegExp(`^${source}$`), params };
 };
-
-const lambdaContext = (name: string): Context =>
-  ({
-    functionName: name,
-    functionVersion: '$LATEST',
-    awsRequestId: randomUUID(),
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
-    memoryLimitInMB: '512',
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 29_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  }) as Context;
 
 const readBody = (req: IncomingMessage): Promise<Buffer | undefined> =>
   new Promise((resolve, reject) => {
@@ -165,14 +150,14 @@ export const startLocalApi = async (options: {
       const event = toEvent(req, url, body, routeKey, pathParameters);
       const verdict = (await authorizer(
         { ...event, type: 'REQUEST', identitySource: [] },
-        lambdaContext('authorizer'),
+        lambdaContext('authorizer', 10_000),
       )) as {
         context?: Record<string, unknown>;
       };
       (event.requestContext as { authorizer?: unknown }).authorizer = { lambda: verdict.context ?? {} };
       writeResult(
         res,
-        (await match.handler(event, lambdaContext(match.route.id))) as APIGatewayProxyResultV2,
+        (await match.handler(event, lambdaContext(match.route.id, 29_000))) as APIGatewayProxyResultV2,
       );
     } catch {
       // API Gateway answers a crashed integration with a bare 500; so do we, without internals.

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -8,6 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { lambdaContext } from './lambda-context.ts';
 
 // A stand-in for the Lambda SQS event source mapping: long-polls a queue, hands the handler
 // batches shaped exactly like Lambda's SQSEvent, deletes what succeeded, and leaves the reported
@@ -84,24 +84,6 @@ const toRecord = (message: Message, arn: string, region: string): SQSRecord => {
   };
 };
 
-const contextFor = (functionName: string, timeoutMs: number): Context => {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    functionName,
-    functionVersion: '$LATEST',
-    awsRequestId: randomUUID(),
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-};
-
 const pause = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -155,7 +137,7 @@ export const startSqsEventSource = async (options: SqsEventSourceOptions): Promi
     try {
       const response = await handler(
         { Records: records },
-        contextFor(functionName, options.functionTimeoutMs ?? 60_000),
+        lambdaContext(functionName, options.functionTimeoutMs ?? 60_000),
       );
       // Like the mapping: an unknown or empty identifier fails the whole batch.
       const items = response?.batchItemFailures ?? [];

@@ -63,7 +63,11 @@ describe('the local stack (npm start)', () => {
     expect(key).toMatch(/^wqg_/);
     expect((await fetch(`${api}/healthz`)).status).toBe(200);
     const pids = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8'));
-    expect(pids).toEqual({ stack: expect.any(Number), dynamodb: expect.any(Number), runner: expect.any(Number) });
+    expect(pids).toEqual({
+      stack: expect.any(Number),
+      dynamodb: expect.any(Number),
+      runner: expect.any(Number),
+    });
 
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     const init = await fetch(`${api}/whatsapp-qr/init`, {
