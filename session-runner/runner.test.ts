@@ -41,6 +41,22 @@ describe('session runner with real Baileys and the simulator', () => {
     expect(status).toMatchObject({ phoneNumber: PHONE, runnerSeenAt: expect.any(String) });
   });
 
+  it('links by pairing code when init names the phone number', async () => {
+    const phone = '4915100000009';
+    const init = await h.call('POST', '/init', { chatbotId: 'code-bot', pairingPhoneNumber: `+${phone}` });
+    const code = await h.waitFor(
+      'a pairing code',
+      async () => (await h.call('GET', '/session/code-bot')).body.pairingCode,
+    );
+    expect(code).toMatch(/^[A-Z0-9]{8}$/);
+    await h.sim.enterPairingCode(phone, code);
+    const status = await h.waitFor('CONNECTED', async () => {
+      const res = await h.call('GET', `/status/${init.body.sessionId}`);
+      return res.body.status === 'CONNECTED' ? res.body : undefined;
+    });
+    expect(status.phoneNumber).toBe(phone);
+  });
+
   it('sends to a contact: inbox once, status SENT → DELIVERED → READ', async () => {
     const sent = await h.call('POST', '/send', {
       sessionId,
