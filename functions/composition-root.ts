@@ -35,6 +35,11 @@ export const buildGatewayDeps = (config: ApiConfig, aws: AwsClients): GatewayDep
     chatbots: new DynamoChatbotStore(table(config.SESSIONS_TABLE)),
     sessions: new DynamoSessionStore(table(config.SESSIONS_TABLE)),
     messages: new DynamoMessageStore(table(config.MESSAGES_TABLE)),
+    conversations: new DynamoConversationStore(aws.dynamo, {
+      messages: config.MESSAGES_TABLE,
+      usage: config.USAGE_TABLE,
+    }),
+    usage: new DynamoUsageStore(table(config.USAGE_TABLE)),
     idempotency: new DynamoIdempotencyStore(requests),
     rateLimiter: new DynamoRateLimiter(requests, config.SEND_RATE_PER_MINUTE),
     commands: new SqsCommandPublisher(aws.sqs, config.COMMAND_QUEUE_URLS),

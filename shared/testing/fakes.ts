@@ -2,6 +2,7 @@ import type { Command } from '../contracts/commands.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { CommandPublisher } from '../ports/command-publisher.ts';
 import type { GatewayDeps } from '../use-cases/deps.ts';
+import { InMemoryConversationStore, InMemoryUsageStore } from './in-memory-ai-stores.ts';
 import {
   InMemoryChatbotStore,
   InMemoryIdempotencyStore,
@@ -36,6 +37,7 @@ export class RecordingCommandPublisher implements CommandPublisher {
 }
 
 export type FakeGatewayDeps = GatewayDeps & {
+  usage: InMemoryUsageStore;
   tenants: InMemoryTenantStore;
   chatbots: InMemoryChatbotStore;
   sessions: InMemorySessionStore;
@@ -47,14 +49,20 @@ export type FakeGatewayDeps = GatewayDeps & {
 
 export const fakeGatewayDeps = (
   options: { ratePerMinute?: number; shardCount?: number } = {},
-): FakeGatewayDeps => ({
-  tenants: new InMemoryTenantStore(),
-  chatbots: new InMemoryChatbotStore(),
-  sessions: new InMemorySessionStore(),
-  messages: new InMemoryMessageStore(),
-  idempotency: new InMemoryIdempotencyStore(),
-  rateLimiter: new InMemoryRateLimiter(options.ratePerMinute ?? 60),
-  commands: new RecordingCommandPublisher(),
-  clock: new FakeClock(),
-  shardCount: options.shardCount ?? 1,
-});
+): FakeGatewayDeps => {
+  const messages = new InMemoryMessageStore();
+  const usage = new InMemoryUsageStore();
+  return {
+    tenants: new InMemoryTenantStore(),
+    chatbots: new InMemoryChatbotStore(),
+    sessions: new InMemorySessionStore(),
+    messages,
+    conversations: new InMemoryConversationStore(messages, usage),
+    usage,
+    idempotency: new InMemoryIdempotencyStore(),
+    rateLimiter: new InMemoryRateLimiter(options.ratePerMinute ?? 60),
+    commands: new RecordingCommandPublisher(),
+    clock: new FakeClock(),
+    shardCount: options.shardCount ?? 1,
+  };
+};

@@ -3,11 +3,13 @@ import { NotFoundError } from '../errors.ts';
 import type { ChatbotStore } from '../ports/chatbot-store.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { CommandPublisher } from '../ports/command-publisher.ts';
+import type { ConversationStore } from '../ports/conversation-store.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
 import type { MessageStore } from '../ports/message-store.ts';
 import type { RateLimiter } from '../ports/rate-limiter.ts';
 import type { SessionStore } from '../ports/session-store.ts';
 import type { TenantStore } from '../ports/tenant-store.ts';
+import type { UsageStore } from '../ports/usage-store.ts';
 
 /** The ports the tenant API's use cases run on. */
 export interface GatewayDeps {
@@ -15,6 +17,9 @@ export interface GatewayDeps {
   chatbots: ChatbotStore;
   sessions: SessionStore;
   messages: MessageStore;
+  /** API sends are part of their conversation and count as messages out, like AI replies. */
+  conversations: ConversationStore;
+  usage: UsageStore;
   idempotency: IdempotencyStore;
   rateLimiter: RateLimiter;
   commands: CommandPublisher;

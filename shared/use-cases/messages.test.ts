@@ -64,6 +64,28 @@ describe('sendMessage', () => {
     });
   });
 
+  it('puts an API send into its conversation and counts it once as a message out; a failed enqueue takes it back', async () => {
+    const { deps, sessionId } = await connectedSession();
+    const input = { sessionId, to: '+4915112345678', message: 'hi' };
+    const { messageId } = await sendMessage(deps, 't1', input, 'k-usage');
+    await sendMessage(deps, 't1', input, 'k-usage');
+    const day = deps.clock.now().toISOString().slice(0, 10);
+    expect((await deps.usage.listDays('t1', day, day))[0]).toMatchObject({ messagesOut: 1 });
+    const stored = await deps.messages.get(messageId);
+    const conversation = await deps.conversations.get(stored?.conversationId as string);
+    expect(conversation).toMatchObject({
+      peer: '4915112345678@s.whatsapp.net',
+      messageCount: 1,
+      lastDirection: 'out',
+    });
+
+    deps.commands.failNext = new DependencyUnavailableError('sqs');
+    await expect(sendMessage(deps, 't1', { ...input, message: 'lost' })).rejects.toBeInstanceOf(
+      DependencyUnavailableError,
+    );
+    expect((await deps.usage.listDays('t1', day, day))[0]).toMatchObject({ messagesOut: 1 });
+  });
+
   it("hides another tenant's message", async () => {
     const { deps, sessionId } = await connectedSession();
     const { messageId } = await sendMessage(deps, 't1', { sessionId, to: '4915112345678', message: 'hi' });

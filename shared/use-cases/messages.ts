@@ -4,7 +4,9 @@ import type { Message, Session } from '../domain/entities.ts';
 import { newId } from '../domain/ids.ts';
 import { toJid } from '../domain/whatsapp-address.ts';
 import { ConflictError, NotFoundError, RateLimitedError } from '../errors.ts';
+import { usageDayOf } from '../ports/usage-store.ts';
 import { type GatewayDeps, loadOwnSession } from './deps.ts';
+import { conversationIdOf } from './process-incoming.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -88,13 +90,26 @@ export const sendMessage = async (
   return { messageId, status: 'QUEUED' };
 };
 
-/** Stores the message as QUEUED and enqueues its send; a failed enqueue removes the message again. */
+/**
+ * Stores the message as QUEUED in its conversation, counted as a message out, and enqueues its send;
+ * a failed enqueue removes the message and takes the count back.
+ */
 const storeAndEnqueue = async (deps: GatewayDeps, session: Session, message: Message): Promise<void> => {
-  await deps.messages.putIfAbsent(message);
+  const stored = await deps.conversations.appendMessage({
+    message: { ...message, conversationId: conversationIdOf(session.sessionId, message.to) },
+    peer: message.to,
+    usage: { messagesOut: 1 },
+    now: message.createdAt,
+  });
   try {
     await enqueueSend(deps, session, message);
   } catch (error) {
-    await deps.messages.delete(message.messageId).catch(() => undefined);
+    if (stored) {
+      await deps.messages.delete(message.messageId).catch(() => undefined);
+      await deps.usage
+        .add(message.tenantId, usageDayOf(message.createdAt), { messagesOut: -1 })
+        .catch(() => undefined);
+    }
     throw error;
   }
 };
