@@ -1,0 +1,123 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BufferJSON } from '@whiskeysockets/baileys';
+import { z } from 'zod';
+import { SimulatorError } from './errors.ts';
+import type { Simulator } from './index.ts';
+import { DISCONNECT_CODES } from './stream-errors.ts';
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+type Handler = (params: string[], body: unknown) => unknown;
+
+const scanBody = z.object({ qr: z.string().min(1) });
+const codeBody = z.object({ code: z.string().min(1) });
+const sendBody = z.object({ to: z.string().regex(/^\+?\d+$/), text: z.string().min(1).max(65_536) });
+const readBody = z.object({ id: z.string().min(1) });
+const disconnectBody = z.object({ code: z.union(DISCONNECT_CODES.map((code) => z.literal(code))) });
+
+/**
+ * The control API of DESIGN.md ("Simulator control API") over the given simulator. Bad input
+ * answers 400, an unknown route 404, always as `{ error: { code, message } }`.
+ */
+export function createControlApi(
+  sim: Simulator,
+): (request: IncomingMessage, response: ServerResponse) => void {
+  const routes: Array<[method: string, path: RegExp, handler: Handler]> = [
+    ['GET', /^\/root-key$/, () => ({ publicKey: sim.rootPublicKeyHex })],
+    ['GET', /^\/stats$/, () => sim.stats()],
+    ['POST', /^\/phones\/([^/]+)\/scan$/, ([phone = ''], body) => sim.scanQr(phone, scanBody.parse(body).qr)],
+    [
+      'POST',
+      /^\/phones\/([^/]+)\/pairing-code$/,
+      ([phone = ''], body) => sim.enterPairingCode(phone, codeBody.parse(body).code),
+    ],
+    [
+      'POST',
+      /^\/phones\/([^/]+)\/disconnect$/,
+      ([phone = ''], body) => ({ connections: sim.disconnect(phone, disconnectBody.parse(body).code) }),
+    ],
+    // Test fixture: a device linked without QR. The answer holds private keys; loopback only.
+    [
+      'POST',
+      /^\/phones\/([^/]+)\/paired-credentials$/,
+      ([phone = '']) => ({ creds: sim.createPairedCredentials(phone) }),
+    ],
+    [
+      'POST',
+      /^\/contacts\/([^/]+)\/send$/,
+      ([contact = ''], body) => {
+        const { to, text } = sendBody.parse(body);
+        return sim.sendText(contact, to.replace('+', ''), text);
+      },
+    ],
+    [
+      'POST',
+      /^\/contacts\/([^/]+)\/read$/,
+      ([contact = ''], body) => {
+        sim.markRead(contact, readBody.parse(body).id);
+        return { ok: true };
+      },
+    ],
+    ['GET', /^\/contacts\/([^/]+)\/inbox$/, ([contact = '']) => sim.inbox(contact)],
+  ];
+
+  return (request, response) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const matching = routes.filter(([, pattern]) => pattern.test(path));
+    const route = matching.find(([method]) => method === request.method);
+    if (!route) {
+      const [status, code] = matching.length ? [405, 'METHOD_NOT_ALLOWED'] : [404, 'NOT_FOUND'];
+      send(response, status, errorBody(code, `no route ${request.method} ${path}`));
+      return;
+    }
+    const [, pattern, handler] = route;
+    const params = (pattern.exec(path) ?? []).slice(1).map(decodeURIComponent);
+    readJson(request)
+      .then((body) => handler(params, body))
+      .then((result) => send(response, 200, result))
+      .catch((error: unknown) => {
+        const [status, body] = toErrorResponse(error);
+        send(response, status, body);
+      });
+  };
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new SimulatorError('BODY_TOO_LARGE', 'the body is over 64 KiB', 413);
+    chunks.push(chunk as Buffer);
+  }
+  if (!size) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf-8'));
+  } catch {
+    throw new SimulatorError('INVALID_JSON', 'the body is not JSON');
+  }
+}
+
+function toErrorResponse(error: unknown): [number, unknown] {
+  if (error instanceof SimulatorError) return [error.status, errorBody(error.code, error.message)];
+  if (error instanceof z.ZodError) {
+    const message = error.issues
+      .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+      .join('; ');
+    return [400, errorBody('INVALID_INPUT', message)];
+  }
+  return [500, errorBody('INTERNAL', 'the simulator failed')];
+}
+
+function errorBody(code: string, message: string) {
+  return { error: { code, message } };
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const json = JSON.stringify(body, BufferJSON.replacer);
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(json),
+  });
+  response.end(json);
+}

@@ -1,0 +1,140 @@
+import { type AuthenticationCreds, BufferJSON, type KeyPair } from '@whiskeysockets/baileys';
+import { silenceLibsignal } from '#runner/silence-libsignal.ts';
+import { createControlApi } from './control-api.ts';
+import { SimulatorError } from './errors.ts';
+import type { InboxEntry } from './inbox.ts';
+import { pairCredentials } from './paired-credentials.ts';
+import type { LinkedDevice } from './pairing.ts';
+import { serve, WS_PATH } from './server.ts';
+import { SimulatorCore, type SimulatorStats } from './simulator.ts';
+import { type DisconnectCode, isDisconnectCode } from './stream-errors.ts';
+
+export { SimulatorError } from './errors.ts';
+export type { InboxEntry } from './inbox.ts';
+export type { LinkedDevice } from './pairing.ts';
+export type { SimulatorStats } from './simulator.ts';
+export { DISCONNECT_CODES, type DisconnectCode } from './stream-errors.ts';
+export { useMemoryAuthState } from './testing/memory-auth-state.ts';
+
+export interface StartOptions {
+  /** Port for both the WebSocket and the control API; 0 (default) picks a free one. */
+  port?: number;
+  /** Loopback by default; the simulator has no authentication. */
+  host?: string;
+  /** A root key pair of your own, e.g. to prove that a client refuses an untrusted root. */
+  rootKeyPair?: KeyPair;
+  /** Delay of delivery and read receipts, default 200 ms (at least 150, see WA-SIMULATOR.md). */
+  receiptDelayMs?: number;
+  /** QR codes offered per registering companion, default 6. */
+  qrRefs?: number;
+  /** How long a virtual phone waits for a companion while pairing, default 10 s. */
+  pairingTimeoutMs?: number;
+  /** Receives unexpected protocol errors (nothing is logged otherwise). */
+  onError?: (error: unknown) => void;
+}
+
+/** A running simulator: where it listens, whom to trust, and what tests can make it do. */
+export interface Simulator {
+  /** `ws://<host>:<port>/ws/chat`, Baileys' `waWebSocketUrl`. */
+  readonly url: string;
+  /** `http://<host>:<port>`, the control API. */
+  readonly httpUrl: string;
+  readonly port: number;
+  /** The root public key a client must trust (32 bytes, and as hex). */
+  readonly rootPublicKey: Buffer;
+  readonly rootPublicKeyHex: string;
+  /** The phone `phone` scans a QR string from `connection.update`; resolves once the device is linked. */
+  scanQr(phone: string, qr: string): Promise<LinkedDevice>;
+  /** The phone `phone` types the code `requestPairingCode` returned; resolves once linked. */
+  enterPairingCode(phone: string, code: string): Promise<LinkedDevice>;
+  /** The contact `contact` sends `text` to the linked number `to`. */
+  sendText(contact: string, to: string, text: string): Promise<{ id: string }>;
+  /** The contact reads message `id` it received: the sender gets a read receipt. */
+  markRead(contact: string, id: string): void;
+  /** What the contact received, decrypted, one entry per message id. */
+  inbox(contact: string): InboxEntry[];
+  /** A stream error (or, for 428, a dropped socket) to every connected device of `phone`. */
+  disconnect(phone: string, code: DisconnectCode): number;
+  stats(): SimulatorStats;
+  /** Baileys credentials of a new device already linked to `phone` (logs in without QR). */
+  createPairedCredentials(phone: string): AuthenticationCreds;
+  stop(): Promise<void>;
+}
+
+/** Starts a simulator on loopback; see {@link StartOptions}. Rejects when the port is taken. */
+export async function start(options: StartOptions = {}): Promise<Simulator> {
+  silenceLibsignal();
+  const host = options.host ?? '127.0.0.1';
+  const receiptDelayMs = Math.max(150, options.receiptDelayMs ?? 200);
+  const core = new SimulatorCore({
+    rootKeyPair: options.rootKeyPair,
+    receiptDelayMs,
+    qrRefs: options.qrRefs ?? 6,
+    pairingTimeoutMs: options.pairingTimeoutMs ?? 10_000,
+    onError: options.onError,
+  });
+  const number = (value: string, what: string) => {
+    if (!/^\d{6,15}$/.test(value)) {
+      throw new SimulatorError('INVALID_NUMBER', `${what} must be 6 to 15 digits`);
+    }
+    return value;
+  };
+  let server: Awaited<ReturnType<typeof serve>> | undefined;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const rootPublicKey = core.identity.rootPublicKey;
+  const simulator: Simulator = {
+    get url() {
+      return `ws://${urlHost}:${server?.port}${WS_PATH}`;
+    },
+    get httpUrl() {
+      return `http://${urlHost}:${server?.port}`;
+    },
+    get port() {
+      return server?.port ?? 0;
+    },
+    rootPublicKey,
+    rootPublicKeyHex: rootPublicKey.toString('hex'),
+    scanQr: async (phone, qr) => core.pairing.scanQr(number(phone, 'phone'), qr),
+    enterPairingCode: async (phone, code) => core.pairing.code.enterPairingCode(number(phone, 'phone'), code),
+    sendText: async (contact, to, text) => {
+      if (!text) throw new SimulatorError('INVALID_TEXT', 'text must not be empty');
+      return core.messaging.sendText(number(contact, 'contact'), number(to, 'to'), text);
+    },
+    markRead: (contact, id) => core.messaging.markRead(number(contact, 'contact'), id),
+    inbox: (contact) => core.registry.get(number(contact, 'contact'))?.inbox.list() ?? [],
+    disconnect: (phone, code) => {
+      if (!isDisconnectCode(code)) {
+        throw new SimulatorError('INVALID_CODE', `unsupported disconnect code ${code}`);
+      }
+      return core.disconnect(number(phone, 'phone'), code);
+    },
+    stats: () => core.stats(),
+    createPairedCredentials: (phone) =>
+      pairCredentials(core.pairing, core.registry.getOrCreate(number(phone, 'phone'))),
+    stop: async () => {
+      core.close();
+      await server?.close();
+    },
+  };
+  server = await serve({
+    host,
+    port: options.port ?? 0,
+    onRequest: createControlApi(simulator),
+    onWebSocket: (ws) => core.accept(ws),
+  });
+  return simulator;
+}
+
+/** {@link Simulator.createPairedCredentials}, for callers that hold the simulator. */
+export function createPairedCredentials(simulator: Simulator, phone: string): AuthenticationCreds {
+  return simulator.createPairedCredentials(phone);
+}
+
+/** The same through the control API, for a simulator in another process. */
+export async function fetchPairedCredentials(httpUrl: string, phone: string): Promise<AuthenticationCreds> {
+  const response = await fetch(`${httpUrl}/phones/${phone}/paired-credentials`, { method: 'POST' });
+  if (!response.ok) {
+    throw new Error(`paired credentials refused: ${response.status} ${await response.text()}`);
+  }
+  return JSON.parse(await response.text(), BufferJSON.reviver).creds as AuthenticationCreds;
+}

@@ -1,0 +1,119 @@
+import { createPublicKey, verify } from 'node:crypto';
+import { isIP } from 'node:net';
+import { Curve, WA_CERT_DETAILS } from '@whiskeysockets/baileys';
+
+// Captured before anything can patch it: the root that real WhatsApp servers chain up to.
+const WHATSAPP_ROOT_KEY = Buffer.from(WA_CERT_DETAILS.PUBLIC_KEY);
+
+/** Trust cannot be set up as asked (a simulator root for a non-loopback server, a malformed key). */
+export class WhatsAppTrustError extends Error {
+  override readonly name = 'WhatsAppTrustError';
+}
+
+export interface WhatsAppTrustOptions {
+  /** The WebSocket URL the Baileys sockets of this process connect to. */
+  waWebSocketUrl: string | URL;
+  /**
+   * The WhatsApp simulator's root public key (64 hex characters). Set it only when configuration
+   * names the simulator; it is refused unless `waWebSocketUrl` is a loopback address.
+   */
+  simulatorRootKeyHex?: string | undefined;
+}
+
+/**
+ * XEdDSA signature check (Signal's scheme over X25519 keys) that really fails on a wrong key or a
+ * tampered message. Baileys rc14's `Curve.verify` only catches exceptions from libsignal, whose
+ * `verifySignature` *returns* false, so it accepts every well-formed signature. This converts the
+ * key to Ed25519, as curve25519-js does, and lets OpenSSL verify natively (about 100 times
+ * faster than the pure-JS check, which matters when hundreds of sockets reconnect at once).
+ */
+export function verifyXEdDSA(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  const montgomery = publicKey.length === 33 && publicKey[0] === 5 ? publicKey.subarray(1) : publicKey;
+  if (montgomery.length !== 32 || signature.length !== 64) return false;
+  const edwards = montgomeryToEdwards(montgomery);
+  // XEdDSA keeps the sign of the Edwards x coordinate in the signature's top bit.
+  edwards[31] = (edwards[31] ?? 0) | ((signature[63] ?? 0) & 0x80);
+  const ed25519Signature = Buffer.from(signature);
+  ed25519Signature[63] = (ed25519Signature[63] ?? 0) & 0x7f;
+  try {
+    const key = createPublicKey({
+      key: Buffer.concat([ED25519_SPKI_PREFIX, edwards]),
+      format: 'der',
+      type: 'spki',
+    });
+    return verify(null, message, key, ed25519Signature);
+  } catch {
+    return false;
+  }
+}
+
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const FIELD_PRIME = 2n ** 255n - 19n;
+
+/** Edwards y = (u - 1) / (u + 1) mod p, little-endian; the top bit of u is ignored, as in curve25519-js. */
+function montgomeryToEdwards(u: Uint8Array): Buffer {
+  const x = littleEndianToBigInt(u) & ((1n << 255n) - 1n);
+  const y = mod((x - 1n) * modPow(mod(x + 1n), FIELD_PRIME - 2n));
+  const out = Buffer.alloc(32);
+  let rest = y;
+  for (let i = 0; i < 32; i++) {
+    out[i] = Number(rest & 0xffn);
+    rest >>= 8n;
+  }
+  return out;
+}
+
+function littleEndianToBigInt(bytes: Uint8Array): bigint {
+  let value = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i] ?? 0);
+  return value;
+}
+
+function mod(value: bigint): bigint {
+  const r = value % FIELD_PRIME;
+  return r < 0n ? r + FIELD_PRIME : r;
+}
+
+function modPow(base: bigint, exponent: bigint): bigint {
+  let result = 1n;
+  let b = mod(base);
+  for (let e = exponent; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % FIELD_PRIME;
+    b = (b * b) % FIELD_PRIME;
+  }
+  return result;
+}
+
+/**
+ * Makes this process's Baileys check who it talks to: always replaces `Curve.verify` with
+ * {@link verifyXEdDSA} (the Noise certificate chain and the ADV pairing signatures become real
+ * checks), and trusts the simulator's root instead of WhatsApp's only when a simulator key is
+ * given and the server is on loopback. Without a simulator key the real WhatsApp root is put
+ * back. Safe to call again; the last call wins. Throws {@link WhatsAppTrustError} on a
+ * simulator key for a non-loopback URL or a malformed key.
+ */
+export function installWhatsAppTrust({ waWebSocketUrl, simulatorRootKeyHex }: WhatsAppTrustOptions): void {
+  Curve.verify = verifyXEdDSA;
+  if (simulatorRootKeyHex === undefined) {
+    WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(WHATSAPP_ROOT_KEY);
+    return;
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(simulatorRootKeyHex)) {
+    throw new WhatsAppTrustError('the simulator root key must be 32 bytes as 64 hex characters');
+  }
+  const url = new URL(waWebSocketUrl);
+  if (!isLoopbackHost(url.hostname)) {
+    throw new WhatsAppTrustError(
+      `refusing to trust a simulator root key for ${url.host}: only a loopback WhatsApp URL may use the simulator`,
+    );
+  }
+  WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(simulatorRootKeyHex, 'hex');
+}
+
+/** 127.0.0.0/8, ::1 and localhost; nothing a DNS answer or another machine could stand behind. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return isIP(host) === 6 && (host === '::1' || host === '0:0:0:0:0:0:0:1');
+}
