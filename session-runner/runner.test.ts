@@ -97,6 +97,7 @@ describe('session runner with real Baileys and the simulator', () => {
   it('comes back CONNECTED after a graceful restart, without a new QR and without a replacement', async () => {
     const before = (await h.sessions.get(sessionId))?.connectedAt ?? '';
     await runner?.shutdown();
+    await h.sim.sendText(CONTACT, PHONE, 'while the runner was down');
     runner = await startInProcess();
     await h.waitFor('CONNECTED after restart', async () => {
       const s = await h.sessions.get(sessionId);
@@ -105,6 +106,9 @@ describe('session runner with real Baileys and the simulator', () => {
     const device = h.sim.stats().devices.find((d) => d.jid.startsWith(PHONE));
     expect(device?.replacements).toBe(0);
     expect((await h.sessions.get(sessionId))?.qr).toBeUndefined();
+    await h.waitFor('the message queued while down', async () =>
+      (await h.incoming()).find((m) => m.text === 'while the runner was down'),
+    );
     await h.sim.sendText(CONTACT, PHONE, 'after restart');
     await h.waitFor('incoming after restart', async () =>
       (await h.incoming()).find((m) => m.text === 'after restart'),

@@ -195,8 +195,9 @@ export class WhatsAppSession {
     this.sock = sock;
     sock.ev.on('creds.update', () => void auth.saveCreds().catch((e) => this.warn('saving creds failed', e)));
     sock.ev.on('connection.update', (update) => void this.onConnectionUpdate(sock, update));
-    sock.ev.on('messages.upsert', ({ messages, type }) => {
-      if (type === 'notify') for (const m of messages) void this.onIncoming(m);
+    // 'append' too: what arrived while no socket was open comes as the offline queue, marked append.
+    sock.ev.on('messages.upsert', ({ messages }) => {
+      for (const m of messages) void this.onIncoming(m);
     });
     sock.ev.on('messages.update', (updates) => {
       for (const u of updates) void this.onReceipt(u.key.id, u.update.status);
