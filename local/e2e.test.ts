@@ -112,13 +112,14 @@ describe('end to end on the local stack with the simulator', () => {
     const messages = await json(
       `/conversations/${encodeURIComponent(conversations.items[0].conversationId)}/messages`,
     );
-    expect(messages.items.map((m: { direction: string; text: string }) => [m.direction, m.text])).toEqual([
-      ['in', 'Do you ship to Berlin?'],
-      ['out', 'shop: Echo: Do you ship to Berlin?'],
-    ]);
+    // The API send joined the same conversation; within one second the order of the inbound (stamped
+    // with WhatsApp's whole-second time) and the send is not defined, so compare as a set.
+    expect(
+      messages.items.map((m: { direction: string; text: string }) => `${m.direction} ${m.text}`).sort(),
+    ).toEqual(['in Do you ship to Berlin?', 'out Welcome!', 'out shop: Echo: Do you ship to Berlin?']);
     const today = new Date().toISOString().slice(0, 10);
     const usage = await json(`/usage?from=${today}&to=${today}`);
-    expect(usage.days[0]).toMatchObject({ date: today, messagesIn: 1, messagesOut: 1 });
+    expect(usage.days[0]).toMatchObject({ date: today, messagesIn: 1, messagesOut: 2 });
   }, 180_000);
 
   it('restarts a runner that died, as ECS would, and the session comes back', async () => {

@@ -63,6 +63,7 @@ export class WhatsAppSession {
   private stopped = false;
   private retryTimer?: unknown;
   private lastSendAt = 0;
+  private lastFrameAt = 0;
   private readonly sentIds = new Map<string, string>();
   private openWaiters: (() => void)[] = [];
 
@@ -135,6 +136,23 @@ export class WhatsAppSession {
     return 'sent';
   }
 
+  /**
+   * The watchdog, called on every heartbeat: a connected socket that heard nothing for two keep-alive
+   * rounds is given up and replaced, without waiting for its close handshake (a frozen server never
+   * answers it, and Baileys would wait for that before it reports the close).
+   */
+  checkSilence(): boolean {
+    const keepAlive = this.ctx.socketOverrides?.keepAliveIntervalMs ?? 30_000;
+    if (!this.connected || !this.sock || this.ctx.now() - this.lastFrameAt <= 2 * keepAlive + 5000)
+      return false;
+    const silent = this.sock;
+    this.sock = undefined;
+    silent.end(new Error('socket silent'));
+    this.ctx.logger.warn('socket silent: reconnecting', { sessionId: this.sessionId });
+    this.onClose(408);
+    return true;
+  }
+
   /** Closes the socket on request: `logout` unlinks the device and deletes the auth state. */
   async stop(logout: boolean): Promise<void> {
     this.stopped = true;
@@ -193,6 +211,10 @@ export class WhatsAppSession {
       ...this.ctx.socketOverrides,
     });
     this.sock = sock;
+    this.lastFrameAt = this.ctx.now();
+    sock.ws.on('frame', () => {
+      this.lastFrameAt = this.ctx.now();
+    });
     sock.ev.on('creds.update', () => void auth.saveCreds().catch((e) => this.warn('saving creds failed', e)));
     sock.ev.on('connection.update', (update) => void this.onConnectionUpdate(sock, update));
     // 'append' too: what arrived while no socket was open comes as the offline queue, marked append.
@@ -332,11 +354,12 @@ export class WhatsAppSession {
   /** A fenced, guarded status write; the stored record follows what was written. */
   private async write(to: SessionStatus, fields: SessionStatusFields): Promise<void> {
     try {
+      const now = this.iso();
       const updated = await this.ctx.sessions.transition(this.sessionId, {
         to,
-        fields,
+        fields: { ...fields, runnerSeenAt: now },
         fence: this.fence,
-        now: this.iso(),
+        now,
       });
       if (updated) this.record = updated;
     } catch (error) {

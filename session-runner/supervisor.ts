@@ -137,6 +137,7 @@ class ShardWorker {
     if (!lease || !this.holds()) return;
     const now = new Date(this.o.session.now()).toISOString();
     for (const session of this.sessions.values()) {
+      session.checkSilence();
       // A refused heartbeat means a newer owner wrote to the session: let go of it at once.
       const ok = await this.o.session.sessions.touch(session.sessionId, lease.fence, now).catch(() => true);
       if (!ok) {

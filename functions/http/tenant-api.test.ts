@@ -397,3 +397,67 @@ describe('GET /whatsapp-qr/openapi.json', () => {
     expect([res.status, res.body.error.code]).toEqual([404, 'ROUTE_NOT_FOUND']);
   });
 });
+
+describe('requests of any shape', () => {
+  it('never get a 5xx: random methods, paths, headers and bodies over every route', async () => {
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const values = [
+      null,
+      true,
+      0,
+      -1,
+      1e308,
+      '',
+      'x'.repeat(300),
+      '💥',
+      { a: 1 },
+      [1, 2],
+      '../../etc',
+      '%00',
+      'ü',
+    ];
+    const bodies = [
+      () =>
+        JSON.stringify(
+          Object.fromEntries([
+            ['chatbotId', pick(values)],
+            ['sessionId', pick(values)],
+            ['to', pick(values)],
+            ['message', pick(values)],
+            ['logout', pick(values)],
+          ]),
+        ),
+      () => '{"chatbotId":',
+      () => 'null',
+      () => '[]',
+      () => String(pick(values)),
+      () => JSON.stringify({ from: '2026-13-45', to: pick(values) }),
+    ];
+    const paths = ROUTES.map((r) =>
+      r.path.replace(/\{\w+\}/g, () => encodeURIComponent(String(pick(values)))),
+    );
+    const statuses = new Set<number>();
+    for (let i = 0; i < 150; i++) {
+      const path = `${pick(paths)}${random() < 0.3 ? `?cursor=${encodeURIComponent(String(pick(values)))}&sessionId=${pick(['x', '00000000-0000-4000-8000-000000000000'])}&from=2026-01-01&to=${pick(['2026-01-02', 'x'])}&limit=${pick(['0', '5', 'abc'])}` : ''}`;
+      const method = pick(['GET', 'POST', 'PUT', 'DELETE']);
+      const res = await fetch(`${api.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${pick([keyA, keyB, 'nope'])}`,
+          'content-type': pick(['application/json', 'text/plain', 'application/json; charset=utf-8']),
+          ...(random() < 0.3 && { 'idempotency-key': encodeURIComponent(String(pick(values))).slice(0, 300) || 'k' }),
+        },
+        ...(method !== 'GET' && random() < 0.7 && { body: pick(bodies)() }),
+      }).catch((error: Error) => ({ status: 0, error }));
+      statuses.add(res.status);
+      expect(res.status, path).toBeGreaterThanOrEqual(200);
+      expect(res.status, path).toBeLessThan(500);
+    }
+    expect(statuses.size).toBeGreaterThan(3);
+  }, 60_000);
+});

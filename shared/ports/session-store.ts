@@ -3,7 +3,9 @@ import type { SessionStatus } from '../domain/session-status.ts';
 
 /** Fields a runner may write along with a status change. `null` removes the attribute. */
 export type SessionStatusFields = Partial<{
-  [K in 'phoneNumber' | 'lastError' | 'qr' | 'qrExpiresAt' | 'connectedAt' | 'pairingCode']: string | null;
+  [K in 'phoneNumber' | 'lastError' | 'qr' | 'qrExpiresAt' | 'connectedAt' | 'pairingCode' | 'runnerSeenAt']:
+    | string
+    | null;
 }>;
 
 export interface SessionTransition {
