@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoLeaseStore } from '#shared/adapters/dynamodb-lease-store.ts';
+import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { loadConfig, RunnerEnv } from '#shared/config.ts';
 import { type Runner, startRunner } from './runner.ts';
 import { FAST_SOCKET, type Harness, startHarness } from './testing/runner-harness.ts';
@@ -113,5 +115,32 @@ describe('session runner with real Baileys and the simulator', () => {
     await h.waitFor('incoming after restart', async () =>
       (await h.incoming()).find((m) => m.text === 'after restart'),
     );
+  });
+
+  it('drains on SIGTERM: exits 0, releases the lease, and leaves the session for the next runner', async () => {
+    const listeners = new Map<string, () => void>();
+    let exitCode: number | undefined;
+    await runner?.shutdown();
+    runner = await startRunner(loadConfig(RunnerEnv, h.runnerEnv), {
+      socketOverrides: FAST_SOCKET,
+      process: {
+        on: (signal, listener) => listeners.set(signal, listener),
+        exit: (code) => (exitCode = code),
+      },
+    });
+    await h.waitFor('sessions running', async () => (runner?.supervisor.status()[0]?.sessions ?? 0) > 0);
+    const started = Date.now();
+    listeners.get('SIGTERM')?.();
+    await h.waitFor('exit', () => exitCode !== undefined);
+    expect(exitCode).toBe(0);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const health = await fetch(`http://127.0.0.1:${runner?.healthPort}/healthz`).catch(() => undefined);
+    expect(health).toBeUndefined();
+    const leases = new DynamoLeaseStore(
+      new DynamoTable(h.aws.clients.dynamo, h.runnerEnv.LEASES_TABLE as string),
+    );
+    expect((await leases.get(0))?.expiresAt).toBe(0);
+    expect((await h.sessions.get(sessionId))?.status).toBe('CONNECTED');
+    runner = undefined;
   });
 });

@@ -49,6 +49,7 @@ export type SendOutcome = 'sent' | 'skipped' | 'not_connected' | 'failed';
 
 const FIRST_QR_TTL_MS = 60_000;
 const NEXT_QR_TTL_MS = 20_000;
+const MAX_TRACKED_SENDS = 5000;
 
 /**
  * One Baileys socket through its life: auth state from S3, QR or pairing code, CONNECTED, the
@@ -120,6 +121,9 @@ export class WhatsAppSession {
     const sock = this.sock;
     const waMessageId = waMessageIdFor(message.messageId);
     this.sentIds.set(waMessageId, message.messageId);
+    // Receipts and retry requests come for recent messages; the oldest ids make room (bounded memory).
+    if (this.sentIds.size > MAX_TRACKED_SENDS)
+      this.sentIds.delete(this.sentIds.keys().next().value as string);
     try {
       await sock.sendMessage(command.to, { text: command.text }, { messageId: waMessageId });
     } catch (error) {

@@ -450,7 +450,9 @@ describe('requests of any shape', () => {
         headers: {
           authorization: `Bearer ${pick([keyA, keyB, 'nope'])}`,
           'content-type': pick(['application/json', 'text/plain', 'application/json; charset=utf-8']),
-          ...(random() < 0.3 && { 'idempotency-key': encodeURIComponent(String(pick(values))).slice(0, 300) || 'k' }),
+          ...(random() < 0.3 && {
+            'idempotency-key': encodeURIComponent(String(pick(values))).slice(0, 300) || 'k',
+          }),
         },
         ...(method !== 'GET' && random() < 0.7 && { body: pick(bodies)() }),
       }).catch((error: Error) => ({ status: 0, error }));
