@@ -12,6 +12,7 @@ let stack: ChildProcess;
 let api: string;
 let sim: string;
 let key: string;
+let output = '';
 const PHONE = '4915100000777';
 const CONTACT = '4915177777777';
 
@@ -58,7 +59,6 @@ beforeAll(async () => {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
   const collect = (chunk: Buffer) => {
     output += chunk;
   };
@@ -87,6 +87,9 @@ describe('end to end on the local stack with the simulator', () => {
       const res = await json(`/qr-code/${init.sessionId}`);
       return res.code === 200 ? (res.qr as string) : undefined;
     });
+    await waitFor('the QR in the terminal', async () =>
+      output.includes(`Scan with WhatsApp (session ${init.sessionId})`),
+    );
     expect((await simPost(`/phones/${PHONE}/scan`, { qr })).status).toBe(200);
     await waitFor('CONNECTED', async () => (await json(`/status/${init.sessionId}`)).status === 'CONNECTED');
 
