@@ -121,6 +121,7 @@ describe('session runner with real Baileys and the simulator', () => {
     const listeners = new Map<string, () => void>();
     let exitCode: number | undefined;
     await runner?.shutdown();
+    const before = (await h.sessions.get(sessionId))?.connectedAt ?? '';
     runner = await startRunner(loadConfig(RunnerEnv, h.runnerEnv), {
       socketOverrides: FAST_SOCKET,
       process: {
@@ -128,7 +129,10 @@ describe('session runner with real Baileys and the simulator', () => {
         exit: (code) => (exitCode = code),
       },
     });
-    await h.waitFor('sessions running', async () => (runner?.supervisor.status()[0]?.sessions ?? 0) > 0);
+    await h.waitFor(
+      'reconnected',
+      async () => ((await h.sessions.get(sessionId))?.connectedAt ?? '') > before,
+    );
     const started = Date.now();
     listeners.get('SIGTERM')?.();
     await h.waitFor('exit', () => exitCode !== undefined);

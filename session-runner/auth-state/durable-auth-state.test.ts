@@ -41,6 +41,27 @@ describe('DurableAuthState', () => {
     expect(Object.keys(preKeys)).toEqual(['1']);
   });
 
+  it('writes nothing for a commit that changes nothing, and only the changed keys otherwise', async () => {
+    const store = new InMemoryObjectStore();
+    const auth = await load(store);
+    await auth.state.keys.set({
+      'lid-mapping': { '4915100000001': '123456789' },
+      ...session(new Uint8Array([1])),
+    });
+    expect(store.requests.put).toBe(1);
+    await auth.state.keys.set({ 'lid-mapping': { '4915100000001': '123456789' } });
+    await auth.state.keys.set({ 'pre-key': { '99': null } });
+    expect(store.requests.put).toBe(1);
+    await auth.state.keys.set({
+      'lid-mapping': { '4915100000001': '123456789' },
+      ...session(new Uint8Array([2])),
+    });
+    expect(store.requests.put).toBe(2);
+    const written = [...store.objects.values()].at(-1)?.toString() ?? '';
+    expect(written).not.toContain('lid-mapping');
+    expect([...((await sessionOf(await load(store))) ?? [])]).toEqual([2]);
+  });
+
   it('changes memory only after the write is durable, and a failed commit leaves no trace', async () => {
     const store = new InMemoryObjectStore();
     const auth = await load(store);

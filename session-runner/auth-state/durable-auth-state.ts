@@ -68,7 +68,13 @@ export class DurableAuthState {
     this.nextSeq = Math.max(0, ...known.map((e) => e.seq)) + 1;
     const keys: SignalKeyStore = {
       get: async (type, ids) => this.read(type, ids) as never,
-      set: (data) => this.commit({ kind: 'keys', keys: data as EntryBody['keys'] }, () => this.apply(data)),
+      set: (data) => {
+        // Baileys rewrites unchanged keys (the LID mapping on every message): those cost no PUT.
+        const changed = this.changesOf(data);
+        return changed
+          ? this.commit({ kind: 'keys', keys: changed }, () => this.apply(data))
+          : Promise.resolve();
+      },
     };
     this.state = { creds, keys };
   }
@@ -152,6 +158,27 @@ export class DurableAuthState {
       out[id] = value;
     }
     return out;
+  }
+
+  /** The entries of `data` that differ from memory, or undefined when nothing would change. */
+  private changesOf(data: SignalDataSet): EntryBody['keys'] | undefined {
+    let changed: Record<string, Record<string, unknown>> | undefined;
+    for (const [type, values] of Object.entries(data)) {
+      const current = this.keyMap.get(type);
+      for (const [id, value] of Object.entries(values ?? {})) {
+        const before = current?.get(id);
+        const same =
+          value === null || value === undefined
+            ? before === undefined
+            : before !== undefined &&
+              JSON.stringify(before, BufferJSON.replacer) === JSON.stringify(value, BufferJSON.replacer);
+        if (same) continue;
+        changed ??= {};
+        changed[type] ??= {};
+        (changed[type] as Record<string, unknown>)[id] = value ?? null;
+      }
+    }
+    return changed;
   }
 
   private apply(data: SignalDataSet): void {
