@@ -165,6 +165,7 @@ export class WhatsAppSession {
     this.sock = undefined;
     if (logout) {
       await sock?.logout().catch(() => undefined);
+      sock?.end(undefined); // logout() ends the socket itself, unless it failed before that
       await this.auth?.destroy();
       await this.write('LOGGED_OUT', {
         qr: null,
