@@ -14,7 +14,6 @@ import { createLogger } from '#shared/logger.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import type { TenantStore } from '#shared/ports/tenant-store.ts';
 import type { GatewayDeps } from '#shared/use-cases/deps.ts';
-import type { ReadDeps } from '#shared/use-cases/read-api.ts';
 
 // The Lambda composition root: configuration parsed and clients built once per container (cold
 // start), on first use, so that importing a handler module has no side effects.
@@ -23,7 +22,6 @@ export const logger = createLogger('whatsapp-gateway-api');
 
 let clients: AwsClients | undefined;
 let deps: GatewayDeps | undefined;
-let reads: ReadDeps | undefined;
 let tenants: TenantStore | undefined;
 
 /** Builds the tenant API's ports on the given clients. */
@@ -55,25 +53,6 @@ export const gatewayDeps = (): GatewayDeps => {
     deps = buildGatewayDeps(config, clients);
   }
   return deps;
-};
-
-/** The read routes' ports (conversations, messages, usage), on the same clients as the rest. */
-export const readDeps = (): ReadDeps => {
-  if (!reads) {
-    const config = loadConfig(ApiEnv);
-    clients ??= createAwsClients(config);
-    const table = (name: string) => new DynamoTable((clients as AwsClients).dynamo, name);
-    reads = {
-      sessions: new DynamoSessionStore(table(config.SESSIONS_TABLE)),
-      messages: new DynamoMessageStore(table(config.MESSAGES_TABLE)),
-      conversations: new DynamoConversationStore(clients.dynamo, {
-        messages: config.MESSAGES_TABLE,
-        usage: config.USAGE_TABLE,
-      }),
-      usage: new DynamoUsageStore(table(config.USAGE_TABLE)),
-    };
-  }
-  return reads;
 };
 
 export const authorizerTenants = (): TenantStore => {

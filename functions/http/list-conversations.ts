@@ -1,10 +1,9 @@
 import { ConversationsPageQuery } from '#shared/contracts/read-api.ts';
 import { listConversations } from '#shared/use-cases/read-api.ts';
-import { readDeps } from '../composition-root.ts';
 import { httpRoute } from './http-route.ts';
 
 /** GET /whatsapp-qr/conversations?sessionId=… — the session's conversations by last activity, paged. */
-export const handler = httpRoute({ query: ConversationsPageQuery }, async ({ tenantId, query }) => ({
+export const handler = httpRoute({ query: ConversationsPageQuery }, async ({ deps, tenantId, query }) => ({
   status: 200,
-  json: await listConversations(readDeps(), tenantId, query),
+  json: await listConversations(deps, tenantId, query),
 }));
