@@ -117,6 +117,23 @@ describe('disconnect codes', () => {
     await connectedAgain(sessionId, before);
   }, 60_000);
 
+  it('gives up on a QR nobody scans: DISCONNECTED with QR_TIMEOUT', async () => {
+    await runner.shutdown();
+    runner = await startRunner(loadConfig(RunnerEnv, h.runnerEnv), {
+      socketOverrides: { ...FAST_SOCKET, qrTimeout: 1000 },
+    });
+    const { body } = await h.call('POST', '/init', { chatbotId: 'nobody-scans' });
+    await h.waitFor('a QR', async () => (await h.sessions.get(body.sessionId))?.status === 'QR_READY');
+    const s = await h.waitFor('DISCONNECTED', async () => {
+      const r = await h.sessions.get(body.sessionId);
+      return r?.status === 'DISCONNECTED' ? r : undefined;
+    });
+    expect(s).toMatchObject({ lastError: 'QR_TIMEOUT' });
+    expect(s.qr).toBeUndefined();
+    const qr = await h.call('GET', `/qr-code/${body.sessionId}`);
+    expect([qr.status, qr.body.error.code]).toEqual([409, 'QR_NOT_READY']);
+  }, 60_000);
+
   it('refuses a server whose certificate chain does not lead to the trusted root', async () => {
     const impostor = await startSimulator({ port: 0 });
     const env = { ...h.runnerEnv, WHATSAPP_WS_URL: impostor.url, RUNNER_SHARDS: 'all' };
