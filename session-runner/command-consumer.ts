@@ -66,7 +66,7 @@ export class CommandConsumer {
             QueueUrl: queueUrl,
             MaxNumberOfMessages: 10,
             WaitTimeSeconds: this.options.waitSeconds ?? 20,
-            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
           }),
           { abortSignal: this.abort.signal },
         );
@@ -77,16 +77,42 @@ export class CommandConsumer {
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
-      for (const message of messages) {
-        const work = this.process(message).finally(() => this.inFlight.delete(work));
+      // SQS may hand out several commands of one session at once: they run one after the other, in
+      // order, and a command given back stops the rest of its group. Sessions run in parallel; a
+      // command in flight keeps its group locked, so the next receive cannot overtake it.
+      for (const group of groupsOf(messages)) {
+        const work = this.processInOrder(group)
+          .catch((error) =>
+            this.options.logger.error('command processing failed', { error: (error as Error).message }),
+          )
+          .finally(() => this.inFlight.delete(work));
         this.inFlight.add(work);
       }
-      // A command in flight keeps its session's group locked, so order holds without waiting here.
       while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
     }
   }
 
-  private async process(message: Message): Promise<void> {
+  private async processInOrder(group: Message[]): Promise<void> {
+    for (const [i, message] of group.entries()) {
+      if (await this.process(message)) continue;
+      // Given back: the later commands of the session go back too, to come again after it.
+      for (const later of group.slice(i + 1)) {
+        await this.options.sqs
+          .send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: this.options.queueUrl,
+              ReceiptHandle: later.ReceiptHandle,
+              VisibilityTimeout: 0,
+            }),
+          )
+          .catch(() => undefined);
+      }
+      return;
+    }
+  }
+
+  /** Handles one command; false when it was given back (retry later or failed). */
+  private async process(message: Message): Promise<boolean> {
     const { sqs, queueUrl, logger } = this.options;
     const parsed = Command.safeParse(safeJson(message.Body));
     if (!parsed.success) {
@@ -95,8 +121,14 @@ export class CommandConsumer {
         messageId: message.MessageId,
         reason,
       });
-      await this.deadLetter(message, reason);
-      return;
+      try {
+        await this.deadLetter(message, reason);
+      } catch (error) {
+        // Left to SQS's own redrive after 5 receives.
+        this.deadLetterUrl = undefined;
+        logger.warn('moving a malformed command failed', { error: (error as Error).message });
+      }
+      return true;
     }
     const extend = async (seconds: number) => {
       await sqs.send(
@@ -118,9 +150,10 @@ export class CommandConsumer {
         await sqs.send(
           new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
         );
-      } else {
-        await extend(result.afterSeconds);
+        return true;
       }
+      await extend(result.afterSeconds);
+      return false;
     } catch (error) {
       // Left in flight: SQS redelivers after the visibility timeout, and after 5 receives moves it to the DLQ.
       logger.warn('command failed, will be retried', {
@@ -128,6 +161,7 @@ export class CommandConsumer {
         sessionId: parsed.data.sessionId,
         error: (error as Error).message,
       });
+      return false;
     } finally {
       clearInterval(keepAlive);
     }
@@ -159,6 +193,16 @@ export class CommandConsumer {
     return name ? this.options.queueUrl.replace(/[^/]+$/, name) : undefined;
   }
 }
+
+/** The messages of a receive, grouped by session (MessageGroupId), each group in receive order. */
+const groupsOf = (messages: Message[]): Message[][] => {
+  const groups = new Map<string, Message[]>();
+  for (const m of messages) {
+    const id = m.Attributes?.MessageGroupId ?? m.MessageId ?? '';
+    groups.set(id, [...(groups.get(id) ?? []), m]);
+  }
+  return [...groups.values()];
+};
 
 const safeJson = (body: string | undefined): unknown => {
   try {

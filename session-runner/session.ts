@@ -65,6 +65,8 @@ export class WhatsAppSession {
   private retryTimer?: unknown;
   private lastSendAt = 0;
   private lastFrameAt = 0;
+  /** The socket reported 'open' (independent of whether the CONNECTED write succeeded). */
+  private socketOpen = false;
   private readonly sentIds = new Map<string, string>();
   private openWaiters: (() => void)[] = [];
 
@@ -84,7 +86,7 @@ export class WhatsAppSession {
   }
 
   get connected(): boolean {
-    return this.record.status === 'CONNECTED' && this.sock !== undefined;
+    return this.socketOpen && this.sock !== undefined;
   }
 
   /** Loads the auth state and opens the socket. */
@@ -151,6 +153,7 @@ export class WhatsAppSession {
       return false;
     const silent = this.sock;
     this.sock = undefined;
+    this.socketOpen = false;
     silent.end(new Error('socket silent'));
     this.ctx.logger.warn('socket silent: reconnecting', { sessionId: this.sessionId });
     this.onClose(408);
@@ -236,6 +239,7 @@ export class WhatsAppSession {
     if (update.qr) await this.onQr(sock, update.qr);
     if (update.connection === 'open') {
       this.attempt = 0;
+      this.socketOpen = true;
       const jid = sock.user?.id ?? this.auth?.state.creds.me?.id ?? '';
       await this.write('CONNECTED', {
         phoneNumber: phoneNumberOfJid(jid.replace(/:\d+@/, '@')) ?? null,
@@ -249,6 +253,7 @@ export class WhatsAppSession {
     }
     if (update.connection === 'close') {
       this.sock = undefined;
+      this.socketOpen = false;
       const code = (update.lastDisconnect?.error as Boom | undefined)?.output?.statusCode;
       this.onClose(code);
     }
@@ -288,6 +293,7 @@ export class WhatsAppSession {
       } else {
         await this.write('DISCONNECTED', { lastError: action.lastError, qr: null, qrExpiresAt: null });
       }
+      await this.auth?.settle(); // a next instance of the session must not race this one's writes
       this.hooks.onEnded(this);
     })().catch((e) => this.warn('recording the close failed', e));
   }

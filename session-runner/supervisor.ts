@@ -33,7 +33,11 @@ class ShardWorker {
   readonly sessions = new Map<string, WhatsAppSession>();
   private consumer?: CommandConsumer;
   private timer?: NodeJS.Timeout;
+  /** Fires when the lease is about to run out without a renewal: the sockets go at once. */
+  private expiryTimer?: NodeJS.Timeout;
   private stopped = false;
+  /** SIGTERM: no new work; sends waiting for a connection give their command back. */
+  private draining = false;
 
   constructor(
     readonly shard: number,
@@ -48,15 +52,32 @@ class ShardWorker {
     void this.tick();
   }
 
-  /** SIGTERM: finish what is in flight, flush every session, release the lease. */
+  /**
+   * SIGTERM: finish what is in flight, flush every session, release the lease. The lease keeps being
+   * renewed until the sockets are closed, so it never lapses while this runner still holds them.
+   */
   async shutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.draining = true;
     await this.consumer?.stop();
     await Promise.allSettled([...this.sessions.values()].map((s) => s.shutdown()));
     this.sessions.clear();
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.expiryTimer);
     if (this.lease) await this.o.leases.release(this.lease).catch(() => undefined);
     this.lease = undefined;
+  }
+
+  /** Arms the timer that drops the shard's sockets if no renewal comes before the safety margin. */
+  private armExpiry(lease: Lease): void {
+    clearTimeout(this.expiryTimer);
+    const ms = lease.expiresAt - this.o.leaseDurationMs / 6 - this.o.session.now();
+    this.expiryTimer = setTimeout(
+      () => {
+        if (this.lease === lease) this.lose('no renewal before expiry');
+      },
+      Math.max(0, ms),
+    );
   }
 
   private schedule(ms: number): void {
@@ -69,9 +90,16 @@ class ShardWorker {
     try {
       if (this.lease && !this.holds()) this.lose('expired before renewal');
       if (this.lease) {
-        const renewed = await this.o.leases.renew(this.lease, now, this.o.leaseDurationMs);
-        if (renewed) this.lease = renewed;
-        else this.lose('renewal refused');
+        const held = this.lease;
+        const renewed = await this.o.leases.renew(held, now, this.o.leaseDurationMs);
+        if (this.lease !== held) {
+          // lost (expiry timer) while the renewal was under way: nothing to do
+        } else if (renewed) {
+          this.lease = renewed;
+          this.armExpiry(renewed);
+        } else {
+          this.lose('renewal refused');
+        }
       } else {
         const lease = await this.o.leases.acquire(this.shard, this.o.runnerId, now, this.o.leaseDurationMs);
         if (lease) await this.take(lease);
@@ -83,7 +111,12 @@ class ShardWorker {
   }
 
   private async take(lease: Lease): Promise<void> {
+    if (this.draining) {
+      await this.o.leases.release(lease);
+      return;
+    }
     this.lease = lease;
+    this.armExpiry(lease);
     this.o.session.logger.info('shard lease acquired', { shard: this.shard, fence: lease.fence });
     this.consumer = new CommandConsumer({
       sqs: this.o.sqs,
@@ -108,6 +141,7 @@ class ShardWorker {
   private lose(reason: string): void {
     this.o.session.logger.warn('shard lease lost: stopping its sessions', { shard: this.shard, reason });
     this.o.session.metrics('LeaseLost');
+    clearTimeout(this.expiryTimer);
     for (const session of this.sessions.values()) session.halt();
     this.sessions.clear();
     void this.consumer?.stop();
@@ -121,19 +155,29 @@ class ShardWorker {
     if (running) return running;
     const lease = this.lease;
     if (!lease || !this.holds()) throw new Error('shard not held');
-    const session = new WhatsAppSession(record, lease.fence, this.o.session, {
-      mayAct: this.holds,
+    const session: WhatsAppSession = new WhatsAppSession(record, lease.fence, this.o.session, {
+      // Tied to this grant and this instance: after a loss and a new grant, an old instance stays down.
+      mayAct: () =>
+        this.holds() && this.lease?.fence === lease.fence && this.sessions.get(record.sessionId) === session,
       onEnded: (ended) => {
         if (this.sessions.get(ended.sessionId) === ended) this.sessions.delete(ended.sessionId);
       },
     });
     this.sessions.set(record.sessionId, session);
-    await session.start();
+    try {
+      await session.start();
+    } catch (error) {
+      // A session that could not load its auth state must not block later commands.
+      if (this.sessions.get(record.sessionId) === session) this.sessions.delete(record.sessionId);
+      session.halt();
+      throw error;
+    }
     return session;
   }
 
   async heartbeat(): Promise<void> {
     const lease = this.lease;
+    if (lease && !this.holds()) this.lose('expired before renewal');
     if (!lease || !this.holds()) return;
     const now = new Date(this.o.session.now()).toISOString();
     for (const session of this.sessions.values()) {
@@ -148,12 +192,16 @@ class ShardWorker {
   }
 
   private async handle(command: Command): Promise<CommandResult> {
-    if (!this.holds()) return { kind: 'retry', afterSeconds: 5 };
+    if (!this.holds() || this.draining) return { kind: 'retry', afterSeconds: 5 };
     const record = await this.o.session.sessions.get(command.sessionId);
     if (!record || record.shard !== this.shard) return { kind: 'done' };
     switch (command.type) {
       case 'start':
-        await this.open(record);
+        // A pairing number given at re-init travels in the command.
+        await this.open({
+          ...record,
+          pairingPhoneNumber: command.pairingPhoneNumber ?? record.pairingPhoneNumber,
+        });
         return { kind: 'done' };
       case 'stop': {
         const running =
@@ -171,16 +219,18 @@ class ShardWorker {
     let session = this.sessions.get(record.sessionId);
     if (!session && record.desiredState === 'running' && RESUMABLE.has(record.status))
       session = await this.open(record);
-    while (session && this.holds()) {
+    while (session && this.holds() && !this.draining) {
       const remaining = deadline - this.o.session.now();
-      if (remaining <= 0 || !(await session.waitConnected(remaining))) break;
+      if (remaining <= 0) break;
+      // Short waits, so that a drain or a lease loss is noticed within a second.
+      if (!(await session.waitConnected(Math.min(remaining, 1000)))) continue;
       const outcome = await session.send(command);
       if (outcome !== 'not_connected') {
         if (outcome === 'failed') this.o.session.metrics('CommandsFailed');
         return { kind: 'done' };
       }
     }
-    if (!this.holds()) return { kind: 'retry', afterSeconds: 5 };
+    if (!this.holds() || this.draining) return { kind: 'retry', afterSeconds: 5 };
     const now = new Date(this.o.session.now()).toISOString();
     await this.o.session.messages.updateStatus(command.messageId, {
       status: 'FAILED',

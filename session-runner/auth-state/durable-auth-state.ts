@@ -68,13 +68,16 @@ export class DurableAuthState {
     this.nextSeq = Math.max(0, ...known.map((e) => e.seq)) + 1;
     const keys: SignalKeyStore = {
       get: async (type, ids) => this.read(type, ids) as never,
-      set: (data) => {
-        // Baileys rewrites unchanged keys (the LID mapping on every message): those cost no PUT.
-        const changed = this.changesOf(data);
-        return changed
-          ? this.commit({ kind: 'keys', keys: changed }, () => this.apply(data))
-          : Promise.resolve();
-      },
+      // Baileys rewrites unchanged keys (the LID mapping on every message): those cost no PUT. The
+      // comparison runs in turn, against memory that holds every earlier commit.
+      set: (data) =>
+        this.commit(
+          () => {
+            const changed = this.changesOf(data);
+            return changed && { kind: 'keys', keys: changed };
+          },
+          () => this.apply(data),
+        ),
     };
     this.state = { creds, keys };
   }
@@ -108,8 +111,10 @@ export class DurableAuthState {
 
   /** Journals the whole creds object (Baileys' `creds.update`). */
   saveCreds(): Promise<void> {
-    const creds = this.state.creds;
-    return this.commit({ kind: 'creds', creds }, () => undefined);
+    return this.commit(
+      () => ({ kind: 'creds', creds: this.state.creds }),
+      () => undefined,
+    );
   }
 
   /** Writes a snapshot and deletes what it supersedes (on shutdown, and every `compactEvery` commits). */
@@ -185,9 +190,17 @@ export class DurableAuthState {
     for (const [type, values] of Object.entries(data)) mergeKeys(this.keyMap, type, values ?? {});
   }
 
-  /** Stores one entry, then (only then) changes memory; writes are serialized in sequence order. */
-  private commit(body: Omit<EntryBody, 'v' | 'fence'>, afterDurable: () => void): Promise<void> {
+  /**
+   * Stores one entry, then (only then) changes memory; writes are serialized in sequence order. The
+   * entry is made in turn (`makeBody`), and undefined means there is nothing to write.
+   */
+  private commit(
+    makeBody: () => Omit<EntryBody, 'v' | 'fence'> | undefined,
+    afterDurable: () => void,
+  ): Promise<void> {
     return this.enqueue(async () => {
+      const body = makeBody();
+      if (!body) return;
       const seq = this.nextSeq++;
       const key = entryKey(this.prefix, seq, this.options.fence, body.kind);
       await this.options.store.put(key, encode({ v: 1, fence: this.options.fence, ...body }));

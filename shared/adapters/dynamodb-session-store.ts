@@ -43,7 +43,7 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async transition(sessionId: string, t: SessionTransition): Promise<Session | undefined> {
-    const from = allowedPredecessors(t.to);
+    const from = allowedPredecessors(t.to).filter((s) => !t.from || t.from.includes(s));
     const patch = updateExpression({ ...t.fields, status: t.to, updatedAt: t.now, fence: t.fence });
     const fromValues = Object.fromEntries(from.map((s, i) => [`:from${i}`, s]));
     const conditions = [

@@ -10,6 +10,8 @@ export type SessionStatusFields = Partial<{
 
 export interface SessionTransition {
   to: SessionStatus;
+  /** Narrows the statuses it may come from (within what the status machine allows). */
+  from?: SessionStatus[];
   fields?: SessionStatusFields;
   /** The fencing token of the writer's lease; a write carrying an older token than the stored one is refused. */
   fence?: number;

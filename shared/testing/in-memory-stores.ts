@@ -111,6 +111,7 @@ export class InMemorySessionStore implements SessionStore {
   async transition(sessionId: string, t: SessionTransition): Promise<Session | undefined> {
     const session = this.items.get(sessionId);
     if (!session || !canTransition(session.status, t.to) || !this.fenceOk(session, t.fence)) return undefined;
+    if (t.from && !t.from.includes(session.status)) return undefined;
     const next = applyFields(session, t.fields);
     Object.assign(next, { status: t.to, updatedAt: t.now }, t.fence !== undefined && { fence: t.fence });
     this.items.set(sessionId, next);

@@ -48,8 +48,11 @@ export const sendMessage = async (
     if (!idempotencyKey) return undefined;
     const messageId = await replayedMessageId(deps, tenantId, idempotencyKey, fingerprint);
     if (!messageId) return undefined;
-    // The first request may have died between claiming the key and storing: finish its work.
-    if (!(await deps.messages.get(messageId))) await storeAndEnqueue(deps, session, buildMessage(messageId));
+    // The first request may have died between claiming the key and enqueueing: finish its work. A
+    // repeated command is harmless: SQS drops it within 5 minutes, and the runner skips a sent message.
+    const stored = await deps.messages.get(messageId);
+    if (!stored) await storeAndEnqueue(deps, session, buildMessage(messageId));
+    else if (stored.status === 'QUEUED') await enqueueSend(deps, session, stored);
     return { messageId, status: 'QUEUED' };
   };
 

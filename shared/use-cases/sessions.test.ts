@@ -59,6 +59,28 @@ describe('initSession', () => {
     expect(deps.commands.published.map((p) => p.command.type)).toEqual(['start', 'stop', 'start']);
   });
 
+  it('never overwrites a status the runner wrote, and puts an idle status back when the start cannot be enqueued', async () => {
+    const deps = fakeGatewayDeps();
+    const { session } = await initSession(deps, 't1', { chatbotId: 'bot' });
+    const now = deps.clock.now().toISOString();
+    await deps.sessions.transition(session.sessionId, {
+      to: 'QR_READY',
+      fields: { qr: 'q', qrExpiresAt: now },
+      now,
+    });
+    await disconnectSession(deps, 't1', { sessionId: session.sessionId });
+    const again = await initSession(deps, 't1', { chatbotId: 'bot' });
+    expect(again.session.status).toBe('QR_READY');
+    expect(deps.commands.published.at(-1)?.command.type).toBe('start');
+
+    await deps.sessions.transition(session.sessionId, { to: 'DISCONNECTED', now });
+    deps.commands.failNext = new DependencyUnavailableError('sqs');
+    await expect(initSession(deps, 't1', { chatbotId: 'bot' })).rejects.toBeInstanceOf(
+      DependencyUnavailableError,
+    );
+    expect((await deps.sessions.get(session.sessionId))?.status).toBe('DISCONNECTED');
+  });
+
   it('two concurrent inits of one chatbot end with one session', async () => {
     const deps = fakeGatewayDeps();
     const [a, b] = await Promise.all([

@@ -1,6 +1,7 @@
 import type { DisconnectInput, InitSessionInput } from '../contracts/http.ts';
 import type { Chatbot, Session } from '../domain/entities.ts';
 import { newId, shardOf } from '../domain/ids.ts';
+import type { SessionStatus } from '../domain/session-status.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { defaultChatbot } from './chatbots.ts';
 import { type GatewayDeps, loadOwnSession } from './deps.ts';
@@ -79,17 +80,31 @@ const reinit = async (
   return { session, created: false };
 };
 
-/** Enqueues the start command, then shows the session as CONNECTING (the runner takes it from there). */
+/**
+ * Shows an idle session as CONNECTING, then enqueues the start command (the runner takes it from
+ * there). Only an idle session is moved: a status the runner wrote meanwhile is never overwritten.
+ * A failed enqueue puts the idle status back.
+ */
 const start = async (deps: GatewayDeps, session: Session): Promise<Session> => {
-  await deps.commands.publish(session.shard, {
-    v: 1,
-    type: 'start',
-    sessionId: session.sessionId,
-    commandId: newId(),
-    ...(session.pairingPhoneNumber && { pairingPhoneNumber: session.pairingPhoneNumber }),
-  });
+  const idle: SessionStatus[] = ['DISCONNECTED', 'LOGGED_OUT'];
   const now = deps.clock.now().toISOString();
-  const moved = await deps.sessions.transition(session.sessionId, { to: 'CONNECTING', now });
+  const moved = await deps.sessions.transition(session.sessionId, { to: 'CONNECTING', from: idle, now });
+  try {
+    await deps.commands.publish(session.shard, {
+      v: 1,
+      type: 'start',
+      sessionId: session.sessionId,
+      commandId: newId(),
+      ...(session.pairingPhoneNumber && { pairingPhoneNumber: session.pairingPhoneNumber }),
+    });
+  } catch (error) {
+    if (moved && idle.includes(session.status)) {
+      await deps.sessions
+        .transition(session.sessionId, { to: session.status, from: ['CONNECTING'], now })
+        .catch(() => undefined);
+    }
+    throw error;
+  }
   return moved ?? (await deps.sessions.get(session.sessionId)) ?? session;
 };
 
