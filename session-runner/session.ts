@@ -162,6 +162,8 @@ export class WhatsAppSession {
 
   /** Closes the socket on request: `logout` unlinks the device and deletes the auth state. */
   async stop(logout: boolean): Promise<void> {
+    // Unlinking needs an open socket: a session opened just for the logout waits for it briefly.
+    if (logout && this.sock && this.auth?.linked && !this.connected) await this.waitConnected(10_000);
     this.stopped = true;
     this.ctx.timers.clearTimeout(this.retryTimer);
     const sock = this.sock;

@@ -127,6 +127,12 @@ class ShardWorker {
     });
     this.consumer.start();
     const records = await this.o.session.sessions.listByShard(this.shard);
+    // Stamp the new fence on every session of the shard first: from here on, a late write of the
+    // previous owner is refused even for sessions this runner has not reopened yet.
+    const now = new Date(this.o.session.now()).toISOString();
+    await Promise.all(
+      records.map((r) => this.o.session.sessions.touch(r.sessionId, lease.fence, now).catch(() => false)),
+    );
     void this.resume(records.filter(resumable));
   }
 
@@ -206,7 +212,17 @@ class ShardWorker {
       case 'stop': {
         const running =
           this.sessions.get(command.sessionId) ?? (command.logout ? await this.open(record) : undefined);
-        await running?.stop(command.logout);
+        if (running) {
+          await running.stop(command.logout);
+        } else {
+          const now = new Date(this.o.session.now()).toISOString();
+          await this.o.session.sessions.transition(record.sessionId, {
+            to: 'DISCONNECTED',
+            fields: { qr: null, qrExpiresAt: null },
+            fence: this.lease?.fence,
+            now,
+          });
+        }
         return { kind: 'done' };
       }
       case 'send':
