@@ -1,5 +1,3 @@
-import { ConflictError } from '../errors.ts';
-
 export const SESSION_STATUSES = [
   'DISCONNECTED',
   'CONNECTING',
@@ -26,13 +24,6 @@ export const canTransition = (from: SessionStatus, to: SessionStatus): boolean =
 /** The statuses from which `to` may be entered: the condition of a guarded status write. */
 export const allowedPredecessors = (to: SessionStatus): SessionStatus[] =>
   SESSION_STATUSES.filter((from) => canTransition(from, to));
-
-/** Throws when a transition is not allowed; for use cases that change status themselves. */
-export const assertTransition = (from: SessionStatus, to: SessionStatus): void => {
-  if (!canTransition(from, to)) {
-    throw new ConflictError('INVALID_TRANSITION', `A session cannot go from ${from} to ${to}`);
-  }
-};
 
 export const MESSAGE_STATUSES = ['QUEUED', 'SENT', 'DELIVERED', 'READ', 'FAILED'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
