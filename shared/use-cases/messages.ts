@@ -6,6 +6,7 @@ import { toJid } from '../domain/whatsapp-address.ts';
 import { ConflictError, NotFoundError, RateLimitedError } from '../errors.ts';
 import { usageDayOf } from '../ports/usage-store.ts';
 import { type GatewayDeps, loadOwnSession } from './deps.ts';
+import { enqueueSend } from './enqueue-send.ts';
 import { conversationIdOf } from './process-incoming.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -116,17 +117,6 @@ const storeAndEnqueue = async (deps: GatewayDeps, session: Session, message: Mes
     throw error;
   }
 };
-
-const enqueueSend = (deps: GatewayDeps, session: Session, message: Message) =>
-  deps.commands.publish(session.shard, {
-    v: 1,
-    type: 'send',
-    sessionId: session.sessionId,
-    commandId: message.messageId,
-    messageId: message.messageId,
-    to: message.to,
-    text: message.text,
-  });
 
 /** The message id the key was first used for; 409 when the key came with a different request. */
 const replayedMessageId = async (

@@ -1,5 +1,5 @@
 import type { MessageReceived } from '../contracts/incoming.ts';
-import { DEFAULT_SYSTEM_PROMPT, type Message, type Session } from '../domain/entities.ts';
+import { DEFAULT_SYSTEM_PROMPT, type Message } from '../domain/entities.ts';
 import { deriveId } from '../domain/ids.ts';
 import { AppError } from '../errors.ts';
 import type { ChatModel, ChatTurn } from '../ports/chat-model.ts';
@@ -9,6 +9,7 @@ import type { CommandPublisher } from '../ports/command-publisher.ts';
 import type { ConversationStore } from '../ports/conversation-store.ts';
 import type { MessageStore } from '../ports/message-store.ts';
 import type { SessionStore } from '../ports/session-store.ts';
+import { enqueueSend } from './enqueue-send.ts';
 
 export interface AiLimits {
   /** How many messages of the conversation (the one answered included) the prompt may carry. */
@@ -179,18 +180,6 @@ export const processIncoming = async (deps: AiDeps, event: MessageReceived): Pro
   if (toSend.status === 'QUEUED') await enqueueSend(deps, session, toSend);
   return { ...result, reply: { messageId: replyId, outcome: stored ? 'queued' : 'requeued' } };
 };
-
-/** The send command of a reply: its commandId is the reply's id, so SQS drops a second enqueue. */
-const enqueueSend = (deps: AiDeps, session: Session, reply: Message) =>
-  deps.commands.publish(session.shard, {
-    v: 1,
-    type: 'send',
-    sessionId: session.sessionId,
-    commandId: reply.messageId,
-    messageId: reply.messageId,
-    to: reply.to,
-    text: reply.text,
-  });
 
 /**
  * The conversation as chat turns a provider accepts: oldest first, roles alternating (consecutive

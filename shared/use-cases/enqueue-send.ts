@@ -1,0 +1,17 @@
+import type { Message, Session } from '../domain/entities.ts';
+import type { CommandPublisher } from '../ports/command-publisher.ts';
+
+/**
+ * Enqueues the send of a stored outbound message. Its commandId is the messageId, so SQS drops a
+ * second enqueue within 5 minutes, and the runner skips a message that is no longer QUEUED.
+ */
+export const enqueueSend = (deps: { commands: CommandPublisher }, session: Session, message: Message) =>
+  deps.commands.publish(session.shard, {
+    v: 1,
+    type: 'send',
+    sessionId: session.sessionId,
+    commandId: message.messageId,
+    messageId: message.messageId,
+    to: message.to,
+    text: message.text,
+  });
