@@ -83,6 +83,13 @@ describe('end to end on the local stack with the simulator', () => {
   it('links by QR, sends, and answers an incoming message with the offline AI, visible in the read API', async () => {
     const init = await json('/init', { method: 'POST', body: JSON.stringify({ chatbotId: 'shop' }) });
     expect(init.code).toBe(201);
+    // The chatbot init creates answers nothing until the tenant turns AI on.
+    expect((await json('/session/shop')).chatbot.aiEnabled).toBe(false);
+    const enabled = await json('/chatbots/shop', {
+      method: 'PUT',
+      body: JSON.stringify({ aiEnabled: true }),
+    });
+    expect([enabled.code, enabled.aiEnabled]).toEqual([200, true]);
     const qr = await waitFor('the QR', async () => {
       const res = await json(`/qr-code/${init.sessionId}`);
       return res.code === 200 ? (res.qr as string) : undefined;

@@ -112,7 +112,7 @@ describe('POST /whatsapp-qr/init', () => {
     expect(byChatbot.status).toBe(200);
     expect(byChatbot.body).toMatchObject({
       sessionId: first.body.sessionId,
-      chatbot: { chatbotId: 'support-bot', aiEnabled: true, sessionId: first.body.sessionId },
+      chatbot: { chatbotId: 'support-bot', aiEnabled: false, sessionId: first.body.sessionId },
     });
   });
 

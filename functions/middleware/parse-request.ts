@@ -25,11 +25,27 @@ export interface ParsedRequest<S extends RequestSpec> {
 
 export type ParsedEvent<S extends RequestSpec> = APIGatewayProxyEventV2 & { parsed: ParsedRequest<S> };
 
-const issuesOf = (prefix: string, error: z.ZodError): ErrorDetail[] =>
-  error.issues.map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-  }));
+const valueAt = (value: unknown, path: PropertyKey[]): unknown =>
+  path.reduce<unknown>(
+    (at, key) =>
+      at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined,
+    value,
+  );
+
+/**
+ * zod's issues as the contract's details. A field that is absent gets "<field> is required"
+ * (zod says "expected string, received undefined", which reads like a type mistake, and a
+ * schema's own message such as "must be a UUID" hides that nothing was sent).
+ */
+export const issuesOf = (prefix: string, error: z.ZodError, input: unknown): ErrorDetail[] =>
+  error.issues.map((issue) => {
+    const missing = issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined;
+    const field = issue.path.length > 0 ? String(issue.path.at(-1)) : prefix;
+    return {
+      path: [prefix, ...issue.path.map(String)].join('.'),
+      message: missing ? `${field} is required` : issue.message,
+    };
+  });
 
 const readBody = (event: APIGatewayProxyEventV2): unknown => {
   const raw = event.body ?? '';
@@ -65,7 +81,7 @@ export const parseRequest = <S extends RequestSpec>(spec: S): middy.MiddlewareOb
       if (!schema) return undefined;
       const result = schema.safeParse(value);
       if (result.success) return result.data;
-      details.push(...issuesOf(prefix, result.error));
+      details.push(...issuesOf(prefix, result.error, value));
       return undefined;
     };
     const body = spec.body ? check('body', spec.body, readBody(event)) : undefined;

@@ -24,6 +24,7 @@ describe('initSession', () => {
     });
     expect(deps.commands.published).toEqual([
       {
+    // AI stays off until the tenant turns it on with PUT /chatbots/{id}.
         shard: session.shard,
         command: expect.objectContaining({
           type: 'start',
