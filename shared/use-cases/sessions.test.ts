@@ -18,13 +18,13 @@ describe('initSession', () => {
     });
     expect(session.shard).toBeGreaterThanOrEqual(0);
     expect(session.shard).toBeLessThan(4);
+    // AI stays off until the tenant turns it on with PUT /chatbots/{id}.
     expect(await deps.chatbots.get('t1', 'bot')).toMatchObject({
-      aiEnabled: true,
+      aiEnabled: false,
       sessionId: session.sessionId,
     });
     expect(deps.commands.published).toEqual([
       {
-    // AI stays off until the tenant turns it on with PUT /chatbots/{id}.
         shard: session.shard,
         command: expect.objectContaining({
           type: 'start',
