@@ -1,12 +1,16 @@
 import type { Message } from '../domain/entities.ts';
 import { isMessageProgress, MESSAGE_STATUSES } from '../domain/session-status.ts';
-import type { MessageStatusUpdate, MessageStore } from '../ports/message-store.ts';
+import type { ClaimOutcome, MessageStatusUpdate, MessageStore, SendClaim } from '../ports/message-store.ts';
 import type { Page, PageRequest } from '../ports/page.ts';
 import { decodeCursor, encodeCursor } from './dynamodb-page.ts';
 import { type DynamoTable, entityOf, updateExpression } from './dynamodb-table.ts';
 
 const messageKey = (messageId: string) => ({ pk: `MESSAGE#${messageId}` });
 const conversationPartition = (conversationId: string) => `CONV#${conversationId}`;
+/** The WhatsApp id of one of our sends → its messageId, per session (ids are only unique per account). */
+const waIdKey = (sessionId: string, waMessageId: string) => ({ pk: `WAMSG#${sessionId}#${waMessageId}` });
+/** Read receipts can come weeks later; the mapping then expires by itself (TTL). */
+const WA_ID_RETENTION_SECONDS = 60 * 86_400;
 
 /** The stored item of a message (also written inside the conversation store's transaction). */
 export const messageItem = (message: Message): Record<string, unknown> => ({
@@ -18,12 +22,23 @@ export const messageItem = (message: Message): Record<string, unknown> => ({
   ...message,
 });
 
+/** The entity without the runner's bookkeeping (fence and send claim). */
+const messageOf = (item: Record<string, unknown> | undefined): Message | undefined => {
+  const entity = entityOf<Record<string, unknown>>(item);
+  if (!entity) return undefined;
+  const { fence: _f, claimedBy: _b, claimedAt: _a, ...message } = entity;
+  return message as unknown as Message;
+};
+
+/** A fence condition: nobody with a newer fence has written the message. */
+const FENCE_OK = '(attribute_not_exists(fence) OR fence <= :fence)';
+
 /** Messages by id; those in a conversation are also listed by time through gsi1 (`CONV#id`). */
 export class DynamoMessageStore implements MessageStore {
   constructor(private readonly table: DynamoTable) {}
 
   async get(messageId: string): Promise<Message | undefined> {
-    return entityOf<Message>(await this.table.get(messageKey(messageId)));
+    return messageOf(await this.table.get(messageKey(messageId)));
   }
 
   putIfAbsent(message: Message): Promise<boolean> {
@@ -42,16 +57,83 @@ export class DynamoMessageStore implements MessageStore {
       waMessageId: update.waMessageId,
       error: update.error,
       updatedAt: update.now,
+      fence: update.fence,
+      // A final status ends any claim.
+      claimedBy: null,
+      claimedAt: null,
     });
     const fromValues = Object.fromEntries(from.map((s, i) => [`:from${i}`, s]));
-    return entityOf<Message>(
+    const conditions = [
+      'attribute_exists(pk)',
+      `#status IN (${Object.keys(fromValues).join(', ')})`,
+      ...(update.fence === undefined ? [] : [FENCE_OK]),
+      ...(update.sessionId === undefined ? [] : ['sessionId = :sid']),
+    ];
+    return messageOf(
       await this.table.update(messageKey(messageId), {
-        UpdateExpression: `SET ${patch.set.join(', ')}`,
-        ConditionExpression: `attribute_exists(pk) AND #status IN (${Object.keys(fromValues).join(', ')})`,
+        UpdateExpression: `SET ${patch.set.join(', ')} REMOVE ${patch.remove.join(', ')}`,
+        ConditionExpression: conditions.join(' AND '),
         ExpressionAttributeNames: { ...patch.names, '#status': 'status' },
-        ExpressionAttributeValues: { ...patch.values, ...fromValues },
+        ExpressionAttributeValues: {
+          ...patch.values,
+          ...fromValues,
+          ...(update.fence !== undefined && { ':fence': update.fence }),
+          ...(update.sessionId !== undefined && { ':sid': update.sessionId }),
+        },
       }),
     );
+  }
+
+  async claimSend(messageId: string, claim: SendClaim): Promise<ClaimOutcome> {
+    const claimed = await this.table.update(messageKey(messageId), {
+      UpdateExpression: 'SET fence = :fence, claimedBy = :runner, claimedAt = :now, waMessageId = :wa',
+      ConditionExpression: [
+        'attribute_exists(pk) AND #status = :queued AND sessionId = :sid AND tenantId = :tid',
+        // Never from a newer owner; from an older one always; from our own fence only when the
+        // claim was given back or is older than the bound (a crash between claim and outcome).
+        'AND (attribute_not_exists(fence) OR fence < :fence OR (fence = :fence AND',
+        '(attribute_not_exists(claimedAt) OR claimedAt < :stale)))',
+      ].join(' '),
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':fence': claim.fence,
+        ':runner': claim.runnerId,
+        ':now': claim.now,
+        ':wa': claim.waMessageId,
+        ':queued': 'QUEUED',
+        ':sid': claim.sessionId,
+        ':tid': claim.tenantId,
+        ':stale': claim.staleBefore,
+      },
+    });
+    if (claimed) {
+      // Before anything goes out: receipts and retry requests must find the message after a restart.
+      await this.table.put({
+        ...waIdKey(claim.sessionId, claim.waMessageId),
+        messageId,
+        ttl: Math.floor(Date.parse(claim.now) / 1000) + WA_ID_RETENTION_SECONDS,
+      });
+      return { kind: 'claimed', message: messageOf(claimed) as Message };
+    }
+    const message = await this.get(messageId);
+    if (!message || message.sessionId !== claim.sessionId || message.tenantId !== claim.tenantId)
+      return { kind: 'foreign' };
+    if (message.status !== 'QUEUED') return { kind: 'final', message };
+    return { kind: 'busy' };
+  }
+
+  async releaseSend(messageId: string, holder: { fence: number; runnerId: string }): Promise<void> {
+    await this.table.update(messageKey(messageId), {
+      UpdateExpression: 'REMOVE claimedBy, claimedAt',
+      ConditionExpression: 'fence = :fence AND claimedBy = :runner',
+      ExpressionAttributeValues: { ':fence': holder.fence, ':runner': holder.runnerId },
+    });
+  }
+
+  async findByWaMessageId(sessionId: string, waMessageId: string): Promise<Message | undefined> {
+    const link = await this.table.get<{ messageId?: string }>(waIdKey(sessionId, waMessageId));
+    const message = link?.messageId ? await this.get(link.messageId) : undefined;
+    return message?.sessionId === sessionId ? message : undefined;
   }
 
   async listByConversation(
@@ -72,7 +154,7 @@ export class DynamoMessageStore implements MessageStore {
     const kept = items.slice(0, page.limit);
     const last = kept.at(-1);
     return {
-      items: kept.map((item) => entityOf<Message>(item) as Message),
+      items: kept.map((item) => messageOf(item) as Message),
       ...(items.length > page.limit && last && { nextCursor: encodeCursor(last) }),
     };
   }

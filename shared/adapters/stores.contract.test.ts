@@ -238,6 +238,106 @@ describe.each([
       expect(await s.messages.get(message.messageId)).toBeUndefined();
     });
 
+    const claimOf = (message: { sessionId: string; tenantId: string }, overrides = {}) => ({
+      sessionId: message.sessionId,
+      tenantId: message.tenantId,
+      fence: 3,
+      runnerId: 'runner-a',
+      waMessageId: `3EB0${Math.random().toString(16).slice(2, 12).toUpperCase()}`,
+      now: NOW,
+      staleBefore: '2026-01-01T11:58:00.000Z',
+      ...overrides,
+    });
+
+    it('claims a queued send once: a second claim with the same fence is busy until the first is given back', async () => {
+      const message = aMessage();
+      await s.messages.putIfAbsent(message);
+      const claim = claimOf(message);
+      expect(await s.messages.claimSend(message.messageId, claim)).toMatchObject({
+        kind: 'claimed',
+        message: { messageId: message.messageId, status: 'QUEUED', waMessageId: claim.waMessageId },
+      });
+      expect(await s.messages.claimSend(message.messageId, { ...claim, runnerId: 'runner-b' })).toEqual({
+        kind: 'busy',
+      });
+      // The claim is bookkeeping, not part of the message the API shows.
+      expect(Object.keys((await s.messages.get(message.messageId)) ?? {}).sort()).toEqual(
+        Object.keys({ ...message, waMessageId: 'x' }).sort(),
+      );
+      await s.messages.releaseSend(message.messageId, { fence: 3, runnerId: 'runner-b' }); // not the holder
+      expect((await s.messages.claimSend(message.messageId, claim)).kind).toBe('busy');
+      await s.messages.releaseSend(message.messageId, { fence: 3, runnerId: 'runner-a' });
+      expect((await s.messages.claimSend(message.messageId, claim)).kind).toBe('claimed');
+    });
+
+    it('lets a newer fence or a stale claim take a send over, never an older fence', async () => {
+      const message = aMessage();
+      await s.messages.putIfAbsent(message);
+      const claim = claimOf(message);
+      expect((await s.messages.claimSend(message.messageId, claim)).kind).toBe('claimed');
+      // Same fence, claim older than the bound: the holder crashed mid-send.
+      const stale = { ...claim, runnerId: 'runner-b', now: LATER, staleBefore: '2026-01-01T12:01:00.000Z' };
+      expect((await s.messages.claimSend(message.messageId, stale)).kind).toBe('claimed');
+      expect((await s.messages.claimSend(message.messageId, { ...claim, fence: 4 })).kind).toBe('claimed');
+      expect(
+        (
+          await s.messages.claimSend(message.messageId, {
+            ...claim,
+            fence: 3,
+            now: LATER,
+            staleBefore: LATER,
+          })
+        ).kind,
+      ).toBe('busy');
+      // The zombie with fence 3 cannot record an outcome any more; the owner with fence 4 can.
+      expect(
+        await s.messages.updateStatus(message.messageId, { status: 'SENT', fence: 3, now: LATER }),
+      ).toBeUndefined();
+      expect(
+        await s.messages.updateStatus(message.messageId, { status: 'SENT', fence: 4, now: LATER }),
+      ).toMatchObject({ status: 'SENT' });
+      expect(await s.messages.claimSend(message.messageId, { ...claim, fence: 5 })).toMatchObject({
+        kind: 'final',
+        message: { status: 'SENT' },
+      });
+      expect(
+        await s.messages.updateStatus(message.messageId, { status: 'READ', fence: 3, now: LATER }),
+      ).toBeUndefined();
+      expect(
+        await s.messages.updateStatus(message.messageId, { status: 'READ', fence: 5, now: LATER }),
+      ).toMatchObject({ status: 'READ' });
+    });
+
+    it("refuses to claim or update another session's or tenant's message", async () => {
+      const message = aMessage();
+      await s.messages.putIfAbsent(message);
+      const claim = claimOf(message);
+      expect(await s.messages.claimSend(message.messageId, { ...claim, sessionId: 'other' })).toEqual({
+        kind: 'foreign',
+      });
+      expect(await s.messages.claimSend(message.messageId, { ...claim, tenantId: 'other' })).toEqual({
+        kind: 'foreign',
+      });
+      expect(await s.messages.claimSend('no-such-message', claim)).toEqual({ kind: 'foreign' });
+      expect(
+        await s.messages.updateStatus(message.messageId, { status: 'SENT', sessionId: 'other', now: LATER }),
+      ).toBeUndefined();
+      expect((await s.messages.get(message.messageId))?.status).toBe('QUEUED');
+    });
+
+    it('finds a claimed send by its WhatsApp id within its session only', async () => {
+      const message = aMessage();
+      await s.messages.putIfAbsent(message);
+      const claim = claimOf(message);
+      await s.messages.claimSend(message.messageId, claim);
+      expect(await s.messages.findByWaMessageId(message.sessionId, claim.waMessageId)).toMatchObject({
+        messageId: message.messageId,
+        text: 'hello',
+      });
+      expect(await s.messages.findByWaMessageId('other-session', claim.waMessageId)).toBeUndefined();
+      expect(await s.messages.findByWaMessageId(message.sessionId, '3EB0UNKNOWN')).toBeUndefined();
+    });
+
     it('lists the messages of a conversation by time, in pages, either way, and refuses a forged cursor', async () => {
       const conversationId = `conv-${Math.random()}`;
       const at = (minute: number) => `2026-01-01T12:0${minute}:00.000Z`;

@@ -33,11 +33,15 @@ export const TABLES = {
     partitionKey: 'pk',
     indexes: [{ name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
   },
-  /** Messages (by conversation and time through gsi1) and conversations (by session and last activity). */
+  /**
+   * Messages (by conversation and time through gsi1), conversations (by session and last activity),
+   * and the WhatsApp ids of our sends (`WAMSG#session#waId` → messageId, expiring by TTL).
+   */
   messages: {
     id: 'Messages',
     envKey: 'MESSAGES_TABLE',
     partitionKey: 'pk',
+    ttlAttribute: TTL_ATTRIBUTE,
     indexes: [{ name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
   },
   /** Daily usage counters per tenant (`TENANT#id` / `DAY#YYYY-MM-DD`). */

@@ -7,7 +7,38 @@ export interface MessageStatusUpdate {
   waMessageId?: string;
   error?: string;
   now: string;
+  /**
+   * The runner's shard-lease fence: the write is refused once a newer owner has claimed or written
+   * the message (a zombie runner's late SENT, FAILED or receipt changes nothing).
+   */
+  fence?: number;
+  /** The session the writer acts for: the write is refused for another session's message. */
+  sessionId?: string;
 }
+
+/** A runner's claim on a queued send, made before anything goes out to WhatsApp. */
+export interface SendClaim {
+  /** The session (and tenant) the command names: a message of another one is never sent. */
+  sessionId: string;
+  tenantId: string;
+  fence: number;
+  runnerId: string;
+  /** The WhatsApp id it goes out under; remembered with the session so receipts find the message. */
+  waMessageId: string;
+  now: string;
+  /** A claim taken before this instant is a dead runner's (crashed mid-send) and may be taken over. */
+  staleBefore: string;
+}
+
+export type ClaimOutcome =
+  /** Ours: send it now, then record SENT or FAILED under the same fence. */
+  | { kind: 'claimed'; message: Message }
+  /** SENT, DELIVERED, READ or FAILED already: a redelivered command has nothing to do. */
+  | { kind: 'final'; message: Message }
+  /** Claimed by a live holder with the same or a newer fence: try again later. */
+  | { kind: 'busy' }
+  /** No such message, or it belongs to another session or tenant. */
+  | { kind: 'foreign' };
 
 export interface MessageStore {
   get(messageId: string): Promise<Message | undefined>;
@@ -16,6 +47,16 @@ export interface MessageStore {
   delete(messageId: string): Promise<void>;
   /** Moves the status forward only (receipts arrive out of order); undefined when it would not move. */
   updateStatus(messageId: string, update: MessageStatusUpdate): Promise<Message | undefined>;
+  /**
+   * QUEUED → claimed for sending, conditionally: at most one runner sends a message at a time, and
+   * a claim is taken over only from an older fence or after `staleBefore`. Also remembers the
+   * WhatsApp id for the session (kept for weeks, for receipts and retry requests after a restart).
+   */
+  claimSend(messageId: string, claim: SendClaim): Promise<ClaimOutcome>;
+  /** Gives a claim back (the socket dropped before the send): the next delivery may claim it at once. */
+  releaseSend(messageId: string, holder: { fence: number; runnerId: string }): Promise<void>;
+  /** Our message sent by the session under this WhatsApp id, whoever sent it and when. */
+  findByWaMessageId(sessionId: string, waMessageId: string): Promise<Message | undefined>;
   /** The messages of a conversation by creation time, oldest first unless `newestFirst`. */
   listByConversation(
     conversationId: string,

@@ -9,7 +9,7 @@ import type {
 import { canTransition, isMessageProgress } from '../domain/session-status.ts';
 import type { ChatbotSettings, ChatbotStore } from '../ports/chatbot-store.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
-import type { MessageStatusUpdate, MessageStore } from '../ports/message-store.ts';
+import type { ClaimOutcome, MessageStatusUpdate, MessageStore, SendClaim } from '../ports/message-store.ts';
 import { InvalidCursorError, type Page, type PageRequest } from '../ports/page.ts';
 import type { RateDecision, RateLimiter } from '../ports/rate-limiter.ts';
 import type { SessionStatusFields, SessionStore, SessionTransition } from '../ports/session-store.ts';
@@ -132,6 +132,9 @@ export class InMemorySessionStore implements SessionStore {
 
 export class InMemoryMessageStore implements MessageStore {
   readonly items = new Map<string, Message>();
+  /** The runner's bookkeeping per message, kept out of the entity as the DynamoDB adapter does. */
+  private readonly runner = new Map<string, { fence?: number; claimedBy?: string; claimedAt?: string }>();
+  private readonly waIds = new Map<string, string>();
 
   async get(messageId: string): Promise<Message | undefined> {
     return copy(this.items.get(messageId));
@@ -143,17 +146,48 @@ export class InMemoryMessageStore implements MessageStore {
   }
   async delete(messageId: string): Promise<void> {
     this.items.delete(messageId);
+    this.runner.delete(messageId);
   }
   async updateStatus(messageId: string, update: MessageStatusUpdate): Promise<Message | undefined> {
     const message = this.items.get(messageId);
     if (!message || !isMessageProgress(message.status, update.status)) return undefined;
+    const held = this.runner.get(messageId) ?? {};
+    if (update.fence !== undefined && held.fence !== undefined && held.fence > update.fence) return undefined;
+    if (update.sessionId !== undefined && message.sessionId !== update.sessionId) return undefined;
     Object.assign(
       message,
       { status: update.status, updatedAt: update.now },
       update.waMessageId !== undefined && { waMessageId: update.waMessageId },
       update.error !== undefined && { error: update.error },
     );
+    this.runner.set(messageId, { fence: update.fence ?? held.fence });
     return copy(message);
+  }
+  async claimSend(messageId: string, claim: SendClaim): Promise<ClaimOutcome> {
+    const message = this.items.get(messageId);
+    if (!message || message.sessionId !== claim.sessionId || message.tenantId !== claim.tenantId)
+      return { kind: 'foreign' };
+    if (message.status !== 'QUEUED') return { kind: 'final', message: copy(message) };
+    const held = this.runner.get(messageId) ?? {};
+    const free =
+      held.fence === undefined ||
+      held.fence < claim.fence ||
+      (held.fence === claim.fence && (held.claimedAt === undefined || held.claimedAt < claim.staleBefore));
+    if (!free) return { kind: 'busy' };
+    this.runner.set(messageId, { fence: claim.fence, claimedBy: claim.runnerId, claimedAt: claim.now });
+    message.waMessageId = claim.waMessageId;
+    this.waIds.set(`${claim.sessionId}#${claim.waMessageId}`, messageId);
+    return { kind: 'claimed', message: copy(message) };
+  }
+  async releaseSend(messageId: string, holder: { fence: number; runnerId: string }): Promise<void> {
+    const held = this.runner.get(messageId);
+    if (held?.fence === holder.fence && held.claimedBy === holder.runnerId)
+      this.runner.set(messageId, { fence: held.fence });
+  }
+  async findByWaMessageId(sessionId: string, waMessageId: string): Promise<Message | undefined> {
+    const messageId = this.waIds.get(`${sessionId}#${waMessageId}`);
+    const message = messageId ? this.items.get(messageId) : undefined;
+    return message?.sessionId === sessionId ? copy(message) : undefined;
   }
   async listByConversation(
     conversationId: string,
