@@ -2,6 +2,7 @@ import { type AwsClients, createAwsClients } from '#shared/adapters/aws-clients.
 import { DynamoChatbotStore } from '#shared/adapters/dynamodb-chatbot-store.ts';
 import { DynamoConversationStore } from '#shared/adapters/dynamodb-conversation-store.ts';
 import { DynamoIdempotencyStore } from '#shared/adapters/dynamodb-idempotency-store.ts';
+import { DynamoLeaseStore } from '#shared/adapters/dynamodb-lease-store.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
 import { DynamoRateLimiter } from '#shared/adapters/dynamodb-rate-limiter.ts';
 import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
@@ -41,6 +42,7 @@ export const buildGatewayDeps = (config: ApiConfig, aws: AwsClients): GatewayDep
     idempotency: new DynamoIdempotencyStore(requests),
     rateLimiter: new DynamoRateLimiter(requests, config.SEND_RATE_PER_MINUTE),
     commands: new SqsCommandPublisher(aws.sqs, config.COMMAND_QUEUE_URLS),
+    leases: new DynamoLeaseStore(table(config.LEASES_TABLE)),
     clock: systemClock,
     shardCount: config.COMMAND_QUEUE_URLS.length,
   };

@@ -31,6 +31,8 @@ export const ApiEnv = EndpointEnv.extend({
   MESSAGES_TABLE: name,
   REQUESTS_TABLE: name,
   USAGE_TABLE: name,
+  /** Read to tell whether a runner still holds a session (a dead runner's CONNECTED is not shown). */
+  LEASES_TABLE: name,
   /** One URL per shard, in shard order: `commands-0.fifo,commands-1.fifo,…`. */
   COMMAND_QUEUE_URLS: csvUrls,
   SEND_RATE_PER_MINUTE: positiveInt(60),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApi, startLocalApi } from '#local/api-gateway.ts';
+import { DynamoLeaseStore } from '#shared/adapters/dynamodb-lease-store.ts';
 import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { DynamoTenantStore } from '#shared/adapters/dynamodb-tenant-store.ts';
@@ -16,6 +17,9 @@ let api: LocalApi;
 let keyA: string;
 let keyB: string;
 let sessions: DynamoSessionStore;
+let leases: DynamoLeaseStore;
+// The tests play the runner: they write statuses, so they hold the shard's lease as a runner would.
+const holdShard = () => leases.acquire(0, 'test-runner', Date.now(), 3_600_000);
 
 beforeAll(async () => {
   aws = await provisionTestAws();
@@ -25,6 +29,8 @@ beforeAll(async () => {
   keyA = (await createTenant({ tenants, clock: systemClock }, 'Tenant A')).apiKey;
   keyB = (await createTenant({ tenants, clock: systemClock }, 'Tenant B')).apiKey;
   sessions = new DynamoSessionStore(new DynamoTable(aws.clients.dynamo, aws.env.SESSIONS_TABLE as string));
+  leases = new DynamoLeaseStore(new DynamoTable(aws.clients.dynamo, aws.env.LEASES_TABLE as string));
+  await holdShard();
 });
 afterAll(async () => {
   await api?.close();
@@ -192,6 +198,22 @@ describe('tenant isolation', () => {
 });
 
 describe('GET /whatsapp-qr/status and /qr-code', () => {
+  it('never shows CONNECTED while no runner holds the session: CONNECTING with RUNNER_UNAVAILABLE', async () => {
+    const { body } = await init('orphan-bot');
+    await connect(body.sessionId);
+    const lease = await leases.get(0);
+    await leases.release(lease as NonNullable<typeof lease>);
+    try {
+      const status = await call('GET', `/whatsapp-qr/status/${body.sessionId}`);
+      expect(status.body).toMatchObject({ status: 'CONNECTING', lastError: 'RUNNER_UNAVAILABLE' });
+      const byChatbot = await call('GET', '/whatsapp-qr/session/orphan-bot');
+      expect(byChatbot.body).toMatchObject({ status: 'CONNECTING', lastError: 'RUNNER_UNAVAILABLE' });
+    } finally {
+      await holdShard();
+    }
+    expect((await call('GET', `/whatsapp-qr/status/${body.sessionId}`)).body.status).toBe('CONNECTED');
+  });
+
   it('shows the status, and the QR as JSON, PNG and SVG once the runner stored one', async () => {
     const { body } = await init('qr-bot');
     const status = await call('GET', `/whatsapp-qr/status/${body.sessionId}`);

@@ -87,6 +87,7 @@ export class StatelessStack extends Stack {
         table(fn, 'messages', 'readWrite');
         table(fn, 'requests', 'readWrite');
         table(fn, 'usage', 'read');
+        table(fn, 'leases', 'read'); // session status: is a runner still holding it?
         sendCommands(fn);
         fn.addEnvironment('SEND_RATE_PER_MINUTE', String(config.sendRatePerMinute));
       },

@@ -3,6 +3,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { CommandPublisher } from '../ports/command-publisher.ts';
 import type { GatewayDeps } from '../use-cases/deps.ts';
 import { InMemoryConversationStore, InMemoryUsageStore } from './in-memory-ai-stores.ts';
+import { InMemoryLeaseStore } from './in-memory-lease-store.ts';
 import {
   InMemoryChatbotStore,
   InMemoryIdempotencyStore,
@@ -44,14 +45,23 @@ export type FakeGatewayDeps = GatewayDeps & {
   messages: InMemoryMessageStore;
   idempotency: InMemoryIdempotencyStore;
   commands: RecordingCommandPublisher;
+  leases: InMemoryLeaseStore;
   clock: FakeClock;
 };
 
+/** Tenant API ports in memory. A runner holds every shard unless `runnerUp` is false. */
 export const fakeGatewayDeps = (
-  options: { ratePerMinute?: number; shardCount?: number } = {},
+  options: { ratePerMinute?: number; shardCount?: number; runnerUp?: boolean } = {},
 ): FakeGatewayDeps => {
   const messages = new InMemoryMessageStore();
   const usage = new InMemoryUsageStore();
+  const leases = new InMemoryLeaseStore();
+  const shardCount = options.shardCount ?? 1;
+  if (options.runnerUp ?? true) {
+    for (let shard = 0; shard < shardCount; shard++) {
+      leases.leases.set(shard, { shard, owner: 'runner', fence: 1, expiresAt: Number.MAX_SAFE_INTEGER });
+    }
+  }
   return {
     tenants: new InMemoryTenantStore(),
     chatbots: new InMemoryChatbotStore(),
@@ -62,7 +72,8 @@ export const fakeGatewayDeps = (
     idempotency: new InMemoryIdempotencyStore(),
     rateLimiter: new InMemoryRateLimiter(options.ratePerMinute ?? 60),
     commands: new RecordingCommandPublisher(),
+    leases,
     clock: new FakeClock(),
-    shardCount: options.shardCount ?? 1,
+    shardCount,
   };
 };

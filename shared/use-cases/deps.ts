@@ -5,6 +5,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { CommandPublisher } from '../ports/command-publisher.ts';
 import type { ConversationStore } from '../ports/conversation-store.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
+import type { LeaseStore } from '../ports/lease-store.ts';
 import type { MessageStore } from '../ports/message-store.ts';
 import type { RateLimiter } from '../ports/rate-limiter.ts';
 import type { SessionStore } from '../ports/session-store.ts';
@@ -23,6 +24,8 @@ export interface GatewayDeps {
   idempotency: IdempotencyStore;
   rateLimiter: RateLimiter;
   commands: CommandPublisher;
+  /** Read only: whether a runner still holds a session's shard (see session-liveness.ts). */
+  leases: Pick<LeaseStore, 'get'>;
   clock: Clock;
   shardCount: number;
 }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../errors.ts';
 import { fakeGatewayDeps } from '../testing/fakes.ts';
-import { disconnectSession, getQrCode, getSessionByChatbot, initSession } from './sessions.ts';
+import {
+  disconnectSession,
+  getQrCode,
+  getSessionByChatbot,
+  getSessionStatus,
+  initSession,
+} from './sessions.ts';
 
 describe('initSession', () => {
   it('creates the chatbot with defaults and a session on its shard, then enqueues one start', async () => {
@@ -80,6 +86,24 @@ describe('initSession', () => {
       DependencyUnavailableError,
     );
     expect((await deps.sessions.get(session.sessionId))?.status).toBe('DISCONNECTED');
+  });
+
+  it('re-init of a session whose runner is gone enqueues a start and shows RUNNER_UNAVAILABLE, never CONNECTED', async () => {
+    const deps = fakeGatewayDeps({ runnerUp: false });
+    const { session } = await initSession(deps, 't1', { chatbotId: 'bot' });
+    const now = deps.clock.now().toISOString();
+    await deps.sessions.transition(session.sessionId, {
+      to: 'CONNECTED',
+      fields: { runnerSeenAt: now },
+      now,
+    });
+    expect(await getSessionStatus(deps, 't1', session.sessionId)).toMatchObject({
+      status: 'CONNECTING',
+      lastError: 'RUNNER_UNAVAILABLE',
+    });
+    const again = await initSession(deps, 't1', { chatbotId: 'bot' });
+    expect(again.session).toMatchObject({ status: 'CONNECTING', lastError: 'RUNNER_UNAVAILABLE' });
+    expect(deps.commands.published.map((p) => p.command.type)).toEqual(['start', 'start']);
   });
 
   it('two concurrent inits of one chatbot end with one session', async () => {

@@ -5,6 +5,7 @@ import type { SessionStatus } from '../domain/session-status.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { defaultChatbot } from './chatbots.ts';
 import { type GatewayDeps, loadOwnSession } from './deps.ts';
+import { isRunnerUnavailable, withRunnerLiveness } from './session-liveness.ts';
 
 export interface InitResult {
   session: Session;
@@ -64,12 +65,15 @@ const reinit = async (
   sessionId: string,
   input: InitSessionInput,
 ): Promise<InitResult> => {
-  let session = await loadOwnSession(deps, tenantId, sessionId);
+  let session = await withRunnerLiveness(deps, await loadOwnSession(deps, tenantId, sessionId));
   if (session.status === 'CONNECTED') {
     throw new ConflictError('ALREADY_CONNECTED', 'The session is connected already');
   }
   const idle = session.status === 'DISCONNECTED' || session.status === 'LOGGED_OUT';
-  if (idle || session.desiredState === 'stopped' || input.pairingPhoneNumber) {
+  // A session whose runner is gone gets a start too: the next owner of the shard may otherwise
+  // never hear of it (a start lost with a purged queue). A start of a held session changes nothing.
+  const orphaned = isRunnerUnavailable(session);
+  if (idle || orphaned || session.desiredState === 'stopped' || input.pairingPhoneNumber) {
     const now = deps.clock.now().toISOString();
     session = (await deps.sessions.setDesiredState(sessionId, 'running', now)) ?? session;
     session = await start(deps, {
@@ -77,7 +81,7 @@ const reinit = async (
       pairingPhoneNumber: input.pairingPhoneNumber?.replace(/^\+/, ''),
     });
   }
-  return { session, created: false };
+  return { session: await withRunnerLiveness(deps, session), created: false };
 };
 
 /**
@@ -126,8 +130,12 @@ export const disconnectSession = async (
   return (await deps.sessions.setDesiredState(session.sessionId, 'stopped', now)) ?? session;
 };
 
-export const getSessionStatus = (deps: GatewayDeps, tenantId: string, sessionId: string): Promise<Session> =>
-  loadOwnSession(deps, tenantId, sessionId);
+/** The session as the tenant should see it: held statuses only while a runner holds it. */
+export const getSessionStatus = async (
+  deps: GatewayDeps,
+  tenantId: string,
+  sessionId: string,
+): Promise<Session> => withRunnerLiveness(deps, await loadOwnSession(deps, tenantId, sessionId));
 
 /** The session of a chatbot, with the chatbot; 404 when either does not exist. */
 export const getSessionByChatbot = async (
@@ -138,7 +146,7 @@ export const getSessionByChatbot = async (
   const chatbot = await deps.chatbots.get(tenantId, chatbotId);
   if (!chatbot) throw new NotFoundError('CHATBOT_NOT_FOUND', 'No such chatbot');
   if (!chatbot.sessionId) throw new NotFoundError('SESSION_NOT_FOUND', 'The chatbot has no session yet');
-  return { session: await loadOwnSession(deps, tenantId, chatbot.sessionId), chatbot };
+  return { session: await getSessionStatus(deps, tenantId, chatbot.sessionId), chatbot };
 };
 
 export interface QrCodeResult {
@@ -153,7 +161,7 @@ export const getQrCode = async (
   tenantId: string,
   sessionId: string,
 ): Promise<QrCodeResult> => {
-  const session = await loadOwnSession(deps, tenantId, sessionId);
+  const session = await getSessionStatus(deps, tenantId, sessionId);
   if (session.status === 'CONNECTED') {
     throw new ConflictError('ALREADY_CONNECTED', 'The session is connected: there is nothing to scan');
   }
