@@ -39,7 +39,11 @@ describe('withRunnerLiveness', () => {
     const { deps, clock } = await setup(30_000);
     clock.advance(30_001);
     const seen = await withRunnerLiveness(deps, connected({ lastError: undefined }));
-    expect(seen).toMatchObject({ status: 'CONNECTING', lastError: RUNNER_UNAVAILABLE, phoneNumber: '4915100000000' });
+    expect(seen).toMatchObject({
+      status: 'CONNECTING',
+      lastError: RUNNER_UNAVAILABLE,
+      phoneNumber: '4915100000000',
+    });
   });
 
   it('shows RUNNER_UNAVAILABLE when no runner ever took the shard', async () => {
