@@ -36,7 +36,15 @@ export interface DurableAuthStateOptions {
   fence: number;
   /** Journal entries after which the state is compacted into a snapshot. */
   compactEvery?: number;
+  /** Waits between retries of a failed creds write (injected in tests). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Reports a failure nobody awaits (a compaction, a creds write being retried). */
+  onError?: (what: string, error: unknown) => void;
 }
+
+/** How often a load restarts when an object it listed vanished (a concurrent compaction). */
+const LOAD_ATTEMPTS = 5;
+const CREDS_RETRY_CAP_MS = 30_000;
 
 const encode = (body: EntryBody) => Buffer.from(JSON.stringify(body, BufferJSON.replacer));
 const decode = (bytes: Buffer) => JSON.parse(bytes.toString('utf8'), BufferJSON.reviver) as EntryBody;
@@ -55,6 +63,9 @@ export class DurableAuthState {
   private nextSeq: number;
   private sinceSnapshot = 0;
   private tail: Promise<unknown> = Promise.resolve();
+  /** A creds write queued and not started yet: later `creds.update`s join it (it writes the latest creds). */
+  private pendingCreds?: Promise<void>;
+  private abandoned = false;
 
   private constructor(
     private readonly options: DurableAuthStateOptions,
@@ -84,6 +95,17 @@ export class DurableAuthState {
 
   /** Loads the session's state (fresh creds when there is none) and takes it over under `fence`. */
   static async load(options: DurableAuthStateOptions): Promise<DurableAuthState> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await DurableAuthState.loadOnce(options);
+      } catch (error) {
+        // Another runner (a zombie) compacted while this one read: its new snapshot is listed now.
+        if (!(error instanceof VanishedError) || attempt >= LOAD_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private static async loadOnce(options: DurableAuthStateOptions): Promise<DurableAuthState> {
     const names = (await options.store.list(sessionPrefix(options.sessionId))).flatMap(
       (k) => parseEntryKey(k) ?? [],
     );
@@ -92,7 +114,7 @@ export class DurableAuthState {
     const keyMap: KeyMap = new Map();
     for (const entry of chain) {
       const bytes = await options.store.get(entry.key);
-      if (!bytes) throw new Error(`auth state object vanished: ${entry.key}`);
+      if (!bytes) throw new VanishedError(entry.key);
       const body = decode(bytes);
       if (body.kind === 'snapshot') keyMap.clear();
       if (body.creds) creds = body.creds;
@@ -109,12 +131,27 @@ export class DurableAuthState {
     return this.state.creds.me !== undefined;
   }
 
-  /** Journals the whole creds object (Baileys' `creds.update`). */
+  /**
+   * Journals the whole creds object (Baileys' `creds.update`). A failed creds write stops the line:
+   * it is retried (with backoff) before any later commit runs, because a key commit stored after a
+   * lost creds write (a pre-key id advanced) would be reused after a crash. Saves that are queued
+   * together are one write of the latest creds.
+   */
   saveCreds(): Promise<void> {
-    return this.commit(
-      () => ({ kind: 'creds', creds: this.state.creds }),
+    this.pendingCreds ??= this.commit(
+      () => {
+        this.pendingCreds = undefined;
+        return { kind: 'creds', creds: this.state.creds };
+      },
       () => undefined,
+      true,
     );
+    return this.pendingCreds;
+  }
+
+  /** The session is gone (lease lost): a creds write being retried gives up, later commits fail. */
+  abandon(): void {
+    this.abandoned = true;
   }
 
   /** Writes a snapshot and deletes what it supersedes (on shutdown, and every `compactEvery` commits). */
@@ -135,7 +172,12 @@ export class DurableAuthState {
         kind: 'snapshot',
       });
       this.sinceSnapshot = 0;
-      if (obsolete.length > 0) await this.options.store.delete(obsolete.map((e) => e.key));
+      if (obsolete.length === 0) return;
+      // A newer owner's object means this runner is a zombie: the newer owner may be reading the
+      // objects this one would delete, so it deletes nothing (the owner's own snapshot cleans up).
+      const current = (await this.options.store.list(this.prefix)).flatMap((k) => parseEntryKey(k) ?? []);
+      if (current.some((e) => e.fence > this.options.fence)) return;
+      await this.options.store.delete(obsolete.map((e) => e.key));
     });
   }
 
@@ -197,17 +239,36 @@ export class DurableAuthState {
   private commit(
     makeBody: () => Omit<EntryBody, 'v' | 'fence'> | undefined,
     afterDurable: () => void,
+    retryUntilStored = false,
   ): Promise<void> {
     return this.enqueue(async () => {
+      if (this.abandoned) throw new Error('auth state abandoned');
       const body = makeBody();
       if (!body) return;
       const seq = this.nextSeq++;
       const key = entryKey(this.prefix, seq, this.options.fence, body.kind);
-      await this.options.store.put(key, encode({ v: 1, fence: this.options.fence, ...body }));
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.options.store.put(key, encode({ v: 1, fence: this.options.fence, ...body }));
+          break;
+        } catch (error) {
+          if (!retryUntilStored || this.abandoned) throw error;
+          this.options.onError?.('creds write failed: retrying before any later commit', error);
+          await this.sleep(Math.min(CREDS_RETRY_CAP_MS, 250 * 2 ** Math.min(attempt, 10)));
+        }
+      }
       this.known.push({ key, seq, fence: this.options.fence, kind: body.kind });
       afterDurable();
       this.sinceSnapshot++;
-    }).then(() => (this.sinceSnapshot >= (this.options.compactEvery ?? 50) ? this.snapshot() : undefined));
+    }).then(() => {
+      // The commit is stored: a failed compaction is not its failure (the next commit tries again).
+      if (this.sinceSnapshot >= (this.options.compactEvery ?? 50))
+        void this.snapshot().catch((e) => this.options.onError?.('compaction failed', e));
+    });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return this.options.sleep ? this.options.sleep(ms) : new Promise((r) => setTimeout(r, ms));
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {
@@ -220,6 +281,12 @@ export class DurableAuthState {
     const keys: Record<string, Record<string, unknown>> = {};
     for (const [type, values] of this.keyMap) keys[type] = Object.fromEntries(values);
     return { v: 1, kind: 'snapshot', fence: this.options.fence, creds: this.state.creds, keys };
+  }
+}
+
+class VanishedError extends Error {
+  constructor(key: string) {
+    super(`auth state object vanished: ${key}`);
   }
 }
 
