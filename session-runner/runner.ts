@@ -57,8 +57,9 @@ export const startRunner = async (
   const table = (name: string) => new DynamoTable(clients.dynamo, name);
   const objects = new S3ObjectStore(clients.s3, config.AUTH_STATE_BUCKET);
   const version = config.WHATSAPP_VERSION?.split('.').map(Number) as [number, number, number] | undefined;
+  const runnerId = config.RUNNER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const supervisor = new Supervisor({
-    runnerId: config.RUNNER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    runnerId,
     shards: shardsOf(config.RUNNER_SHARDS, config.COMMAND_QUEUE_URLS.length),
     commandQueueUrls: config.COMMAND_QUEUE_URLS,
     sqs: clients.sqs,
@@ -80,6 +81,7 @@ export const startRunner = async (
         clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
       },
       now: Date.now,
+      runnerId,
       waWebSocketUrl: config.WHATSAPP_WS_URL,
       ...(version && { waVersion: version }),
       sendMinIntervalMs: config.SEND_MIN_INTERVAL_MS,

@@ -43,13 +43,26 @@ export interface SessionContext {
   socketOverrides?: Partial<Parameters<typeof makeWASocket>[0]>;
   /** Shows a QR to a person (the local stack prints it in the terminal); never a log line. */
   onQr?: (sessionId: string, qr: string) => void;
+  /** Who claims sends in the message store (the runner's id). */
+  runnerId?: string;
+  /** Retries of a send WhatsApp rejected for a transient reason, before FAILED. */
+  sendRetry?: { attempts: number; baseMs: number };
 }
 
-export type SendOutcome = 'sent' | 'skipped' | 'not_connected' | 'failed';
+/**
+ * `skipped`: already final (a redelivery) or not this session's message, nothing to do;
+ * `busy`: another live claim holds the message, give the command back for later.
+ */
+export type SendOutcome = 'sent' | 'skipped' | 'busy' | 'not_connected' | 'failed';
 
 const FIRST_QR_TTL_MS = 60_000;
 const NEXT_QR_TTL_MS = 20_000;
-const MAX_TRACKED_SENDS = 5000;
+/**
+ * A claim older than this is a crashed attempt's and may be taken over (under the same WhatsApp id,
+ * which the recipient dedupes): longer than the slowest legitimate send with its retries.
+ */
+const SEND_CLAIM_STALE_MS = 5 * 60_000;
+const DEFAULT_SEND_RETRY = { attempts: 3, baseMs: 1000 };
 
 /**
  * One Baileys socket through its life: auth state from S3, QR or pairing code, CONNECTED, the
@@ -67,7 +80,6 @@ export class WhatsAppSession {
   private lastFrameAt = 0;
   /** The socket reported 'open' (independent of whether the CONNECTED write succeeded). */
   private socketOpen = false;
-  private readonly sentIds = new Map<string, string>();
   private openWaiters: (() => void)[] = [];
 
   constructor(
@@ -114,32 +126,73 @@ export class WhatsAppSession {
     });
   }
 
-  /** Sends one queued message; a message that is no longer QUEUED (a redelivery) is skipped. */
+  /**
+   * Sends one queued message of this session. It is claimed in the message store first (fenced),
+   * so a redelivered or parallel copy of the command never sends it again; a transient rejection
+   * is retried with backoff before FAILED; SENT and FAILED are written under the same fence.
+   */
   async send(command: SendCommand): Promise<SendOutcome> {
-    const message = await this.ctx.messages.get(command.messageId);
-    if (message?.status !== 'QUEUED') return 'skipped';
     if (!this.connected || !this.sock) return 'not_connected';
     await this.pace();
     const sock = this.sock;
-    const waMessageId = waMessageIdFor(message.messageId);
-    this.sentIds.set(waMessageId, message.messageId);
-    // Receipts and retry requests come for recent messages; the oldest ids make room (bounded memory).
-    if (this.sentIds.size > MAX_TRACKED_SENDS)
-      this.sentIds.delete(this.sentIds.keys().next().value as string);
-    try {
-      await sock.sendMessage(command.to, { text: command.text }, { messageId: waMessageId });
-    } catch (error) {
-      if (!this.connected || sock !== this.sock) return 'not_connected';
-      const reason = error instanceof Error ? error.message.slice(0, 200) : 'SEND_FAILED';
-      await this.ctx.messages.updateStatus(message.messageId, {
-        status: 'FAILED',
-        error: reason,
-        now: this.iso(),
+    if (!this.connected || !sock) return 'not_connected';
+    const now = this.ctx.now();
+    const waMessageId = waMessageIdFor(command.messageId);
+    const holder = { fence: this.fence, runnerId: this.ctx.runnerId ?? 'runner' };
+    const claim = await this.ctx.messages.claimSend(command.messageId, {
+      ...holder,
+      sessionId: this.sessionId,
+      tenantId: this.record.tenantId,
+      waMessageId,
+      now: new Date(now).toISOString(),
+      staleBefore: new Date(now - SEND_CLAIM_STALE_MS).toISOString(),
+    });
+    if (claim.kind === 'busy') return 'busy';
+    if (claim.kind === 'foreign') {
+      this.ctx.logger.warn('send command for a message of another session: dropped', {
+        sessionId: this.sessionId,
+        messageId: command.messageId,
       });
-      return 'failed';
+      return 'skipped';
     }
-    await this.ctx.messages.updateStatus(message.messageId, { status: 'SENT', waMessageId, now: this.iso() });
+    if (claim.kind === 'final') return 'skipped';
+    // The stored message is the truth: its recipient and text, not the command's copy.
+    const { to, text } = claim.message;
+    const retry = this.ctx.sendRetry ?? DEFAULT_SEND_RETRY;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sock.sendMessage(to, { text }, { messageId: waMessageId });
+        break;
+      } catch (error) {
+        if (!this.connected || sock !== this.sock) {
+          // The socket went: the next attempt (after a reconnect) claims it again at once.
+          await this.ctx.messages.releaseSend(command.messageId, holder).catch(() => undefined);
+          return 'not_connected';
+        }
+        if (attempt < retry.attempts && isTransientSendError(error)) {
+          await this.sleep(retry.baseMs * 2 ** (attempt - 1));
+          continue;
+        }
+        const reason = error instanceof Error ? error.message.slice(0, 200) : 'SEND_FAILED';
+        await this.recordOutcome(command.messageId, { status: 'FAILED', error: reason });
+        return 'failed';
+      }
+    }
+    await this.recordOutcome(command.messageId, { status: 'SENT', waMessageId });
     return 'sent';
+  }
+
+  /** SENT or FAILED, fenced; refused when a newer owner took the message over or a receipt came first. */
+  private async recordOutcome(
+    messageId: string,
+    outcome: { status: 'SENT' | 'FAILED'; waMessageId?: string; error?: string },
+  ): Promise<void> {
+    await this.ctx.messages.updateStatus(messageId, {
+      ...outcome,
+      fence: this.fence,
+      sessionId: this.sessionId,
+      now: this.iso(),
+    });
   }
 
   /**
@@ -338,23 +391,40 @@ export class WhatsAppSession {
     }
   }
 
+  /**
+   * A delivery or read receipt: the message is found through the stored WhatsApp id, so receipts
+   * for messages sent before a restart or by another runner arrive too. Only forward, fenced.
+   */
   private async onReceipt(
     waMessageId: string | null | undefined,
     status: number | null | undefined,
   ): Promise<void> {
-    const messageId = waMessageId ? this.sentIds.get(waMessageId) : undefined;
-    if (!messageId || !status || status < 3) return;
-    const next = status >= 4 ? 'READ' : 'DELIVERED';
-    await this.ctx.messages
-      .updateStatus(messageId, { status: next, now: this.iso() })
-      .catch((e) => this.warn('receipt not stored', e));
+    if (!waMessageId || !status || status < 3) return;
+    try {
+      const message = await this.ctx.messages.findByWaMessageId(this.sessionId, waMessageId);
+      if (!message) return;
+      await this.ctx.messages.updateStatus(message.messageId, {
+        status: status >= 4 ? 'READ' : 'DELIVERED',
+        // A receipt can overtake the SENT write: the WhatsApp id is stored either way.
+        waMessageId,
+        fence: this.fence,
+        sessionId: this.sessionId,
+        now: this.iso(),
+      });
+    } catch (error) {
+      this.warn('receipt not stored', error);
+    }
   }
 
-  /** Answers a recipient's retry request from the stored outbound message. */
+  /** Answers a recipient's retry request from the stored outbound message (survives restarts). */
   private async storedMessage(key: proto.IMessageKey): Promise<proto.IMessage | undefined> {
-    const messageId = key.id ? this.sentIds.get(key.id) : undefined;
-    const message = messageId ? await this.ctx.messages.get(messageId) : undefined;
-    return message ? { conversation: message.text } : undefined;
+    if (!key.id) return undefined;
+    const message = await this.ctx.messages.findByWaMessageId(this.sessionId, key.id);
+    return message?.direction === 'out' ? { conversation: message.text } : undefined;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => this.ctx.timers.setTimeout(() => r(), ms));
   }
 
   private async pace(): Promise<void> {
@@ -391,3 +461,14 @@ export class WhatsAppSession {
     });
   }
 }
+
+/**
+ * Whether WhatsApp may take the same send a moment later: timeouts, rate limits, server errors and
+ * plain network errors. A malformed request (bad JID, 4xx) fails at once.
+ */
+export const isTransientSendError = (error: unknown): boolean => {
+  if (error instanceof TypeError || error instanceof RangeError) return false;
+  const status = (error as Boom | undefined)?.output?.statusCode;
+  if (status === undefined) return true;
+  return status === 408 || status === 429 || status >= 500;
+};

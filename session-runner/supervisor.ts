@@ -241,6 +241,8 @@ class ShardWorker {
       // Short waits, so that a drain or a lease loss is noticed within a second.
       if (!(await session.waitConnected(Math.min(remaining, 1000)))) continue;
       const outcome = await session.send(command);
+      // Claimed by a live holder (another copy in flight): given back, never sent twice.
+      if (outcome === 'busy') return { kind: 'retry', afterSeconds: 30 };
       if (outcome !== 'not_connected') {
         if (outcome === 'failed') this.o.session.metrics('CommandsFailed');
         return { kind: 'done' };

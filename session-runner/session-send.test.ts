@@ -1,0 +1,298 @@
+import { EventEmitter } from 'node:events';
+import { Boom } from '@hapi/boom';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { SendCommand } from '#shared/contracts/commands.ts';
+import { createLogger } from '#shared/logger.ts';
+import { aMessage, aSession } from '#shared/testing/builders.ts';
+import { InMemoryObjectStore } from '#shared/testing/in-memory-object-store.ts';
+import { InMemoryMessageStore, InMemorySessionStore } from '#shared/testing/in-memory-stores.ts';
+import { isTransientSendError, type SessionContext, WhatsAppSession } from './session.ts';
+import { waMessageIdFor } from './wa-message-id.ts';
+
+// The send path, receipts and retry requests of one session, over a fake Baileys socket: what
+// goes out to WhatsApp is counted at the socket, what is recorded is read from the message store.
+
+interface FakeSocket {
+  ev: EventEmitter;
+  ws: EventEmitter;
+  user: { id: string };
+  sent: { to: string; text: string; messageId: string }[];
+  /** Answers of the next sendMessage calls, in order: an error to throw, or undefined for success. */
+  failures: (Error | undefined)[];
+  /** Baileys' retry-request hook, as the session configured it. */
+  getMessage: (key: { id?: string }) => Promise<unknown>;
+  sendMessage(to: string, content: { text: string }, options: { messageId: string }): Promise<unknown>;
+  end(): void;
+  logout(): Promise<void>;
+}
+
+const sockets: FakeSocket[] = [];
+
+vi.mock('@whiskeysockets/baileys', async (importOriginal) => {
+  const original = await importOriginal<typeof import('@whiskeysockets/baileys')>();
+  const makeSocket = (config: { getMessage: FakeSocket['getMessage'] }): FakeSocket => {
+    const sock: FakeSocket = {
+      ev: new EventEmitter(),
+      ws: new EventEmitter(),
+      user: { id: '4915100000001:1@s.whatsapp.net' },
+      sent: [],
+      failures: [],
+      getMessage: config.getMessage,
+      async sendMessage(to, content, options) {
+        const failure = sock.failures.shift();
+        if (failure) throw failure;
+        sock.sent.push({ to, text: content.text, messageId: options.messageId });
+        return {};
+      },
+      end: () => undefined,
+      logout: async () => undefined,
+    };
+    sockets.push(sock);
+    return sock;
+  };
+  return { ...original, default: makeSocket };
+});
+
+let messages: InMemoryMessageStore;
+let sessions: InMemorySessionStore;
+let objects: InMemoryObjectStore;
+let backoffs: number[];
+
+const context = (runnerId: string): SessionContext => ({
+  sessions,
+  messages,
+  objects,
+  publishIncoming: async () => undefined,
+  metrics: () => undefined,
+  logger: createLogger('test'),
+  // Backoff waits run at once, recorded: the test checks they are bounded and growing.
+  timers: {
+    setTimeout: (fn, ms) => {
+      if (ms > 0) backoffs.push(ms);
+      return setImmediate(fn);
+    },
+    clearTimeout: (h) => clearImmediate(h as NodeJS.Immediate),
+  },
+  now: Date.now,
+  runnerId,
+  waWebSocketUrl: 'ws://127.0.0.1:1',
+  sendMinIntervalMs: 0,
+  backoff: { baseMs: 1000, capMs: 60_000 },
+});
+
+const record = aSession({ status: 'CONNECTING', fence: 1 });
+
+/** A session instance of a runner (fence, id), with its fake socket opened. */
+const openSession = async (fence: number, runnerId: string) => {
+  const session = new WhatsAppSession(record, fence, context(runnerId));
+  await session.start();
+  const sock = sockets.at(-1) as FakeSocket;
+  sock.ev.emit('connection.update', { connection: 'open' });
+  await vi.waitFor(() => expect(session.connected).toBe(true));
+  return { session, sock };
+};
+
+const queued = async () => {
+  const message = aMessage({ sessionId: record.sessionId, tenantId: record.tenantId, text: 'Hi there' });
+  await messages.putIfAbsent(message);
+  const command: SendCommand = {
+    v: 1,
+    type: 'send',
+    sessionId: record.sessionId,
+    commandId: message.messageId,
+    messageId: message.messageId,
+    to: message.to,
+    text: message.text,
+  } as SendCommand;
+  return { message, command };
+};
+
+process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
+
+beforeEach(async () => {
+  sockets.length = 0;
+  backoffs = [];
+  messages = new InMemoryMessageStore();
+  sessions = new InMemorySessionStore();
+  objects = new InMemoryObjectStore();
+  await sessions.create(record);
+});
+
+describe('a session sending', () => {
+  it('sends a queued message once under its derived WhatsApp id; a redelivered command is skipped', async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    expect(await session.send(command)).toBe('sent');
+    expect(await session.send(command)).toBe('skipped');
+    expect(sock.sent).toEqual([
+      { to: message.to, text: 'Hi there', messageId: waMessageIdFor(message.messageId) },
+    ]);
+    expect(await messages.get(message.messageId)).toMatchObject({
+      status: 'SENT',
+      waMessageId: waMessageIdFor(message.messageId),
+    });
+  });
+
+  it('gives the command back when a live claim holds the message, and sends nothing', async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    await messages.claimSend(message.messageId, {
+      sessionId: record.sessionId,
+      tenantId: record.tenantId,
+      fence: 1,
+      runnerId: 'runner-a',
+      waMessageId: waMessageIdFor(message.messageId),
+      now: new Date().toISOString(),
+      staleBefore: new Date(Date.now() - 60_000).toISOString(),
+    });
+    expect(await session.send(command)).toBe('busy');
+    expect(sock.sent).toEqual([]);
+  });
+
+  it("never sends another session's message, even when the command names this session", async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const foreign = aMessage({ tenantId: record.tenantId, text: 'not yours' });
+    await messages.putIfAbsent(foreign);
+    const { command } = await queued();
+    expect(await session.send({ ...command, messageId: foreign.messageId })).toBe('skipped');
+    expect(sock.sent).toEqual([]);
+    expect((await messages.get(foreign.messageId))?.status).toBe('QUEUED');
+  });
+
+  it('retries a transient rejection with growing, bounded backoff, then records SENT', async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    sock.failures.push(new Boom('Timed Out', { statusCode: 408 }), new Error('ECONNRESET'));
+    expect(await session.send(command)).toBe('sent');
+    expect(sock.sent).toHaveLength(1);
+    expect(backoffs).toEqual([1000, 2000]);
+    expect((await messages.get(message.messageId))?.status).toBe('SENT');
+  });
+
+  it('records FAILED with the reason after the bounded retries, or at once for a permanent rejection', async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const first = await queued();
+    sock.failures.push(...[1, 2, 3].map(() => new Boom('rate-overlimit', { statusCode: 429 })));
+    expect(await session.send(first.command)).toBe('failed');
+    expect(backoffs).toEqual([1000, 2000]);
+    expect(await messages.get(first.message.messageId)).toMatchObject({
+      status: 'FAILED',
+      error: 'rate-overlimit',
+    });
+    const second = await queued();
+    sock.failures.push(new Boom('not-acceptable', { statusCode: 406 }));
+    expect(await session.send(second.command)).toBe('failed');
+    expect(backoffs).toHaveLength(2);
+    expect(sock.sent).toEqual([]);
+  });
+
+  it('gives the claim back when the socket drops mid-send, and the next attempt sends under the same id', async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    const drop = new Error('Connection Closed');
+    sock.sendMessage = async () => {
+      sock.ev.emit('connection.update', {
+        connection: 'close',
+        lastDisconnect: { error: new Boom('closed', { statusCode: 428 }) },
+      });
+      throw drop;
+    };
+    expect(await session.send(command)).toBe('not_connected');
+    expect((await messages.get(message.messageId))?.status).toBe('QUEUED');
+    session.halt();
+    // After the reconnect, the claim is free again for this runner.
+    const { session: next, sock: nextSock } = await openSession(1, 'runner-a');
+    expect(await next.send(command)).toBe('sent');
+    expect(nextSock.sent.map((s) => s.messageId)).toEqual([waMessageIdFor(message.messageId)]);
+  });
+
+  it('sends a message whose claim a crashed runner left behind, under the same WhatsApp id', async () => {
+    const { message, command } = await queued();
+    await messages.claimSend(message.messageId, {
+      sessionId: record.sessionId,
+      tenantId: record.tenantId,
+      fence: 1,
+      runnerId: 'crashed-runner',
+      waMessageId: waMessageIdFor(message.messageId),
+      now: new Date().toISOString(),
+      staleBefore: new Date(0).toISOString(),
+    });
+    const { session, sock } = await openSession(2, 'runner-b');
+    expect(await session.send(command)).toBe('sent');
+    expect(sock.sent.map((s) => s.messageId)).toEqual([waMessageIdFor(message.messageId)]);
+  });
+});
+
+describe('receipts and retry requests after a restart', () => {
+  it('a new runner stores DELIVERED then READ for a message sent before the restart, never back', async () => {
+    const { session: before } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    await before.send(command);
+    before.halt();
+    const { sock } = await openSession(2, 'runner-b');
+    const waId = waMessageIdFor(message.messageId);
+    const receipt = (status: number) =>
+      sock.ev.emit('messages.update', [{ key: { id: waId, fromMe: true }, update: { status } }]);
+    receipt(3);
+    await vi.waitFor(async () => expect((await messages.get(message.messageId))?.status).toBe('DELIVERED'));
+    receipt(4);
+    await vi.waitFor(async () => expect((await messages.get(message.messageId))?.status).toBe('READ'));
+    receipt(3);
+    // A later receipt of another message shows the DELIVERED above was handled before it.
+    const other = await queued();
+    await messages.claimSend(other.message.messageId, {
+      sessionId: record.sessionId,
+      tenantId: record.tenantId,
+      fence: 2,
+      runnerId: 'runner-b',
+      waMessageId: 'WAOTHER',
+      now: new Date().toISOString(),
+      staleBefore: new Date(0).toISOString(),
+    });
+    sock.ev.emit('messages.update', [{ key: { id: 'WAOTHER', fromMe: true }, update: { status: 3 } }]);
+    await vi.waitFor(async () =>
+      expect((await messages.get(other.message.messageId))?.status).toBe('DELIVERED'),
+    );
+    expect((await messages.get(message.messageId))?.status).toBe('READ');
+  });
+
+  it("refuses a zombie runner's receipt once a newer owner wrote the message", async () => {
+    const { session: zombie, sock: zombieSock } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    await zombie.send(command);
+    await openSession(2, 'runner-b');
+    await messages.updateStatus(message.messageId, {
+      status: 'DELIVERED',
+      fence: 2,
+      now: new Date().toISOString(),
+    });
+    zombieSock.ev.emit('messages.update', [
+      { key: { id: waMessageIdFor(message.messageId), fromMe: true }, update: { status: 4 } },
+    ]);
+    // Nothing to wait for but the refusal: give the handler its turns, then check nothing moved.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect((await messages.get(message.messageId))?.status).toBe('DELIVERED');
+  });
+
+  it("answers a recipient's retry request from the stored message after a restart", async () => {
+    const { session: before } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    await before.send(command);
+    before.halt();
+    const { sock } = await openSession(2, 'runner-b');
+    expect(await sock.getMessage({ id: waMessageIdFor(message.messageId) })).toEqual({
+      conversation: 'Hi there',
+    });
+    expect(await sock.getMessage({ id: '3EB0000000000000000000' })).toBeUndefined();
+  });
+});
+
+describe('isTransientSendError', () => {
+  it('retries timeouts, rate limits, server errors and network errors; not bad requests', () => {
+    expect(isTransientSendError(new Boom('x', { statusCode: 408 }))).toBe(true);
+    expect(isTransientSendError(new Boom('x', { statusCode: 503 }))).toBe(true);
+    expect(isTransientSendError(new Error('ETIMEDOUT'))).toBe(true);
+    expect(isTransientSendError(new Boom('x', { statusCode: 400 }))).toBe(false);
+    expect(isTransientSendError(new TypeError('bad jid'))).toBe(false);
+  });
+});
