@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Curve, WA_CERT_DETAILS } from '@whiskeysockets/baileys';
 import { verifySignature } from 'libsignal/src/curve.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, start } from '#local/simulator/index.ts';
+import { CERTIFICATE_FLAWS, type Simulator, start } from '#local/simulator/index.ts';
 import { BaileysTestClient } from '#local/simulator/testing/baileys-client.ts';
 import { installWhatsAppTrust, isLoopbackHost, verifyXEdDSA, WhatsAppTrustError } from './whatsapp-trust.ts';
 
@@ -67,12 +67,38 @@ describe('which root is trusted', () => {
   it('refuses a simulator root for a server that is not on loopback', () => {
     for (const url of [
       'wss://web.whatsapp.com/ws/chat',
-      'ws://10.0.0.1:3100/ws/chat',
-      'ws://127.0.0.1.nip.io/',
+      'wss://10.0.0.1:3100/ws/chat',
+      'wss://127.0.0.1.nip.io/',
     ]) {
       expect(() => installWhatsAppTrust({ waWebSocketUrl: url, simulatorRootKeyHex: simulatorKey })).toThrow(
         WhatsAppTrustError,
       );
+    }
+  });
+
+  it('refuses plain ws:// to a server that is not on loopback, whatever the root', () => {
+    for (const url of [
+      'ws://web.whatsapp.com/ws/chat',
+      'ws://10.0.0.1:3100/ws/chat',
+      'ws://127.0.0.1.nip.io/',
+    ]) {
+      expect(() => installWhatsAppTrust({ waWebSocketUrl: url })).toThrow(/must use wss:\/\//);
+    }
+    expect(() => installWhatsAppTrust({ waWebSocketUrl: 'https://web.whatsapp.com/ws/chat' })).toThrow(
+      WhatsAppTrustError,
+    );
+  });
+
+  it('refuses to run on a Baileys without the patch that lets it check the server', () => {
+    const details = WA_CERT_DETAILS as Partial<typeof WA_CERT_DETAILS>;
+    const hook = details.VERIFY_SERVER;
+    delete details.VERIFY_SERVER;
+    try {
+      expect(() => installWhatsAppTrust({ waWebSocketUrl: 'wss://web.whatsapp.com/ws/chat' })).toThrow(
+        /not patched/,
+      );
+    } finally {
+      details.VERIFY_SERVER = hook;
     }
   });
 
@@ -103,9 +129,10 @@ describe('which root is trusted', () => {
 describe('a Baileys socket', () => {
   let trusted: Simulator;
   let impostor: Simulator;
+  const trustedRoot = Curve.generateKeyPair();
 
   beforeAll(async () => {
-    trusted = await start();
+    trusted = await start({ rootKeyPair: trustedRoot });
     // Same software, its own root: everything is well signed, just not by the root the client trusts.
     impostor = await start({ rootKeyPair: Curve.generateKeyPair() });
     installWhatsAppTrust({ waWebSocketUrl: trusted.url, simulatorRootKeyHex: trusted.rootPublicKeyHex });
@@ -120,6 +147,33 @@ describe('a Baileys socket', () => {
     expect(closed.message).toMatch(/certificate/);
     expect(client.qrs).toEqual([]);
   });
+
+  // Each is signed by the trusted root and differs from a good chain in one property only.
+  const refusals = {
+    'leaf-key-mismatch': "the leaf's key is not the server's Noise static key",
+    'leaf-issuer-serial': "the leaf's issuer serial is not the intermediate's serial",
+    // Baileys checks this one itself, before our hook.
+    'intermediate-issuer-serial': 'certification match failed',
+    'leaf-expired': 'the leaf certificate has expired',
+    'leaf-not-yet-valid': 'the leaf certificate is not valid yet',
+    'intermediate-expired': 'the intermediate certificate has expired',
+  } as const;
+  for (const flaw of CERTIFICATE_FLAWS) {
+    it(`refuses a server whose chain has the flaw "${flaw}"`, async () => {
+      const flawed = await start({ rootKeyPair: trustedRoot, certificateFlaw: flaw });
+      try {
+        installWhatsAppTrust({ waWebSocketUrl: flawed.url, simulatorRootKeyHex: flawed.rootPublicKeyHex });
+        const client = new BaileysTestClient(flawed.url);
+        const closed = await client.closedWith();
+        expect(closed.message).toContain(refusals[flaw]);
+        expect(client.qrs).toEqual([]);
+        expect(flawed.stats().devices).toEqual([]);
+      } finally {
+        await flawed.stop();
+        installWhatsAppTrust({ waWebSocketUrl: trusted.url, simulatorRootKeyHex: trusted.rootPublicKeyHex });
+      }
+    });
+  }
 
   it('links with the server whose root it trusts', async () => {
     const client = new BaileysTestClient(trusted.url);

@@ -1,6 +1,9 @@
 import { createPublicKey, verify } from 'node:crypto';
-import { isIP } from 'node:net';
 import { Curve, WA_CERT_DETAILS } from '@whiskeysockets/baileys';
+import { isLoopbackHost, whatsAppUrlProblem } from '#shared/loopback.ts';
+import { checkServerIdentity } from './server-identity-check.ts';
+
+export { isLoopbackHost } from '#shared/loopback.ts';
 
 // Captured before anything can patch it: the root that real WhatsApp servers chain up to.
 const WHATSAPP_ROOT_KEY = Buffer.from(WA_CERT_DETAILS.PUBLIC_KEY);
@@ -18,6 +21,8 @@ export interface WhatsAppTrustOptions {
    * names the simulator; it is refused unless `waWebSocketUrl` is a loopback address.
    */
   simulatorRootKeyHex?: string | undefined;
+  /** Clock for the certificates' validity dates, in milliseconds; `Date.now` by default. */
+  now?: () => number;
 }
 
 /**
@@ -87,13 +92,35 @@ function modPow(base: bigint, exponent: bigint): bigint {
 /**
  * Makes this process's Baileys check who it talks to: always replaces `Curve.verify` with
  * {@link verifyXEdDSA} (the Noise certificate chain and the ADV pairing signatures become real
- * checks), and trusts the simulator's root instead of WhatsApp's only when a simulator key is
- * given and the server is on loopback. Without a simulator key the real WhatsApp root is put
- * back. Safe to call again; the last call wins. Throws {@link WhatsAppTrustError} on a
- * simulator key for a non-loopback URL or a malformed key.
+ * checks), and has every handshake run {@link checkServerIdentity} (leaf key = Noise static key,
+ * issuer serials, validity dates) through the hook our patch adds to Baileys
+ * (`patches/@whiskeysockets+baileys+*.patch`). Trusts the simulator's root instead of WhatsApp's
+ * only when a simulator key is given and the server is on loopback; without one the real
+ * WhatsApp root is put back. Safe to call again; the last call wins. Throws
+ * {@link WhatsAppTrustError} on a plain `ws://` URL that is not loopback, a simulator key for a
+ * non-loopback URL, a malformed key, or a Baileys without the patch.
  */
-export function installWhatsAppTrust({ waWebSocketUrl, simulatorRootKeyHex }: WhatsAppTrustOptions): void {
+export function installWhatsAppTrust({
+  waWebSocketUrl,
+  simulatorRootKeyHex,
+  now = Date.now,
+}: WhatsAppTrustOptions): void {
+  const urlProblem = whatsAppUrlProblem(waWebSocketUrl);
+  if (urlProblem) throw new WhatsAppTrustError(`the WhatsApp WebSocket URL ${urlProblem}`);
+  if (!('VERIFY_SERVER' in WA_CERT_DETAILS)) {
+    // Without the hook nothing binds the certificate to the server's key: refuse to run at all.
+    throw new WhatsAppTrustError(
+      'Baileys is not patched (run `npx patch-package`): the server cannot be authenticated',
+    );
+  }
   Curve.verify = verifyXEdDSA;
+  WA_CERT_DETAILS.VERIFY_SERVER = (serverStatic, certChain) =>
+    checkServerIdentity(serverStatic, certChain, {
+      rootKey: WA_CERT_DETAILS.PUBLIC_KEY,
+      rootSerial: WA_CERT_DETAILS.SERIAL,
+      verify: verifyXEdDSA,
+      now,
+    });
   if (simulatorRootKeyHex === undefined) {
     WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(WHATSAPP_ROOT_KEY);
     return;
@@ -108,12 +135,4 @@ export function installWhatsAppTrust({ waWebSocketUrl, simulatorRootKeyHex }: Wh
     );
   }
   WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(simulatorRootKeyHex, 'hex');
-}
-
-/** 127.0.0.0/8, ::1 and localhost; nothing a DNS answer or another machine could stand behind. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return isIP(host) === 6 && (host === '::1' || host === '0:0:0:0:0:0:0:1');
 }

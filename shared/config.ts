@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { whatsAppUrlProblem } from './loopback.ts';
 
 /**
  * Environment keys, one schema per runtime. `infra/` sets exactly these keys on each function and
@@ -109,7 +110,14 @@ export const RunnerEnv = EndpointEnv.extend({
   COMMAND_WAIT_SECONDS: z.coerce.number().int().min(0).max(20).default(20),
   /** Local development only: print the QR of a session waiting for a scan in the terminal. */
   PRINT_QR: z.enum(['terminal']).optional(),
-  WHATSAPP_WS_URL: url.default('wss://web.whatsapp.com/ws/chat'),
+  /** `wss://` anywhere; plain `ws://` only on loopback (the simulator). */
+  WHATSAPP_WS_URL: z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = whatsAppUrlProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default('wss://web.whatsapp.com/ws/chat'),
   /** Hex root key of the loopback WhatsApp simulator; only honoured for a loopback WHATSAPP_WS_URL. */
   WHATSAPP_SIMULATOR_ROOT_KEY: z
     .string()

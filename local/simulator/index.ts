@@ -1,5 +1,6 @@
 import { type AuthenticationCreds, BufferJSON, type KeyPair } from '@whiskeysockets/baileys';
 import { silenceLibsignal } from '#runner/silence-libsignal.ts';
+import type { CertificateFlaw } from './certificate-chain.ts';
 import { createControlApi } from './control-api.ts';
 import { SimulatorError } from './errors.ts';
 import type { InboxEntry } from './inbox.ts';
@@ -9,6 +10,7 @@ import { serve, WS_PATH } from './server.ts';
 import { SimulatorCore, type SimulatorStats } from './simulator.ts';
 import { type DisconnectCode, isDisconnectCode } from './stream-errors.ts';
 
+export { CERTIFICATE_FLAWS, type CertificateFlaw } from './certificate-chain.ts';
 export { SimulatorError } from './errors.ts';
 export type { InboxEntry } from './inbox.ts';
 export type { LinkedDevice } from './pairing.ts';
@@ -23,6 +25,8 @@ export interface StartOptions {
   host?: string;
   /** A root key pair of your own, e.g. to prove that a client refuses an untrusted root. */
   rootKeyPair?: KeyPair;
+  /** Present a certificate chain with this defect, to prove that a client refuses it. */
+  certificateFlaw?: CertificateFlaw;
   /** Delay of delivery and read receipts, default 200 ms (at least 150, see WA-SIMULATOR.md). */
   receiptDelayMs?: number;
   /** QR codes offered per registering companion, default 6. */
@@ -68,6 +72,7 @@ export async function start(options: StartOptions = {}): Promise<Simulator> {
   const receiptDelayMs = Math.max(150, options.receiptDelayMs ?? 200);
   const core = new SimulatorCore({
     rootKeyPair: options.rootKeyPair,
+    certificateFlaw: options.certificateFlaw,
     receiptDelayMs,
     qrRefs: options.qrRefs ?? 6,
     pairingTimeoutMs: options.pairingTimeoutMs ?? 10_000,

@@ -2,7 +2,7 @@ import type { BinaryNode, KeyPair, proto } from '@whiskeysockets/baileys';
 import type { WebSocket } from 'ws';
 import { type Account, AccountRegistry } from './accounts.ts';
 import { SERVER_JID, unixNow } from './binary.ts';
-import { createServerIdentity, type ServerIdentity } from './certificate-chain.ts';
+import { type CertificateFlaw, createServerIdentity, type ServerIdentity } from './certificate-chain.ts';
 import { Connection, type ConnectionHandler } from './connection.ts';
 import { DeviceConnections, type DeviceStats } from './device-connections.ts';
 import { handleIq, type IqServices } from './iq-handlers.ts';
@@ -14,6 +14,8 @@ import { type DisconnectCode, LOGIN_REFUSED, streamErrorNode } from './stream-er
 export interface SimulatorConfig {
   /** Root of the certificate chain; a fresh one by default. */
   rootKeyPair?: KeyPair | undefined;
+  /** A defect in the presented certificate chain (tests of client refusals); none by default. */
+  certificateFlaw?: CertificateFlaw | undefined;
   /** Delay of delivery and read receipts; at least 150 ms so Baileys reports them as updates. */
   receiptDelayMs: number;
   /** QR codes (pair-device refs) offered per registering companion. */
@@ -52,7 +54,7 @@ export class SimulatorCore implements ConnectionHandler, IqServices {
   private errors = 0;
 
   constructor(private readonly config: SimulatorConfig) {
-    this.identity = createServerIdentity(config.rootKeyPair);
+    this.identity = createServerIdentity(config.rootKeyPair, { flaw: config.certificateFlaw });
     this.pairing = new Pairing(this.registry, { qrRefs: config.qrRefs, timeoutMs: config.pairingTimeoutMs });
     this.messaging = new Messaging(this.registry, this.devices, this.counters, config.receiptDelayMs);
   }
