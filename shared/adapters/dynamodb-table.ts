@@ -7,6 +7,8 @@ import {
   type PutCommandInput,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
+  type ScanCommandInput,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -78,6 +80,26 @@ export class DynamoTable {
       const page = await this.query<T>({ ...options, ...(start && { ExclusiveStartKey: start }) });
       items.push(...page.items);
       start = page.lastKey;
+    } while (start);
+    return items;
+  }
+
+  /** Every item a scan finds, following pages: for operator tools only, never on a request path. */
+  async scanAll<T = Item>(options: Without<ScanCommandInput, 'ExclusiveStartKey'> = {}): Promise<T[]> {
+    const items: T[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await guard('dynamodb', () =>
+        this.client.send(
+          new ScanCommand({
+            ...options,
+            TableName: this.tableName,
+            ...(start && { ExclusiveStartKey: start }),
+          }),
+        ),
+      );
+      items.push(...((out.Items ?? []) as T[]));
+      start = out.LastEvaluatedKey;
     } while (start);
     return items;
   }

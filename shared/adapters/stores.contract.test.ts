@@ -71,21 +71,72 @@ describe.each([
   });
 
   describe('tenants', () => {
+    // `null`: a key stored before keys had prefixes.
+    const key = (
+      tenantId: string,
+      hash: string,
+      createdAt = NOW,
+      prefix: string | null = 'wqg_abcdefgh',
+    ) => ({
+      hash,
+      tenantId,
+      createdAt,
+      ...(prefix !== null && { prefix }),
+    });
+
     it('finds a tenant by the hash of its key, and no longer after revocation', async () => {
       const tenantId = `t-${Math.random()}`;
-      await s.tenants.create({ tenantId, name: 'Acme', createdAt: NOW }, `hash-${tenantId}`);
+      await s.tenants.create({ tenantId, name: 'Acme', createdAt: NOW }, key(tenantId, `hash-${tenantId}`));
       expect(await s.tenants.findTenantIdByKeyHash(`hash-${tenantId}`)).toBe(tenantId);
       expect((await s.tenants.get(tenantId))?.name).toBe('Acme');
-      await s.tenants.addApiKey(tenantId, `hash2-${tenantId}`);
-      await s.tenants.revokeApiKey(`hash-${tenantId}`);
+      await s.tenants.addApiKey(key(tenantId, `hash2-${tenantId}`));
+      expect(await s.tenants.revokeApiKey(`hash-${tenantId}`)).toBe(true);
       expect(await s.tenants.findTenantIdByKeyHash(`hash-${tenantId}`)).toBeUndefined();
       expect(await s.tenants.findTenantIdByKeyHash(`hash2-${tenantId}`)).toBe(tenantId);
     });
 
+    it('says when a revoked key did not exist', async () => {
+      expect(await s.tenants.revokeApiKey(`never-${Math.random()}`)).toBe(false);
+    });
+
     it('refuses to reuse a key hash', async () => {
-      await s.tenants.addApiKey('t1', 'dup-hash');
-      await expect(s.tenants.addApiKey('t2', 'dup-hash')).rejects.toThrow();
+      await s.tenants.addApiKey(key('t1', 'dup-hash'));
+      await expect(s.tenants.addApiKey(key('t2', 'dup-hash'))).rejects.toThrow();
       expect(await s.tenants.findTenantIdByKeyHash('dup-hash')).toBe('t1');
+    });
+
+    it("lists tenants, and a tenant's keys as prefixes and dates only, oldest first", async () => {
+      const tenantId = `t-${Math.random()}`;
+      await s.tenants.create(
+        { tenantId, name: 'Listed', createdAt: LATER },
+        key(tenantId, `k1-${tenantId}`, LATER),
+      );
+      await s.tenants.addApiKey(key(tenantId, `k0-${tenantId}`, NOW, null));
+      await s.tenants.addApiKey(key('someone-else', `k2-${tenantId}`));
+      expect((await s.tenants.list()).find((t) => t.tenantId === tenantId)).toEqual({
+        tenantId,
+        name: 'Listed',
+        createdAt: LATER,
+      });
+      const keys = await s.tenants.listApiKeys(tenantId);
+      expect(keys).toEqual([
+        { prefix: undefined, createdAt: NOW },
+        { prefix: 'wqg_abcdefgh', createdAt: LATER },
+      ]);
+      expect(JSON.stringify(keys)).not.toContain('k1-');
+    });
+
+    it('disables and enables an existing tenant only', async () => {
+      const tenantId = `t-${Math.random()}`;
+      await s.tenants.create({ tenantId, name: 'D', createdAt: NOW }, key(tenantId, `d-${tenantId}`));
+      expect(await s.tenants.setDisabled(tenantId, true, LATER)).toMatchObject({
+        disabled: true,
+        updatedAt: LATER,
+      });
+      expect((await s.tenants.get(tenantId))?.disabled).toBe(true);
+      expect((await s.tenants.setDisabled(tenantId, false, LATER))?.disabled).toBe(false);
+      expect(await s.tenants.setDisabled(`nobody-${Math.random()}`, true, LATER)).toBeUndefined();
+      expect((await s.tenants.list()).some((t) => t.tenantId.startsWith('nobody-'))).toBe(false);
     });
   });
 

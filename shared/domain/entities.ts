@@ -4,6 +4,9 @@ export interface Tenant {
   tenantId: string;
   name: string;
   createdAt: string;
+  /** A disabled tenant's keys are refused (401) until it is enabled again; nothing is deleted. */
+  disabled?: boolean;
+  updatedAt?: string;
 }
 
 export interface Chatbot {

@@ -13,7 +13,7 @@ import type { ClaimOutcome, MessageStatusUpdate, MessageStore, SendClaim } from 
 import { InvalidCursorError, type Page, type PageRequest } from '../ports/page.ts';
 import type { RateDecision, RateLimiter } from '../ports/rate-limiter.ts';
 import type { SessionStatusFields, SessionStore, SessionTransition } from '../ports/session-store.ts';
-import type { TenantStore } from '../ports/tenant-store.ts';
+import type { ApiKeyListing, StoredApiKey, TenantStore } from '../ports/tenant-store.ts';
 
 // In-memory fakes of the store ports, for unit tests of use cases. The contract suites in
 // shared/adapters run the same tests against these and the DynamoDB adapters.
@@ -31,25 +31,40 @@ const applyFields = <T extends object>(target: T, fields: SessionStatusFields | 
 
 export class InMemoryTenantStore implements TenantStore {
   readonly tenants = new Map<string, Tenant>();
-  readonly keys = new Map<string, string>();
+  readonly keys = new Map<string, StoredApiKey>();
 
-  async create(tenant: Tenant, apiKeyHash: string): Promise<void> {
+  async create(tenant: Tenant, key: StoredApiKey): Promise<void> {
     if (this.tenants.has(tenant.tenantId)) throw new Error('Tenant id collision');
     this.tenants.set(tenant.tenantId, copy(tenant));
-    await this.addApiKey(tenant.tenantId, apiKeyHash);
+    await this.addApiKey(key);
   }
-  async addApiKey(tenantId: string, apiKeyHash: string): Promise<void> {
-    if (this.keys.has(apiKeyHash)) throw new Error('API key hash collision');
-    this.keys.set(apiKeyHash, tenantId);
+  async addApiKey(key: StoredApiKey): Promise<void> {
+    if (this.keys.has(key.hash)) throw new Error('API key hash collision');
+    this.keys.set(key.hash, copy(key));
   }
-  async revokeApiKey(apiKeyHash: string): Promise<void> {
-    this.keys.delete(apiKeyHash);
+  async revokeApiKey(apiKeyHash: string): Promise<boolean> {
+    return this.keys.delete(apiKeyHash);
   }
   async findTenantIdByKeyHash(apiKeyHash: string): Promise<string | undefined> {
-    return this.keys.get(apiKeyHash);
+    return this.keys.get(apiKeyHash)?.tenantId;
   }
   async get(tenantId: string): Promise<Tenant | undefined> {
     return copy(this.tenants.get(tenantId));
+  }
+  async list(): Promise<Tenant[]> {
+    return [...this.tenants.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(copy);
+  }
+  async listApiKeys(tenantId: string): Promise<ApiKeyListing[]> {
+    return [...this.keys.values()]
+      .filter((k) => k.tenantId === tenantId)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .map((k) => ({ prefix: k.prefix, createdAt: k.createdAt }));
+  }
+  async setDisabled(tenantId: string, disabled: boolean, now: string): Promise<Tenant | undefined> {
+    const tenant = this.tenants.get(tenantId);
+    if (!tenant) return undefined;
+    Object.assign(tenant, { disabled, updatedAt: now });
+    return copy(tenant);
   }
 }
 
