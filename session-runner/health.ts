@@ -1,19 +1,25 @@
 import { createServer, type Server } from 'node:http';
 
-/** `GET /healthz` for the container health check: 200 while serving, 503 once draining. */
+/** What the runner is doing: only `ok` is healthy. */
+export type HealthState = 'ok' | 'resuming' | 'draining';
+
+/**
+ * `GET /healthz` for the container health check: 200 while serving; 503 while a held shard's
+ * sessions are not resumed yet (a takeover that cannot list them keeps retrying) and once draining.
+ */
 export const startHealthServer = async (
   port: number,
-  healthy: () => boolean,
+  state: () => HealthState,
 ): Promise<{ server: Server; port: number }> => {
   const server = createServer((req, res) => {
     if (req.url !== '/healthz') {
       res.writeHead(404).end();
       return;
     }
-    const ok = healthy();
+    const status = state();
     res
-      .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ status: ok ? 'ok' : 'draining' }));
+      .writeHead(status === 'ok' ? 200 : 503, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ status }));
   });
   await new Promise<void>((resolve) => server.listen(port, resolve));
   const address = server.address();

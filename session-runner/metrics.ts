@@ -4,7 +4,13 @@ export type RunnerMetric =
   | 'Disconnect440'
   | 'Disconnect401'
   | 'RunnerHeartbeat'
-  | 'CommandsFailed';
+  | 'CommandsFailed'
+  /** An incoming message SQS did not take, stored in the S3 spool instead. */
+  | 'IncomingSpooled'
+  /** A spooled incoming message delivered to SQS later. */
+  | 'IncomingRedriven'
+  /** An incoming message neither SQS nor S3 took (or an invalid one): lost. Should stay 0. */
+  | 'IncomingDropped';
 
 export type MetricSink = (name: RunnerMetric, value?: number) => void;
 

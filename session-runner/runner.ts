@@ -10,7 +10,9 @@ import type { RunnerConfig } from '#shared/config.ts';
 import { qrToTerminal } from '#shared/domain/qr-image.ts';
 import { createLogger } from '#shared/logger.ts';
 import { startHealthServer } from './health.ts';
+import { IncomingOutbox } from './incoming-outbox.ts';
 import { sqsIncomingPublisher } from './incoming-publisher.ts';
+import { IncomingSpool } from './incoming-spool.ts';
 import { emfMetrics } from './metrics.ts';
 import type { SessionContext } from './session.ts';
 import { Supervisor } from './supervisor.ts';
@@ -25,11 +27,14 @@ export interface Runner {
   supervisor: Supervisor;
   healthPort: number;
   objects: S3ObjectStore;
+  outbox: IncomingOutbox;
   /** Drains and stops everything; resolves when done (bounded by `SHUTDOWN_LIMIT_MS`). */
   shutdown(): Promise<void>;
 }
 
-const SHUTDOWN_LIMIT_MS = 25_000;
+const SHUTDOWN_LIMIT_MS = 20_000;
+/** After the sessions are closed: time to put what is still pending of the incoming messages in S3. */
+const OUTBOX_CLOSE_MS = 5_000;
 
 const shardsOf = (spec: string, count: number): number[] =>
   spec === 'all'
@@ -56,6 +61,18 @@ export const startRunner = async (
   const logger = createLogger('session-runner');
   const table = (name: string) => new DynamoTable(clients.dynamo, name);
   const objects = new S3ObjectStore(clients.s3, config.AUTH_STATE_BUCKET);
+  const timers = {
+    setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+    clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
+  };
+  const metrics = emfMetrics();
+  const outbox = new IncomingOutbox({
+    sendToQueue: sqsIncomingPublisher(clients.sqs, config.INCOMING_QUEUE_URL),
+    spool: new IncomingSpool(objects, randomBytes(4).toString('hex'), Date.now),
+    metrics,
+    logger,
+    timers,
+  });
   const version = config.WHATSAPP_VERSION?.split('.').map(Number) as [number, number, number] | undefined;
   const runnerId = config.RUNNER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const supervisor = new Supervisor({
@@ -73,13 +90,11 @@ export const startRunner = async (
       sessions: new DynamoSessionStore(table(config.SESSIONS_TABLE)),
       messages: new DynamoMessageStore(table(config.MESSAGES_TABLE)),
       objects,
-      publishIncoming: sqsIncomingPublisher(clients.sqs, config.INCOMING_QUEUE_URL),
-      metrics: emfMetrics(),
+      publishIncoming: outbox.publish,
+      recoverIncoming: (sessionId) => outbox.recover(sessionId),
+      metrics,
       logger,
-      timers: {
-        setTimeout: (fn, ms) => setTimeout(fn, ms),
-        clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-      },
+      timers,
       now: Date.now,
       runnerId,
       waWebSocketUrl: config.WHATSAPP_WS_URL,
@@ -96,7 +111,9 @@ export const startRunner = async (
     },
   });
   let draining = false;
-  const health = await startHealthServer(config.HEALTH_PORT, () => !draining);
+  const health = await startHealthServer(config.HEALTH_PORT, () =>
+    draining ? 'draining' : supervisor.ready() ? 'ok' : 'resuming',
+  );
   supervisor.start();
   logger.info('runner started', { shards: supervisor.status().map((s) => s.shard) });
 
@@ -106,6 +123,8 @@ export const startRunner = async (
       draining = true;
       const limit = new Promise<void>((r) => setTimeout(r, SHUTDOWN_LIMIT_MS).unref());
       await Promise.race([supervisor.shutdown(), limit]);
+      // The sockets are closed: nothing new comes in. What is still pending goes to the S3 spool.
+      await outbox.close(OUTBOX_CLOSE_MS);
       health.server.close();
       health.server.closeAllConnections();
     })();
@@ -114,5 +133,5 @@ export const startRunner = async (
   const onSignal = () => void shutdown().then(() => options.process?.exit(0));
   options.process?.on('SIGTERM', onSignal);
   options.process?.on('SIGINT', onSignal);
-  return { supervisor, healthPort: health.port, objects, shutdown };
+  return { supervisor, healthPort: health.port, objects, outbox, shutdown };
 };

@@ -30,7 +30,10 @@ export interface SessionContext {
   sessions: SessionStore;
   messages: MessageStore;
   objects: ObjectStore;
+  /** Takes an incoming message; resolves once it is durable (SQS or the S3 spool). */
   publishIncoming: IncomingPublisher;
+  /** Before a session's socket opens: a spool left for it is redriven first (per-chat order). */
+  recoverIncoming?: (sessionId: string) => Promise<void>;
   metrics: MetricSink;
   logger: Logger;
   timers: Timers;
@@ -97,6 +100,11 @@ export class WhatsAppSession {
     return this.record.sessionId;
   }
 
+  /** Stopped, halted or shut down: this instance never connects again (a start opens a new one). */
+  get ended(): boolean {
+    return this.stopped;
+  }
+
   get connected(): boolean {
     return this.socketOpen && this.sock !== undefined;
   }
@@ -107,7 +115,9 @@ export class WhatsAppSession {
       store: this.ctx.objects,
       sessionId: this.sessionId,
       fence: this.fence,
+      onError: (what, error) => this.warn(what, error),
     });
+    await this.ctx.recoverIncoming?.(this.sessionId);
     this.connect();
   }
 
@@ -253,6 +263,7 @@ export class WhatsAppSession {
   /** The lease is gone: drop the socket at once and write nothing more. */
   halt(): void {
     this.stopped = true;
+    this.auth?.abandon(); // a creds write being retried must not outlive the lease
     this.ctx.timers.clearTimeout(this.retryTimer);
     this.sock?.end(undefined);
     this.sock = undefined;
@@ -278,6 +289,8 @@ export class WhatsAppSession {
     sock.ws.on('frame', () => {
       this.lastFrameAt = this.ctx.now();
     });
+    // Serialized in the auth state's write queue, retried until stored before any later key commit
+    // (stop the line), and awaited on shutdown (`settle`).
     sock.ev.on('creds.update', () => void auth.saveCreds().catch((e) => this.warn('saving creds failed', e)));
     sock.ev.on('connection.update', (update) => void this.onConnectionUpdate(sock, update));
     // 'append' too: what arrived while no socket was open comes as the offline queue, marked append.
@@ -380,15 +393,8 @@ export class WhatsAppSession {
       text,
       timestamp,
     };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.ctx.publishIncoming(message);
-        return;
-      } catch (error) {
-        if (attempt >= 5) return this.warn('incoming message not published', error);
-        await new Promise((r) => this.ctx.timers.setTimeout(() => r(undefined), 500 * 2 ** attempt));
-      }
-    }
+    // The outbox owns it from here: SQS, or the S3 spool when SQS fails; per-chat order.
+    await this.ctx.publishIncoming(message).catch((e) => this.warn('incoming message not stored', e));
   }
 
   /**

@@ -12,8 +12,12 @@ export interface SupervisorOptions {
   sqs: SQSClient;
   leases: LeaseStore;
   leaseDurationMs: number;
-  /** Pause between two session starts, so a restart does not storm WhatsApp. */
+  /** Pause of each resume lane between two session starts, so a takeover does not storm WhatsApp. */
   staggerMs?: number;
+  /** Sessions a new owner opens at the same time when it resumes a shard. */
+  resumeConcurrency?: number;
+  /** Bound of one lease call: a hung call is given up and the lease loop goes on. */
+  leaseCallTimeoutMs?: number;
   heartbeatMs?: number;
   /** How long a send waits for its session to (re)connect before it fails. */
   sendWaitMs?: number;
@@ -27,6 +31,23 @@ const RESUMABLE = new Set(['CONNECTING', 'QR_READY', 'CONNECTED']);
 const resumable = (s: Session) =>
   s.desiredState === 'running' && (RESUMABLE.has(s.status) || s.lastError === 'CLIENT_VERSION_REJECTED');
 
+const RETRY_BASE_MS = 500;
+const RETRY_CAP_MS = 15_000;
+
+/** Rejects when `work` takes longer than `ms` (the work itself cannot be cancelled; its result is ignored). */
+const within = <T>(
+  timers: SessionContext['timers'],
+  ms: number,
+  what: string,
+  work: Promise<T>,
+): Promise<T> => {
+  let handle: unknown;
+  const timeout = new Promise<never>((_, reject) => {
+    handle = timers.setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => timers.clearTimeout(handle));
+};
+
 /** One shard this runner tries to hold: its lease, its command consumer, its sessions. */
 class ShardWorker {
   lease?: Lease;
@@ -38,6 +59,8 @@ class ShardWorker {
   private stopped = false;
   /** SIGTERM: no new work; sends waiting for a connection give their command back. */
   private draining = false;
+  /** The fence under which every resumable session of the shard was opened (or tried once). */
+  private resumedFence?: number;
 
   constructor(
     readonly shard: number,
@@ -47,6 +70,9 @@ class ShardWorker {
   /** Whether this runner may still act for the shard: lease held and not about to run out. */
   holds = (): boolean =>
     this.lease !== undefined && this.o.session.now() < this.lease.expiresAt - this.o.leaseDurationMs / 6;
+
+  /** False while the shard is held but its sessions are not resumed yet (`/healthz` answers 503). */
+  ready = (): boolean => this.lease === undefined || this.resumedFence === this.lease.fence;
 
   start(): void {
     void this.tick();
@@ -91,7 +117,10 @@ class ShardWorker {
       if (this.lease && !this.holds()) this.lose('expired before renewal');
       if (this.lease) {
         const held = this.lease;
-        const renewed = await this.o.leases.renew(held, now, this.o.leaseDurationMs);
+        const renewed = await this.leaseCall(
+          'lease renewal',
+          this.o.leases.renew(held, now, this.o.leaseDurationMs),
+        );
         if (this.lease !== held) {
           // lost (expiry timer) while the renewal was under way: nothing to do
         } else if (renewed) {
@@ -101,13 +130,25 @@ class ShardWorker {
           this.lose('renewal refused');
         }
       } else {
-        const lease = await this.o.leases.acquire(this.shard, this.o.runnerId, now, this.o.leaseDurationMs);
+        const lease = await this.leaseCall(
+          'lease acquisition',
+          this.o.leases.acquire(this.shard, this.o.runnerId, now, this.o.leaseDurationMs),
+        );
         if (lease) await this.take(lease);
       }
     } catch (error) {
       this.o.session.logger.warn('lease call failed', { shard: this.shard, error: (error as Error).message });
     }
     this.schedule(this.o.leaseDurationMs / 3);
+  }
+
+  /** A lease call bounded in time: a hung call must not stop the lease loop for good. */
+  private leaseCall<T>(what: string, call: Promise<T>): Promise<T> {
+    return within(this.o.session.timers, this.o.leaseCallTimeoutMs ?? this.o.leaseDurationMs / 3, what, call);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => this.o.session.timers.setTimeout(() => r(), ms));
   }
 
   private async take(lease: Lease): Promise<void> {
@@ -126,21 +167,75 @@ class ShardWorker {
       waitSeconds: this.o.receiveWaitSeconds,
     });
     this.consumer.start();
-    const records = await this.o.session.sessions.listByShard(this.shard);
-    // Stamp the new fence on every session of the shard first: from here on, a late write of the
-    // previous owner is refused even for sessions this runner has not reopened yet.
-    const now = new Date(this.o.session.now()).toISOString();
-    await Promise.all(
-      records.map((r) => this.o.session.sessions.touch(r.sessionId, lease.fence, now).catch(() => false)),
-    );
-    void this.resume(records.filter(resumable));
+    void this.resumeShard(lease);
   }
 
-  private async resume(records: Session[]): Promise<void> {
-    for (const record of records) {
-      if (!this.holds()) return;
-      await this.open(record).catch((e) => this.warn(record.sessionId, 'resume failed', e));
-      await new Promise((r) => setTimeout(r, this.o.staggerMs ?? 250));
+  /**
+   * Lists the shard's sessions (retried with backoff until it works or the lease is gone: a failed
+   * listing must not leave the shard offline), stamps the new fence on all of them, and reopens the
+   * resumable ones; then the shard counts as ready.
+   */
+  private async resumeShard(lease: Lease): Promise<void> {
+    for (let attempt = 0; this.lease?.fence === lease.fence; attempt++) {
+      let records: Session[];
+      try {
+        records = await this.o.session.sessions.listByShard(this.shard);
+      } catch (error) {
+        this.o.session.logger.warn('listing the shard sessions failed: retrying', {
+          shard: this.shard,
+          attempt,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        await this.sleep(Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.min(attempt, 10)));
+        continue;
+      }
+      // Stamp the new fence on every session of the shard first: from here on, a late write of the
+      // previous owner is refused even for sessions this runner has not reopened yet.
+      const now = new Date(this.o.session.now()).toISOString();
+      await Promise.all(
+        records.map((r) => this.o.session.sessions.touch(r.sessionId, lease.fence, now).catch(() => false)),
+      );
+      const failed = await this.resume(records.filter(resumable), lease);
+      if (this.lease?.fence !== lease.fence) return;
+      this.resumedFence = lease.fence;
+      this.o.session.logger.info('shard resumed', { shard: this.shard, sessions: records.length });
+      await this.retryFailed(failed, lease);
+      return;
+    }
+  }
+
+  /** Opens sessions a bounded number at a time; returns those that failed to open. */
+  private async resume(records: Session[], lease: Lease): Promise<Session[]> {
+    const queue = [...records];
+    const failed: Session[] = [];
+    const lane = async () => {
+      for (let record = queue.shift(); record && this.lease?.fence === lease.fence; record = queue.shift()) {
+        try {
+          await this.open(record);
+        } catch (error) {
+          this.warn(record.sessionId, 'resume failed', error);
+          failed.push(record);
+        }
+        if (this.o.staggerMs) await this.sleep(this.o.staggerMs);
+      }
+    };
+    const lanes = Math.max(1, this.o.resumeConcurrency ?? 16);
+    await Promise.all(Array.from({ length: Math.min(lanes, queue.length) }, lane));
+    return failed;
+  }
+
+  /** Sessions that failed to open at takeover (auth state unreadable for a while) keep being retried. */
+  private async retryFailed(failed: Session[], lease: Lease): Promise<void> {
+    for (let attempt = 0; failed.length > 0 && this.lease?.fence === lease.fence; attempt++) {
+      await this.sleep(Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.min(attempt + 1, 10)));
+      if (this.lease?.fence !== lease.fence) return;
+      const current = await Promise.all(
+        failed.map((r) => this.o.session.sessions.get(r.sessionId).catch(() => r)),
+      );
+      failed = await this.resume(
+        current.flatMap((r) => (r && r.shard === this.shard && resumable(r) ? [r] : [])),
+        lease,
+      );
     }
   }
 
@@ -158,7 +253,7 @@ class ShardWorker {
   /** The running session, or a new one opened from its record. */
   private async open(record: Session): Promise<WhatsAppSession> {
     const running = this.sessions.get(record.sessionId);
-    if (running) return running;
+    if (running && !running.ended) return running;
     const lease = this.lease;
     if (!lease || !this.holds()) throw new Error('shard not held');
     const session: WhatsAppSession = new WhatsAppSession(record, lease.fence, this.o.session, {
@@ -213,7 +308,13 @@ class ShardWorker {
         const running =
           this.sessions.get(command.sessionId) ?? (command.logout ? await this.open(record) : undefined);
         if (running) {
-          await running.stop(command.logout);
+          try {
+            await running.stop(command.logout);
+          } finally {
+            // Even when the stop failed (a logout whose auth-state delete threw): a later start must
+            // open a new session, not find this one.
+            if (this.sessions.get(command.sessionId) === running) this.sessions.delete(command.sessionId);
+          }
         } else {
           const now = new Date(this.o.session.now()).toISOString();
           await this.o.session.sessions.transition(record.sessionId, {
@@ -282,6 +383,11 @@ export class Supervisor {
       this.options.session.metrics('RunnerHeartbeat');
       for (const worker of this.workers) void worker.heartbeat();
     }, this.options.heartbeatMs ?? 30_000);
+  }
+
+  /** Whether every held shard has resumed its sessions (`/healthz` is 503 until then). */
+  ready(): boolean {
+    return this.workers.every((w) => w.ready());
   }
 
   /** Shards held now, and their running sessions (health and tests). */
