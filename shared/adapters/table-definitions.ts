@@ -56,6 +56,17 @@ export const TABLES = {
   },
   /** Shard leases of the session runners. */
   leases: { id: 'Leases', envKey: 'LEASES_TABLE', partitionKey: 'pk', indexes: [] },
+  /**
+   * Webhook endpoints (`WEBHOOK#id`, per tenant through gsi1) and their deliveries
+   * (`DELIVERY#webhookId#eventId`, per endpoint newest first through gsi1, expiring by TTL).
+   */
+  webhooks: {
+    id: 'Webhooks',
+    envKey: 'WEBHOOKS_TABLE',
+    partitionKey: 'pk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [{ name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableKey = keyof typeof TABLES;

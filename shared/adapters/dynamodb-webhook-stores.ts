@@ -1,0 +1,146 @@
+import type { Page, PageRequest } from '../ports/page.ts';
+import type {
+  AttemptOutcome,
+  Delivery,
+  DeliveryLog,
+  WebhookEndpoint,
+  WebhookEndpointStore,
+} from '../ports/webhook-store.ts';
+import { decodeCursor, encodeCursor } from './dynamodb-page.ts';
+import { type DynamoTable, entityOf } from './dynamodb-table.ts';
+
+// The Webhooks table holds endpoints (`WEBHOOK#<id>`, listed per tenant through gsi1
+// `TENANTWEBHOOKS#<tenantId>` / `<createdAt>#<id>`) and deliveries (`DELIVERY#<webhookId>#<eventId>`,
+// listed per endpoint through gsi1 `DELIVERIES#<webhookId>` / `<createdAt>#<eventId>`, expiring by TTL).
+
+const endpointKey = (webhookId: string) => ({ pk: `WEBHOOK#${webhookId}` });
+const tenantPartition = (tenantId: string) => `TENANTWEBHOOKS#${tenantId}`;
+const deliveryKey = (webhookId: string, eventId: string) => ({ pk: `DELIVERY#${webhookId}#${eventId}` });
+const deliveriesPartition = (webhookId: string) => `DELIVERIES#${webhookId}`;
+/** How long a delivery stays listed. */
+export const DELIVERY_RETENTION_SECONDS = 30 * 86_400;
+
+export class DynamoWebhookEndpointStore implements WebhookEndpointStore {
+  constructor(private readonly table: DynamoTable) {}
+
+  create(endpoint: WebhookEndpoint): Promise<boolean> {
+    return this.table.put(
+      {
+        ...endpointKey(endpoint.webhookId),
+        gsi1pk: tenantPartition(endpoint.tenantId),
+        gsi1sk: `${endpoint.createdAt}#${endpoint.webhookId}`,
+        ...endpoint,
+      },
+      { ConditionExpression: 'attribute_not_exists(pk)' },
+    );
+  }
+
+  async get(webhookId: string): Promise<WebhookEndpoint | undefined> {
+    return entityOf<WebhookEndpoint>(await this.table.get(endpointKey(webhookId)));
+  }
+
+  async listByTenant(tenantId: string): Promise<WebhookEndpoint[]> {
+    const items = await this.table.queryAll({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': tenantPartition(tenantId) },
+    });
+    return items.map((item) => entityOf<WebhookEndpoint>(item) as WebhookEndpoint);
+  }
+
+  delete(tenantId: string, webhookId: string): Promise<boolean> {
+    return this.table.delete(endpointKey(webhookId), {
+      ConditionExpression: 'tenantId = :t',
+      ExpressionAttributeValues: { ':t': tenantId },
+    });
+  }
+}
+
+type DeliveryKey = Pick<Delivery, 'webhookId' | 'eventId' | 'type' | 'createdAt'>;
+
+const deliveryOf = (item: Record<string, unknown> | undefined) => entityOf<Delivery>(item);
+
+export class DynamoDeliveryLog implements DeliveryLog {
+  constructor(private readonly table: DynamoTable) {}
+
+  private base(d: DeliveryKey) {
+    return {
+      ...deliveryKey(d.webhookId, d.eventId),
+      gsi1pk: deliveriesPartition(d.webhookId),
+      gsi1sk: `${d.createdAt}#${d.eventId}`,
+      ttl: Math.floor(Date.parse(d.createdAt) / 1000) + DELIVERY_RETENTION_SECONDS,
+      webhookId: d.webhookId,
+      eventId: d.eventId,
+      type: d.type,
+      createdAt: d.createdAt,
+    };
+  }
+
+  async recordPending(d: DeliveryKey): Promise<void> {
+    await this.table.put(
+      { ...this.base(d), attempts: 0, state: 'pending', updatedAt: d.createdAt },
+      { ConditionExpression: 'attribute_not_exists(pk)' },
+    );
+  }
+
+  async get(webhookId: string, eventId: string): Promise<Delivery | undefined> {
+    return deliveryOf(await this.table.get(deliveryKey(webhookId, eventId)));
+  }
+
+  async recordAttempt(d: DeliveryKey, outcome: AttemptOutcome): Promise<Delivery> {
+    const { pk: _pk, ...base } = this.base(d);
+    const names: Record<string, string> = { '#state': 'state' };
+    const values: Record<string, unknown> = { ':state': outcome.state, ':now': outcome.now, ':one': 1 };
+    names['#attempts'] = 'attempts';
+    const set = [
+      '#state = :state',
+      'updatedAt = :now',
+      'firstAttemptAt = if_not_exists(firstAttemptAt, :now)',
+    ];
+    Object.entries(base).forEach(([field, value], i) => {
+      names[`#b${i}`] = field;
+      values[`:b${i}`] = value;
+      set.push(`#b${i} = if_not_exists(#b${i}, :b${i})`);
+    });
+    const remove: string[] = [];
+    for (const field of ['lastStatus', 'lastError'] as const) {
+      const value = outcome[field];
+      if (value === undefined) remove.push(field);
+      else {
+        set.push(`${field} = :${field}`);
+        values[`:${field}`] = value;
+      }
+    }
+    values[':pending'] = 'pending';
+    const updated = await this.table.update<Record<string, unknown>>(deliveryKey(d.webhookId, d.eventId), {
+      UpdateExpression: `SET ${set.join(', ')} ADD #attempts :one${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+      ConditionExpression: 'attribute_not_exists(pk) OR #state = :pending',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+    if (updated) return deliveryOf(updated) as Delivery;
+    // Already final: a redelivered job changes nothing.
+    return (await this.get(d.webhookId, d.eventId)) as Delivery;
+  }
+
+  async list(webhookId: string, page: PageRequest): Promise<Page<Delivery>> {
+    const partition = deliveriesPartition(webhookId);
+    const start =
+      page.cursor && decodeCursor(page.cursor, { gsi1pk: partition, pkPrefix: `DELIVERY#${webhookId}#` });
+    // One item more than asked tells whether another page exists, so the last page has no cursor.
+    const { items } = await this.table.query({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': partition },
+      ScanIndexForward: false,
+      Limit: page.limit + 1,
+      ...(start && { ExclusiveStartKey: start }),
+    });
+    const kept = items.slice(0, page.limit);
+    const last = kept.at(-1);
+    return {
+      items: kept.map((item) => deliveryOf(item) as Delivery),
+      ...(items.length > page.limit && last && { nextCursor: encodeCursor(last) }),
+    };
+  }
+}
