@@ -28,7 +28,8 @@ export class AuthStateBucket extends Construct {
   readonly key: Key;
   readonly accessLogs: Bucket;
   /**
-   * What a user of the auth state needs: read, write and delete objects, list the bucket, and
+   * What a user of the auth state needs: read, write and delete objects (the auth state under
+   * `sessions/<id>/auth/` and the incoming-message spool under `spool/<id>/`), list the bucket, and
    * the KMS calls of SSE-KMS through S3 only. Defined beside the bucket, so the single wildcard
    * (the object keys) is acknowledged where the bucket is known.
    */
@@ -107,7 +108,7 @@ export class AuthStateBucket extends Construct {
     Validations.of(this.readWritePolicy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/*]`,
       reason:
-        'Object keys are per session (one prefix per session id, created at runtime); the policy is limited to this bucket and to get, put and delete.',
+        'Object keys are per session (auth state under sessions/<id>/, the incoming spool under spool/<id>/, ids created at runtime); the policy is limited to this bucket and to get, put and delete.',
     });
   }
 }

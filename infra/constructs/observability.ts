@@ -30,6 +30,9 @@ export const RUNNER_METRICS = {
   disconnect440: 'Disconnect440',
   disconnect401: 'Disconnect401',
   commandsFailed: 'CommandsFailed',
+  incomingSpooled: 'IncomingSpooled',
+  incomingRedriven: 'IncomingRedriven',
+  incomingDropped: 'IncomingDropped',
 } as const satisfies Record<string, RunnerMetric>;
 
 export interface ObservabilityProps {
@@ -53,7 +56,7 @@ const FIVE_MINUTES = Duration.minutes(5);
 /**
  * Alarms to one encrypted SNS topic (optionally mailed), and one dashboard: dead letters, stuck
  * queues, the runner's heartbeat and memory, lost leases, 440 / 401 disconnect rates, failed
- * commands, Lambda errors and throttles, API 5xx. Each alarm's description says what to do.
+ * commands, spooled and dropped incoming messages, Lambda errors and throttles, API 5xx. Each alarm's description says what to do.
  */
 export class Observability extends Construct {
   readonly topic: Topic;
@@ -151,6 +154,20 @@ export class Observability extends Construct {
       metric: runnerMetric(RUNNER_METRICS.commandsFailed),
       threshold: 5,
       description: 'The runner failed five or more commands in 5 minutes: check its logs.',
+    });
+
+    // Incoming messages: spooled ones are safe in S3 but late (SQS refused them); a dropped one is lost.
+    this.alarm('IncomingSpooled', {
+      metric: runnerMetric(RUNNER_METRICS.incomingSpooled),
+      threshold: 1,
+      description:
+        'SQS refused incoming messages: the runner spooled them to S3 (auth-state bucket, spool/) and redrives them when SQS answers. Check SQS; IncomingRedriven should catch up.',
+    });
+    this.alarm('IncomingDropped', {
+      metric: runnerMetric(RUNNER_METRICS.incomingDropped),
+      threshold: 1,
+      description:
+        'Incoming messages were lost: neither SQS nor S3 took them before the runner stopped (or one was unreadable). Check both and the runner log "incoming message dropped".',
     });
 
     // Lambda: handlers map every expected failure to a response, so any error is a bug.
@@ -273,6 +290,15 @@ export class Observability extends Construct {
           runnerMetric(RUNNER_METRICS.disconnect440),
           runnerMetric(RUNNER_METRICS.disconnect401),
           runnerMetric(RUNNER_METRICS.commandsFailed),
+        ],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Incoming messages spooled, redriven, dropped',
+        left: [
+          runnerMetric(RUNNER_METRICS.incomingSpooled),
+          runnerMetric(RUNNER_METRICS.incomingRedriven),
+          runnerMetric(RUNNER_METRICS.incomingDropped),
         ],
         width: 8,
       }),

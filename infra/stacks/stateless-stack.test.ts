@@ -691,6 +691,21 @@ describe('observability', () => {
     expect(alarmOn(base, 'MemoryUtilization')).toHaveLength(1);
   });
 
+  it('pages on any spooled or dropped incoming message, from the runner EMF metrics', () => {
+    for (const metric of [RUNNER_METRICS.incomingSpooled, RUNNER_METRICS.incomingDropped]) {
+      const [alarm] = alarmOn(base, metric);
+      expect(alarm?.Properties, metric).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: [{ Name: 'service', Value: 'session-runner' }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+    expect(alarmOn(base, RUNNER_METRICS.incomingRedriven)).toHaveLength(0);
+  });
+
   it('pages on lost leases, 440 and 401 disconnects and failed commands from the runner EMF metrics', () => {
     for (const metric of [
       RUNNER_METRICS.leaseLost,
