@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { AUTHORIZER_ENTRY, ROUTES, type RouteDefinition } from '#functions/http/routes.ts';
+import { runAsComponent } from '#shared/adapters/aws-call-context.ts';
 import { lambdaContext } from './lambda-context.ts';
 
 // A stand-in for API Gateway HTTP APIs (payload 2.0): each request becomes the event AWS would
@@ -93,8 +94,8 @@ const toEvent = (
   } as APIGatewayProxyEventV2;
 };
 
-const send = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
+const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 };
 
@@ -133,8 +134,12 @@ export const startLocalApi = async (options: {
       const candidates = routes.filter((r) => r.pattern.test(url.pathname));
       const match = candidates.find((r) => r.route.method === req.method);
       if (!match) {
-        const [status, code] = candidates.length ? [405, 'METHOD_NOT_ALLOWED'] : [404, 'ROUTE_NOT_FOUND'];
-        send(res, status, { error: { code, message: `No route for ${req.method} ${url.pathname}` } });
+        const message = `No route for ${req.method} ${url.pathname}`;
+        if (candidates.length === 0) send(res, 404, { error: { code: 'ROUTE_NOT_FOUND', message } });
+        else {
+          const allow = [...new Set(candidates.map((r) => r.route.method))].join(', ');
+          send(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message } }, { allow });
+        }
         return;
       }
       const body = await readBody(req);
@@ -148,17 +153,17 @@ export const startLocalApi = async (options: {
       );
       const routeKey = `${match.route.method} ${match.route.path}`;
       const event = toEvent(req, url, body, routeKey, pathParameters);
-      const verdict = (await authorizer(
-        { ...event, type: 'REQUEST', identitySource: [] },
-        lambdaContext('authorizer', 10_000),
+      // Each Lambda runs as its own component, so the AWS calls it makes are checked against its role.
+      const verdict = (await runAsComponent('authorizer', () =>
+        authorizer({ ...event, type: 'REQUEST', identitySource: [] }, lambdaContext('authorizer', 10_000)),
       )) as {
         context?: Record<string, unknown>;
       };
       (event.requestContext as { authorizer?: unknown }).authorizer = { lambda: verdict.context ?? {} };
-      writeResult(
-        res,
-        (await match.handler(event, lambdaContext(match.route.id, 29_000))) as APIGatewayProxyResultV2,
+      const result = await runAsComponent(`route:${match.route.id}`, () =>
+        match.handler(event, lambdaContext(match.route.id, 29_000)),
       );
+      writeResult(res, result as APIGatewayProxyResultV2);
     } catch {
       // API Gateway answers a crashed integration with a bare 500; so do we, without internals.
       if (!res.headersSent) send(res, 500, { error: { code: 'INTERNAL', message: 'Internal error' } });

@@ -57,7 +57,7 @@ export const startRunner = async (
     socketOverrides?: SessionContext['socketOverrides'];
   } = {},
 ): Promise<Runner> => {
-  const clients = options.clients ?? createAwsClients(config);
+  const clients = options.clients ?? createAwsClients(config, { component: 'runner' });
   const logger = createLogger('session-runner');
   const table = (name: string) => new DynamoTable(clients.dynamo, name);
   const objects = new S3ObjectStore(clients.s3, config.AUTH_STATE_BUCKET);

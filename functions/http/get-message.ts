@@ -1,10 +1,10 @@
-import { MessageIdParams } from '#shared/contracts/http.ts';
 import { getMessage } from '#shared/use-cases/messages.ts';
 import { toMessageView } from '#shared/use-cases/views.ts';
 import { httpRoute } from './http-route.ts';
+import { ROUTE } from './routes.ts';
 
 /** GET /whatsapp-qr/messages/{messageId} */
-export const handler = httpRoute({ params: MessageIdParams }, async ({ deps, tenantId, params }) => ({
+export const handler = httpRoute(ROUTE.GetMessage, async ({ deps, tenantId, params }) => ({
   status: 200,
   json: toMessageView(await getMessage(deps, tenantId, params.messageId)),
 }));

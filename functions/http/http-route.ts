@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import type { GatewayDeps } from '#shared/use-cases/deps.ts';
-import { gatewayDeps, logger } from '../composition-root.ts';
+import { logger } from '../composition-root.ts';
 import { httpErrorMapper } from '../middleware/error-response.ts';
 import {
   type ParsedEvent,
@@ -10,6 +10,8 @@ import {
   type RequestSpec,
 } from '../middleware/parse-request.ts';
 import { type AuthorizedEvent, tenantAuth } from '../middleware/tenant-auth.ts';
+import { routeDeps } from './route-deps.ts';
+import type { RouteDefinition } from './routes.ts';
 
 export type HttpResult =
   | { status: number; json: unknown; headers?: Record<string, string> }
@@ -42,25 +44,53 @@ const toResponse = (result: HttpResult): APIGatewayProxyResultV2 => {
   };
 };
 
+/** A handler answered what its route does not declare: a bug, so a 500 whose log names the mismatch. */
+export class ResponseContractError extends Error {
+  constructor(route: RouteDefinition, status: number, problem: string) {
+    super(`${route.method} ${route.path} answered ${status} outside its contract: ${problem}`);
+    this.name = 'ResponseContractError';
+  }
+}
+
+/** Checks a result against the route's declared responses (status, JSON schema, media type). */
+export const checkResult = (route: RouteDefinition, result: HttpResult): HttpResult => {
+  const schema = route.responses[result.status];
+  if (!schema) throw new ResponseContractError(route, result.status, 'undeclared status');
+  if ('json' in result) {
+    const parsed = schema.safeParse(result.json);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+      throw new ResponseContractError(route, result.status, problems.join('; '));
+    }
+  } else if (!route.media?.[result.contentType]) {
+    throw new ResponseContractError(route, result.status, `undeclared media type ${result.contentType}`);
+  }
+  return result;
+};
+
 /**
- * A route handler: error mapper first (so it runs last), then the tenant check, then zod parsing,
- * then one use case call. The handler body gets typed input and only maps the result.
+ * A route handler: error mapper first (so it runs last), then the tenant check, then zod parsing
+ * of what the route declares, then one use case call; its result is checked against the route's
+ * response schemas. The handler body gets typed input and only maps the result.
  */
 export const httpRoute = <S extends RequestSpec>(
-  spec: S,
+  route: RouteDefinition<S>,
   run: (request: RouteRequest<S>) => Promise<HttpResult>,
 ) =>
   middy<ParsedEvent<S> & AuthorizedEvent, APIGatewayProxyResultV2>()
     .use(httpErrorMapper(logger))
     .use(tenantAuth())
-    .use(parseRequest(spec))
+    .use(parseRequest(route.request))
     .handler(async (event) =>
       toResponse(
-        await run({
-          ...event.parsed,
-          tenantId: event.tenantId,
-          rawHeaders: event.headers,
-          deps: gatewayDeps(),
-        }),
+        checkResult(
+          route,
+          await run({
+            ...event.parsed,
+            tenantId: event.tenantId,
+            rawHeaders: event.headers,
+            deps: routeDeps(route),
+          }),
+        ),
       ),
     );

@@ -1,48 +1,224 @@
+import { z } from 'zod';
+import type { TableKey } from '#shared/adapters/table-definitions.ts';
+import {
+  ChatbotIdParams,
+  ChatbotView,
+  ConversationIdParams,
+  DisconnectBody,
+  DisconnectResponse,
+  IdempotencyKeyHeader,
+  InitSessionBody,
+  InitSessionResponse,
+  MessageIdParams,
+  MessageView,
+  QrCodeQuery,
+  QrCodeResponse,
+  SendMessageBody,
+  SendMessageResponse,
+  SessionIdParams,
+  SessionWithChatbotResponse,
+  StatusResponse,
+  UpsertChatbotBody,
+  UsageQuery,
+  UsageResponse,
+} from '#shared/contracts/http.ts';
+import {
+  ConversationListResponse,
+  ConversationMessagesResponse,
+  ConversationsPageQuery,
+  MessagesPageQuery,
+} from '#shared/contracts/read-api.ts';
+import type { RequestSpec } from '../middleware/parse-request.ts';
+
 /**
- * Every tenant API route and the module that handles it, as data: the local API gateway and the
- * CDK HTTP API are both built from this list. Each entry module exports `handler`;
- * every route requires an API key (the contract has no public route).
+ * The tenant API, declared once: per route its method, path, request and response schemas, handler
+ * module and the AWS resources it touches. The CDK app grants each route's Lambda exactly its
+ * `resources`, the local API gateway serves this table, the OpenAPI document is generated from it,
+ * and `httpRoute` checks every JSON result against `responses`. Schemas and names only: the CDK
+ * app imports this module, so it never imports handler code.
  */
-export interface RouteDefinition {
-  /** Construct id and function name suffix. */
-  id: string;
-  method: 'GET' | 'POST' | 'PUT';
-  /** API Gateway route path, with `{param}` placeholders. */
-  path: string;
-  /** Handler module, relative to the repository root. */
-  entry: string;
+
+export type TableAccess = 'read' | 'readWrite';
+
+/** What a route's Lambda may touch (and is told about through its env). */
+export interface RouteResources {
+  tables: Partial<Record<TableKey, TableAccess>>;
+  /** Sends commands to the runners' command queues. */
+  commands?: 'send';
 }
 
-const route = (
-  id: string,
-  method: RouteDefinition['method'],
-  path: string,
-  file: string,
-): RouteDefinition => ({
-  id,
-  method,
-  path: `/whatsapp-qr${path}`,
-  entry: `functions/http/${file}.ts`,
-});
+export type HttpMethodName = 'GET' | 'POST' | 'PUT';
 
-export const ROUTES: RouteDefinition[] = [
-  route('InitSession', 'POST', '/init', 'init-session'),
-  route('GetQrCode', 'GET', '/qr-code/{sessionId}', 'get-qr-code'),
-  route('GetStatus', 'GET', '/status/{sessionId}', 'get-status'),
-  route('SendMessage', 'POST', '/send', 'send-message'),
-  route('GetMessage', 'GET', '/messages/{messageId}', 'get-message'),
-  route('Disconnect', 'POST', '/disconnect', 'disconnect'),
-  route('GetSessionByChatbot', 'GET', '/session/{chatbotId}', 'get-session-by-chatbot'),
-  route('UpsertChatbot', 'PUT', '/chatbots/{chatbotId}', 'upsert-chatbot'),
-  route('ListConversations', 'GET', '/conversations', 'list-conversations'),
-  route(
-    'ListConversationMessages',
-    'GET',
-    '/conversations/{conversationId}/messages',
-    'list-conversation-messages',
-  ),
-  route('GetUsage', 'GET', '/usage', 'get-usage'),
-  route('GetOpenApi', 'GET', '/openapi.json', 'get-openapi'),
-];
+export interface RouteDefinition<S extends RequestSpec = RequestSpec> {
+  /** Construct id, function name suffix, and the component name `route:<id>` of the IAM check. */
+  id: string;
+  method: HttpMethodName;
+  /** API Gateway route path, with `{param}` placeholders. */
+  path: string;
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  entry: string;
+  summary: string;
+  /** What the handler parses (zod), by part of the request; header names in lower case. */
+  request: S;
+  /** The JSON body of each success status; a result that does not match is a bug (500, logged). */
+  responses: Record<number, z.ZodType>;
+  /** Other media types the success response may have, with their OpenAPI string format. */
+  media?: Record<string, 'binary' | 'string'>;
+  /** Error statuses this route answers beyond those every route may answer. */
+  errors?: number[];
+  resources: RouteResources;
+}
+
+const PREFIX = '/whatsapp-qr';
+
+const route = <S extends RequestSpec>(
+  definition: Omit<RouteDefinition<S>, 'entry' | 'path'> & { path: string; file: string },
+): RouteDefinition<S> => {
+  const { file, path, ...rest } = definition;
+  return { ...rest, path: `${PREFIX}${path}`, entry: `functions/http/${file}.ts` };
+};
+
+/** Readable by every route that shows a session: its status depends on whether a runner holds it. */
+const SESSION_READ = { sessions: 'read', leases: 'read' } as const;
+
+/** Every route, by id. Each handler module takes its own entry (`httpRoute(ROUTE.SendMessage, …)`). */
+export const ROUTE = {
+  InitSession: route({
+    id: 'InitSession',
+    method: 'POST',
+    path: '/init',
+    file: 'init-session',
+    summary: 'Create or restart the WhatsApp session of a chatbot',
+    request: { body: InitSessionBody },
+    responses: { 201: InitSessionResponse, 200: InitSessionResponse },
+    errors: [409],
+    resources: { tables: { sessions: 'readWrite', leases: 'read' }, commands: 'send' },
+  }),
+  GetQrCode: route({
+    id: 'GetQrCode',
+    method: 'GET',
+    path: '/qr-code/{sessionId}',
+    file: 'get-qr-code',
+    summary: 'The QR code to scan (JSON, PNG with Accept: image/png, or ?format=svg)',
+    request: { params: SessionIdParams, query: QrCodeQuery },
+    responses: { 200: QrCodeResponse },
+    media: { 'image/png': 'binary', 'image/svg+xml': 'string' },
+    errors: [409],
+    resources: { tables: SESSION_READ },
+  }),
+  GetStatus: route({
+    id: 'GetStatus',
+    method: 'GET',
+    path: '/status/{sessionId}',
+    file: 'get-status',
+    summary: 'The status of a session',
+    request: { params: SessionIdParams },
+    responses: { 200: StatusResponse },
+    resources: { tables: SESSION_READ },
+  }),
+  SendMessage: route({
+    id: 'SendMessage',
+    method: 'POST',
+    path: '/send',
+    file: 'send-message',
+    summary: 'Queue a text message',
+    request: { body: SendMessageBody, headers: { 'idempotency-key': IdempotencyKeyHeader.optional() } },
+    responses: { 202: SendMessageResponse },
+    errors: [409],
+    resources: {
+      // The message joins its conversation and counts in the day's usage in one transaction.
+      tables: { sessions: 'read', messages: 'readWrite', requests: 'readWrite', usage: 'readWrite' },
+      commands: 'send',
+    },
+  }),
+  GetMessage: route({
+    id: 'GetMessage',
+    method: 'GET',
+    path: '/messages/{messageId}',
+    file: 'get-message',
+    summary: 'The delivery status of a message',
+    request: { params: MessageIdParams },
+    responses: { 200: MessageView },
+    resources: { tables: { messages: 'read' } },
+  }),
+  Disconnect: route({
+    id: 'Disconnect',
+    method: 'POST',
+    path: '/disconnect',
+    file: 'disconnect',
+    summary: 'Close a session, optionally unlinking the device',
+    request: { body: DisconnectBody },
+    responses: { 200: DisconnectResponse },
+    resources: { tables: { sessions: 'readWrite' }, commands: 'send' },
+  }),
+  GetSessionByChatbot: route({
+    id: 'GetSessionByChatbot',
+    method: 'GET',
+    path: '/session/{chatbotId}',
+    file: 'get-session-by-chatbot',
+    summary: 'The session of a chatbot, with the chatbot',
+    request: { params: ChatbotIdParams },
+    responses: { 200: SessionWithChatbotResponse },
+    resources: { tables: SESSION_READ },
+  }),
+  UpsertChatbot: route({
+    id: 'UpsertChatbot',
+    method: 'PUT',
+    path: '/chatbots/{chatbotId}',
+    file: 'upsert-chatbot',
+    summary: 'Create or update a chatbot',
+    request: { params: ChatbotIdParams, body: UpsertChatbotBody },
+    responses: { 200: ChatbotView },
+    resources: { tables: { sessions: 'readWrite' } },
+  }),
+  ListConversations: route({
+    id: 'ListConversations',
+    method: 'GET',
+    path: '/conversations',
+    file: 'list-conversations',
+    summary: 'The conversations of a session, most recent activity first (paged with nextCursor)',
+    request: { query: ConversationsPageQuery },
+    responses: { 200: ConversationListResponse },
+    resources: { tables: { sessions: 'read', messages: 'read' } },
+  }),
+  ListConversationMessages: route({
+    id: 'ListConversationMessages',
+    method: 'GET',
+    path: '/conversations/{conversationId}/messages',
+    file: 'list-conversation-messages',
+    summary: 'The messages of a conversation, oldest first (paged with nextCursor)',
+    request: { params: ConversationIdParams, query: MessagesPageQuery },
+    responses: { 200: ConversationMessagesResponse },
+    resources: { tables: { messages: 'read' } },
+  }),
+  GetUsage: route({
+    id: 'GetUsage',
+    method: 'GET',
+    path: '/usage',
+    file: 'get-usage',
+    summary:
+      'Usage per UTC day from `from` to `to` (inclusive, at most 366 days; days without usage are zeros)',
+    request: { query: UsageQuery },
+    responses: { 200: UsageResponse },
+    resources: { tables: { usage: 'read' } },
+  }),
+  GetOpenApi: route({
+    id: 'GetOpenApi',
+    method: 'GET',
+    path: '/openapi.json',
+    file: 'get-openapi',
+    summary: 'This document',
+    request: {},
+    responses: { 200: z.object({ openapi: z.string() }).loose() },
+    resources: { tables: {} },
+  }),
+};
+
+/** Every route, in declaration order. */
+export const ROUTES: RouteDefinition[] = Object.values(ROUTE);
 
 export const AUTHORIZER_ENTRY = 'functions/http/authorizer.ts';
+
+/** The HTTP methods served on a path, for a 405's `Allow` header. */
+export const methodsOfPath = (path: string): HttpMethodName[] =>
+  ROUTES.filter((r) => r.path === path).map((r) => r.method);

@@ -84,7 +84,7 @@ let deps: AiDeps | undefined;
 export const aiDeps = (): AiDeps => {
   if (!deps) {
     const config = loadConfig(AiEnv);
-    deps = buildAiDeps(config, createAwsClients(config));
+    deps = buildAiDeps(config, createAwsClients(config, { component: 'ai' }));
   }
   return deps;
 };

@@ -5,8 +5,9 @@ import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-ap
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { routeEnv } from '#functions/http/route-env.ts';
 import type { RouteDefinition } from '#functions/http/routes.ts';
-import { ApiEnv, AuthorizerEnv } from '#shared/config.ts';
+import { AuthorizerEnv } from '#shared/config.ts';
 import { AppFunction } from './app-function.ts';
 
 export interface GatewayHttpApiProps {
@@ -21,8 +22,8 @@ export interface GatewayHttpApiProps {
   burstLimit: number;
   /** Gives the authorizer what AuthorizerEnv names (the tenants table). */
   bindAuthorizer: (fn: AppFunction) => void;
-  /** Gives a route handler what ApiEnv names. */
-  bindRoute: (fn: AppFunction) => void;
+  /** Gives a route handler the resources its route declares (and their env keys, see routeEnv). */
+  bindRoute: (fn: AppFunction, route: RouteDefinition) => void;
 }
 
 /** One access-log line per request, as JSON; the request id ties it to the Lambda logs. */
@@ -101,10 +102,10 @@ export class GatewayHttpApi extends Construct {
         entry: route.entry,
         description: `WhatsApp gateway: ${route.method} ${route.path}`,
         serviceName: props.serviceNames.api,
-        envSchema: ApiEnv,
+        envSchema: routeEnv(route),
         ...logs,
       });
-      props.bindRoute(fn);
+      props.bindRoute(fn, route);
       fn.addSchemaDefaults();
       this.routeFunctions.set(route.id, fn);
       this.api.addRoutes({

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AUTHORIZER_ENTRY, ROUTES } from '#functions/http/routes.ts';
+import { routeEnv } from '#functions/http/route-env.ts';
+import { AUTHORIZER_ENTRY, ROUTE, ROUTES } from '#functions/http/routes.ts';
 import { INCOMING_QUEUE } from '#shared/adapters/queue-definitions.ts';
 import { TABLES, type TableKey } from '#shared/adapters/table-definitions.ts';
-import { AiEnv, ApiEnv, AuthorizerEnv, RunnerEnv } from '#shared/config.ts';
+import { AiEnv, AuthorizerEnv, RunnerEnv } from '#shared/config.ts';
 import type { AppFunction } from '../constructs/app-function.ts';
 import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../constructs/bindings.ts';
 import { RUNNER_METRICS } from '../constructs/observability.ts';
@@ -58,7 +59,11 @@ const statefulIdOf = (g: SynthesizedGateway, construct: { node: { defaultChild?:
 /** Every AppFunction of the stack, by a readable name, with the schema its code parses. */
 const appFunctions = (g: SynthesizedGateway) => [
   { name: 'Authorizer', fn: g.stateless.httpApi.authorizer, schema: AuthorizerEnv },
-  ...[...g.stateless.httpApi.routeFunctions].map(([name, fn]) => ({ name, fn, schema: ApiEnv })),
+  ...[...g.stateless.httpApi.routeFunctions].map(([name, fn]) => ({
+    name,
+    fn,
+    schema: routeEnv(ROUTE[name as keyof typeof ROUTE]),
+  })),
   { name: 'IncomingAi', fn: g.stateless.aiWorker.handler, schema: AiEnv },
 ];
 const lambdaOf = (g: SynthesizedGateway, fn: AppFunction): Json => resources(g)[idOf(g, fn.function)];
@@ -405,20 +410,31 @@ describe('IAM least privilege', () => {
     expect(data).toEqual([{ actions: READ, resources: ['table:Tenants'] }]);
   });
 
-  it('lets each route handler read tenants and usage, write sessions, messages and requests, send commands', () => {
-    for (const [name, fn] of base.stateless.httpApi.routeFunctions) {
+  it('gives each route handler exactly the tables and queues its route declares', () => {
+    for (const route of ROUTES) {
+      const fn = base.stateless.httpApi.routeFunctions.get(route.id) as AppFunction;
       const grants = grantsOf(base, idOf(base, fn.role));
-      expect(actionsOn(grants, 'table:Tenants'), name).toEqual(READ);
-      expect(actionsOn(grants, 'table:Usage'), name).toEqual(READ);
-      for (const table of ['Sessions', 'Messages', 'Requests']) {
-        expect(actionsOn(grants, `table:${table}`), `${name} ${table}`).toEqual(READ_WRITE);
+      for (const key of Object.keys(TABLES) as TableKey[]) {
+        const access = route.resources.tables[key];
+        const expected = access === 'readWrite' ? READ_WRITE : access === 'read' ? READ : [];
+        expect(actionsOn(grants, `table:${TABLES[key].id}`), `${route.id} ${key}`).toEqual(expected);
       }
-      expect(actionsOn(grants, 'table:Sessions/index/gsi1'), name).toEqual(READ_WRITE);
-      expect(actionsOn(grants, 'table:Leases'), name).toEqual([]);
-      expect(actionsOn(grants, 'queue:Commands0'), name).toEqual(SEND);
-      expect(actionsOn(grants, 'queue:Commands1'), name).toEqual(SEND);
-      expect(actionsOn(grants, 'queue:Incoming'), name).toEqual([]);
+      const send = route.resources.commands === 'send' ? SEND : [];
+      expect(actionsOn(grants, 'queue:Commands0'), route.id).toEqual(send);
+      expect(actionsOn(grants, 'queue:Commands1'), route.id).toEqual(send);
+      expect(actionsOn(grants, 'queue:Incoming'), route.id).toEqual([]);
+      expect(actionsOn(grants, 'dlq:Commands0'), route.id).toEqual([]);
     }
+  });
+
+  it('lets the send route write usage (its transaction counts the message) and the OpenAPI route touch nothing', () => {
+    const grantsOfRoute = (id: string) =>
+      grantsOf(base, idOf(base, (base.stateless.httpApi.routeFunctions.get(id) as AppFunction).role));
+    expect(actionsOn(grantsOfRoute('SendMessage'), 'table:Usage')).toEqual(READ_WRITE);
+    expect(actionsOn(grantsOfRoute('GetUsage'), 'table:Usage')).toEqual(READ);
+    expect(actionsOn(grantsOfRoute('GetUsage'), 'table:Sessions')).toEqual([]);
+    const openApi = grantsOfRoute('GetOpenApi').filter((s) => !s.actions.every((a) => a.startsWith('logs:')));
+    expect(openApi).toEqual([]);
   });
 
   it('lets the AI Lambda read sessions, write messages and usage, send commands and consume incoming', () => {
@@ -441,6 +457,10 @@ describe('IAM least privilege', () => {
     expect(actionsOn(grants, 'queue:Commands0')).toEqual(CONSUME);
     expect(actionsOn(grants, 'queue:Commands1')).toEqual(CONSUME);
     expect(actionsOn(grants, 'queue:Incoming')).toEqual(SEND);
+    // A malformed command goes to its DLQ from the runner itself.
+    expect(actionsOn(grants, 'dlq:Commands0')).toEqual(SEND);
+    expect(actionsOn(grants, 'dlq:Commands1')).toEqual(SEND);
+    expect(actionsOn(grants, 'dlq:Incoming')).toEqual([]);
     const role = resources(base)[roleId];
     expect(role.Properties.ManagedPolicyArns).toEqual([
       {

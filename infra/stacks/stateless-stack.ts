@@ -81,14 +81,12 @@ export class StatelessStack extends Stack {
       burstLimit: config.apiBurstLimit,
       ...logs,
       bindAuthorizer: (fn) => table(fn, 'tenants', 'read'),
-      bindRoute: (fn) => {
-        table(fn, 'tenants', 'read');
-        table(fn, 'sessions', 'readWrite');
-        table(fn, 'messages', 'readWrite');
-        table(fn, 'requests', 'readWrite');
-        table(fn, 'usage', 'read');
-        table(fn, 'leases', 'read'); // session status: is a runner still holding it?
-        sendCommands(fn);
+      // Each route gets exactly the resources its entry in the route table declares.
+      bindRoute: (fn, route) => {
+        for (const [key, access] of Object.entries(route.resources.tables) as [TableKey, TableAccess][]) {
+          table(fn, key, access);
+        }
+        if (route.resources.commands === 'send') sendCommands(fn);
         fn.addEnvironment('SEND_RATE_PER_MINUTE', String(config.sendRatePerMinute));
       },
     });
@@ -135,6 +133,8 @@ export class StatelessStack extends Stack {
         table(target, 'leases', 'readWrite');
         bindBucket(target, resources.authStateBucket, resources.authStatePolicy, 'AUTH_STATE_BUCKET');
         bindQueuesForConsuming(target, commandQueues, 'COMMAND_QUEUE_URLS', resources.commandQueueUrls);
+        // A malformed command is moved to its queue's DLQ by the runner itself (command-consumer.ts).
+        for (const pair of resources.commandQueues) pair.deadLetterQueue.grantSendMessages(target);
         bindQueuesForSending(
           target,
           [resources.incomingQueue.queue],

@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EndpointConfig } from '../config.ts';
+import { recordCalls } from './aws-call-recorder.ts';
 
 export interface AwsClients {
   dynamo: DynamoDBDocumentClient;
@@ -14,11 +15,15 @@ export interface AwsClients {
  * Builds every AWS client once per process. The one place that switches between AWS and the local
  * stand-ins: an endpoint in the config points that client at loopback (path-style S3 for the stand-in).
  */
-export const createAwsClients = (config: EndpointConfig): AwsClients => {
+export const createAwsClients = (
+  config: EndpointConfig,
+  /** `component`: the deployed component these clients belong to (for the IAM conformance check). */
+  options: { component?: string } = {},
+): AwsClients => {
   const dynamo = new DynamoDBClient({
     ...(config.DYNAMODB_ENDPOINT && { endpoint: config.DYNAMODB_ENDPOINT }),
   });
-  return {
+  const clients: AwsClients = {
     dynamo: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
     sqs: new SQSClient({ ...(config.SQS_ENDPOINT && { endpoint: config.SQS_ENDPOINT }) }),
     s3: new S3Client({
@@ -31,4 +36,5 @@ export const createAwsClients = (config: EndpointConfig): AwsClients => {
       }),
     }),
   };
+  return recordCalls(clients, options.component);
 };

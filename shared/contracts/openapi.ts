@@ -1,185 +1,106 @@
 import { z } from 'zod';
-import {
-  ChatbotIdParams,
-  ChatbotView,
-  ConversationIdParams,
-  DisconnectBody,
-  DisconnectResponse,
-  ErrorResponse,
-  InitSessionBody,
-  InitSessionResponse,
-  MessageIdParams,
-  MessageView,
-  QrCodeQuery,
-  QrCodeResponse,
-  SendMessageBody,
-  SendMessageResponse,
-  SessionIdParams,
-  SessionWithChatbotResponse,
-  StatusResponse,
-  UpsertChatbotBody,
-  UsageQuery,
-  UsageResponse,
-} from './http.ts';
-import {
-  ConversationListResponse,
-  ConversationMessagesResponse,
-  ConversationsPageQuery,
-  MessagesPageQuery,
-} from './read-api.ts';
+import { ErrorResponse } from './http.ts';
 
-interface Operation {
-  method: 'get' | 'post' | 'put';
+/**
+ * The shape of a route the document is generated from: functions/http/routes.ts declares the
+ * routes (this layer does not import the apps; the route handler passes them in).
+ */
+export interface OpenApiRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
   path: string;
   summary: string;
-  body?: z.ZodType;
-  params?: z.ZodObject;
-  query?: z.ZodObject;
-  headers?: Record<string, z.ZodType>;
+  request: {
+    body?: z.ZodType;
+    params?: z.ZodType;
+    query?: z.ZodType;
+    /** By lower-case header name. */
+    headers?: Record<string, z.ZodType>;
+  };
   responses: Record<number, z.ZodType>;
-  errors: number[];
-  /** Extra media types of the success response. */
+  /** Extra media types of the success response, with their string format. */
   media?: Record<string, string>;
+  /** Error statuses beyond the ones every route with input may answer. */
+  errors?: number[];
 }
 
-const ERR = [400, 401, 404, 413, 429, 503];
+/** Every route: 401 without a valid key, 405 for a method the path does not serve, 429 when throttled. */
+const ALWAYS = [401, 405, 429];
+/** Routes with input: also invalid input, unknown ids, too large a request, a dependency down. */
+const WITH_INPUT = [400, 404, 413, 503];
 
-/** Every route of the tenant API (the tests check this list against the deployed routes). */
-export const OPERATIONS: Operation[] = [
-  {
-    method: 'post',
-    path: '/whatsapp-qr/init',
-    summary: 'Create or restart the WhatsApp session of a chatbot',
-    body: InitSessionBody,
-    responses: { 201: InitSessionResponse, 200: InitSessionResponse },
-    errors: [...ERR, 409],
+const errorStatuses = (route: OpenApiRoute): number[] => {
+  const { body, params, query, headers } = route.request;
+  const hasInput = Boolean(body || params || query || (headers && Object.keys(headers).length));
+  const statuses = new Set([
+    ...ALWAYS,
+    ...(hasInput ? WITH_INPUT : []),
+    ...(body ? [415] : []),
+    ...(route.errors ?? []),
+  ]);
+  return [...statuses].sort((a, b) => a - b);
+};
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input (VALIDATION_FAILED, MALFORMED_JSON, …) with every bad field in `details`',
+  401: 'No valid API key (UNAUTHORIZED)',
+  404: 'No such resource for this tenant',
+  405: 'The path does not serve this method (METHOD_NOT_ALLOWED); `Allow` lists the methods it serves',
+  409: 'The resource is not in a state that allows this',
+  413: 'The request is too large (PAYLOAD_TOO_LARGE)',
+  415: 'The body is not JSON (UNSUPPORTED_MEDIA_TYPE)',
+  429: 'Too many requests (RATE_LIMITED); retry after `Retry-After` seconds when given',
+  503: 'A dependency is unavailable (SERVICE_UNAVAILABLE); retry later',
+};
+
+const ERROR_HEADERS: Record<number, Record<string, unknown>> = {
+  405: {
+    Allow: { description: 'The methods this path serves', schema: { type: 'string' } },
   },
-  {
-    method: 'get',
-    path: '/whatsapp-qr/qr-code/{sessionId}',
-    summary: 'The QR code to scan (JSON, PNG with Accept: image/png, or ?format=svg)',
-    params: SessionIdParams,
-    query: QrCodeQuery,
-    responses: { 200: QrCodeResponse },
-    errors: [...ERR, 409],
-    media: { 'image/png': 'binary', 'image/svg+xml': 'string' },
+  429: {
+    'Retry-After': {
+      description: 'Seconds to wait before retrying (sent with RATE_LIMITED)',
+      schema: { type: 'integer', minimum: 0 },
+    },
   },
-  {
-    method: 'get',
-    path: '/whatsapp-qr/status/{sessionId}',
-    summary: 'The status of a session',
-    params: SessionIdParams,
-    responses: { 200: StatusResponse },
-    errors: ERR,
-  },
-  {
-    method: 'post',
-    path: '/whatsapp-qr/send',
-    summary: 'Queue a text message',
-    body: SendMessageBody,
-    headers: { 'Idempotency-Key': z.string().min(1).max(255) },
-    responses: { 202: SendMessageResponse },
-    errors: [...ERR, 409],
-  },
-  {
-    method: 'get',
-    path: '/whatsapp-qr/messages/{messageId}',
-    summary: 'The delivery status of a message',
-    params: MessageIdParams,
-    responses: { 200: MessageView },
-    errors: ERR,
-  },
-  {
-    method: 'post',
-    path: '/whatsapp-qr/disconnect',
-    summary: 'Close a session, optionally unlinking the device',
-    body: DisconnectBody,
-    responses: { 200: DisconnectResponse },
-    errors: ERR,
-  },
-  {
-    method: 'get',
-    path: '/whatsapp-qr/session/{chatbotId}',
-    summary: 'The session of a chatbot, with the chatbot',
-    params: ChatbotIdParams,
-    responses: { 200: SessionWithChatbotResponse },
-    errors: ERR,
-  },
-  {
-    method: 'put',
-    path: '/whatsapp-qr/chatbots/{chatbotId}',
-    summary: 'Create or update a chatbot',
-    params: ChatbotIdParams,
-    body: UpsertChatbotBody,
-    responses: { 200: ChatbotView },
-    errors: ERR,
-  },
-  {
-    method: 'get',
-    path: '/whatsapp-qr/conversations',
-    summary: 'The conversations of a session, most recent activity first (paged with nextCursor)',
-    query: ConversationsPageQuery,
-    responses: { 200: ConversationListResponse },
-    errors: ERR,
-  },
-  {
-    method: 'get',
-    path: '/whatsapp-qr/conversations/{conversationId}/messages',
-    summary: 'The messages of a conversation, oldest first (paged with nextCursor)',
-    params: ConversationIdParams,
-    query: MessagesPageQuery,
-    responses: { 200: ConversationMessagesResponse },
-    errors: ERR,
-  },
-  {
-    method: 'get',
-    path: '/whatsapp-qr/usage',
-    summary:
-      'Usage per UTC day from `from` to `to` (inclusive, at most 366 days; days without usage are zeros)',
-    query: UsageQuery,
-    responses: { 200: UsageResponse },
-    errors: ERR,
-  },
-  {
-    method: 'get',
-    path: '/whatsapp-qr/openapi.json',
-    summary: 'This document',
-    responses: { 200: z.object({ openapi: z.string() }).loose() },
-    errors: [401],
-  },
-];
+};
 
 const schema = (type: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(type, { io, unrepresentable: 'any' });
 
-const parameters = (op: Operation) => [
-  ...Object.entries(op.params?.shape ?? {}).map(([name, s]) => ({
+const shapeOf = (type: z.ZodType | undefined): Record<string, z.ZodType> =>
+  type instanceof z.ZodObject ? (type.shape as Record<string, z.ZodType>) : {};
+
+const parameters = (op: OpenApiRoute) => [
+  ...Object.entries(shapeOf(op.request.params)).map(([name, s]) => ({
     name,
     in: 'path',
     required: true,
     schema: schema(s as z.ZodType, 'input'),
   })),
-  ...Object.entries(op.query?.shape ?? {}).map(([name, s]) => ({
+  ...Object.entries(shapeOf(op.request.query)).map(([name, s]) => ({
     name,
     in: 'query',
     required: !(s as z.ZodType).safeParse(undefined).success,
     schema: schema(s as z.ZodType, 'input'),
   })),
-  ...Object.entries(op.headers ?? {}).map(([name, s]) => ({
+  ...Object.entries(op.request.headers ?? {}).map(([name, s]) => ({
     name,
     in: 'header',
-    required: false,
+    required: !s.safeParse(undefined).success,
     schema: schema(s, 'input'),
   })),
 ];
 
-const operation = (op: Operation) => ({
+const operation = (op: OpenApiRoute) => ({
   summary: op.summary,
-  operationId: `${op.method}${op.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
+  operationId: `${op.method.toLowerCase()}${op.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
   security: [{ bearer: [] }, { apiKey: [] }],
   parameters: parameters(op),
-  ...(op.body && {
-    requestBody: { required: true, content: { 'application/json': { schema: schema(op.body, 'input') } } },
+  ...(op.request.body && {
+    requestBody: {
+      required: true,
+      content: { 'application/json': { schema: schema(op.request.body, 'input') } },
+    },
   }),
   responses: {
     ...Object.fromEntries(
@@ -200,10 +121,11 @@ const operation = (op: Operation) => ({
       ]),
     ),
     ...Object.fromEntries(
-      op.errors.map((status) => [
+      errorStatuses(op).map((status) => [
         status,
         {
-          description: 'Error',
+          description: ERROR_DESCRIPTIONS[status] ?? 'Error',
+          ...(ERROR_HEADERS[status] && { headers: ERROR_HEADERS[status] }),
           content: { 'application/json': { schema: schema(ErrorResponse, 'output') } },
         },
       ]),
@@ -211,23 +133,31 @@ const operation = (op: Operation) => ({
   },
 });
 
-let document: Record<string, unknown> | undefined;
+const documents = new WeakMap<readonly OpenApiRoute[], Record<string, unknown>>();
 
-/** The OpenAPI 3.1 document of the tenant API, generated from the same zod schemas the handlers use. */
-export const openApiDocument = (): Record<string, unknown> => {
-  document ??= {
-    openapi: '3.1.0',
-    info: { title: 'WhatsApp QR Gateway', version: '1.0.0' },
-    components: {
-      securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer' },
-        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+/**
+ * The OpenAPI 3.1 document of the tenant API, generated from the route table and the same zod
+ * schemas the handlers parse and check with. The server is relative: the host serving the document.
+ */
+export const openApiDocument = ({ routes }: { routes: readonly OpenApiRoute[] }): Record<string, unknown> => {
+  let document = documents.get(routes);
+  if (!document) {
+    document = {
+      openapi: '3.1.0',
+      info: { title: 'WhatsApp QR Gateway', version: '1.0.0' },
+      servers: [{ url: '/', description: 'The host serving this document' }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        },
       },
-    },
-    paths: OPERATIONS.reduce<Record<string, Record<string, unknown>>>((paths, op) => {
-      paths[op.path] = { ...paths[op.path], [op.method]: operation(op) };
-      return paths;
-    }, {}),
-  };
+      paths: routes.reduce<Record<string, Record<string, unknown>>>((paths, op) => {
+        paths[op.path] = { ...paths[op.path], [op.method.toLowerCase()]: operation(op) };
+        return paths;
+      }, {}),
+    };
+    documents.set(routes, document);
+  }
   return document;
 };

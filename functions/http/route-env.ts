@@ -1,0 +1,27 @@
+import type { z } from 'zod';
+import { TABLES, type TableKey } from '#shared/adapters/table-definitions.ts';
+import { ApiEnv } from '#shared/config.ts';
+import type { RouteDefinition } from './routes.ts';
+
+/** ApiEnv keys that name an AWS resource: a route gets one only when it declares that resource. */
+const resourceKeys = (): Map<string, (route: RouteDefinition) => boolean> =>
+  new Map([
+    ...(Object.keys(TABLES) as TableKey[]).map(
+      (key) =>
+        [TABLES[key].envKey, (route: RouteDefinition) => route.resources.tables[key] !== undefined] as const,
+    ),
+    ['COMMAND_QUEUE_URLS', (route: RouteDefinition) => route.resources.commands === 'send'] as const,
+  ]);
+
+/** The ApiEnv resource keys a route does not declare (its Lambda is not given them, nor the access). */
+export const undeclaredEnvKeys = (route: RouteDefinition): string[] =>
+  [...resourceKeys()]
+    .filter(([key, declared]) => key in ApiEnv.shape && !declared(route))
+    .map(([key]) => key);
+
+/**
+ * A route's env schema: ApiEnv without the resources the route does not declare. The CDK app sets
+ * exactly these keys on the route's Lambda (synth fails otherwise) and the handler parses them.
+ */
+export const routeEnv = (route: RouteDefinition): z.ZodObject =>
+  ApiEnv.omit(Object.fromEntries(undeclaredEnvKeys(route).map((key) => [key, true])) as never);
