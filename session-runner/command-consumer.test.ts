@@ -1,9 +1,19 @@
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { randomBytes } from 'node:crypto';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '#shared/logger.ts';
 import { provisionTestAws, type TestAws } from '#shared/testing/aws-test-env.ts';
+import { aMessage } from '#shared/testing/builders.ts';
+import { InMemoryMessageStore } from '#shared/testing/in-memory-stores.ts';
 import { drainQueue } from '#shared/testing/sqs-drain.ts';
-import { CommandConsumer } from './command-consumer.ts';
+import { type SqsFifoDouble, startSqsFifoDouble } from '#shared/testing/sqs-fifo-double.ts';
+import { CommandConsumer, type CommandHandler } from './command-consumer.ts';
 
 let aws: TestAws;
 let queueUrl: string;
@@ -89,5 +99,206 @@ describe('CommandConsumer', () => {
       }),
     );
     expect(Number(attributes.Attributes?.ApproximateNumberOfMessagesNotVisible)).toBe(1);
+  });
+});
+
+// Under SQS's real FIFO behaviour (the double): whole groups per receive, short visibility,
+// redelivery, outages. What a handler "sends" is counted; each must go out once, in order.
+describe('CommandConsumer under SQS FIFO semantics (the double)', () => {
+  let double: SqsFifoDouble;
+  let sqs: SQSClient;
+  const sessionId = '33333333-3333-4333-8333-333333333333';
+  beforeAll(async () => {
+    double = await startSqsFifoDouble();
+    sqs = new SQSClient({ endpoint: double.endpoint, region: 'us-east-1', maxAttempts: 1 });
+  });
+  afterAll(async () => {
+    sqs?.destroy();
+    await double?.stop();
+  });
+
+  const shortQueue = async () => {
+    const name = `commands-${randomBytes(3).toString('hex')}.fifo`;
+    const out = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false', VisibilityTimeout: '2' },
+      }),
+    );
+    return { url: out.QueueUrl as string, name };
+  };
+  const sendCommand = (url: string, messageId: string, dedup = messageId) =>
+    sqs.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageGroupId: sessionId,
+        MessageDeduplicationId: dedup,
+        MessageBody: JSON.stringify({
+          v: 1,
+          type: 'send',
+          sessionId,
+          commandId: dedup,
+          messageId,
+          to: '4915199999999@s.whatsapp.net',
+          text: `text of ${messageId}`,
+        }),
+      }),
+    );
+  const ids = (n: number) =>
+    Array.from({ length: n }, (_, i) => `00000000-0000-4000-8000-00000000000${i + 1}`);
+  const waitFor = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const consumerOn = (url: string, handle: CommandHandler, visibilitySeconds = 2) =>
+    new CommandConsumer({
+      sqs,
+      queueUrl: url,
+      logger: createLogger('test'),
+      waitSeconds: 1,
+      visibilitySeconds,
+      extendEveryMs: 400,
+      handle,
+    });
+
+  it('runs a whole group of 5 sends received at once, with a 2 s visibility and a slow reconnect, each once and in order', async () => {
+    const { url, name } = await shortQueue();
+    const messageIds = ids(5);
+    for (const id of messageIds) await sendCommand(url, id);
+    const sent: string[] = [];
+    let firstReceive = 0;
+    const consumer = consumerOn(url, async (command) => {
+      firstReceive ||= Date.now();
+      // The session is reconnecting: the first send waits longer than the queue's visibility.
+      while (Date.now() - firstReceive < 5000) await new Promise((r) => setTimeout(r, 100));
+      if (command.type === 'send') sent.push(command.messageId);
+      return { kind: 'done' };
+    });
+    consumer.start();
+    await waitFor('all five sent and deleted', () => sent.length >= 5 && double.bodies(name).length === 0);
+    await consumer.stop();
+    expect(sent).toEqual(messageIds);
+    expect(double.stats().redelivered).toBe(0);
+  });
+
+  it('runs nothing twice when visibility runs out during an outage and the group comes again', async () => {
+    const { url, name } = await shortQueue();
+    const messageIds = ids(4);
+    for (const id of messageIds) await sendCommand(url, id);
+    const before = double.stats().redelivered;
+    const sent: string[] = [];
+    let endOutage: (() => void) | undefined;
+    const consumer = consumerOn(
+      url,
+      async (command) => {
+        if (sent.length === 0) {
+          // Renewals fail while the first command runs: the whole group reappears and is received again.
+          endOutage = double.outage(['ChangeMessageVisibility']);
+          await waitFor('the group redelivered', () => double.stats().redelivered - before >= 4);
+          endOutage();
+        }
+        if (command.type === 'send') sent.push(command.messageId);
+        return { kind: 'done' };
+      },
+      1,
+    );
+    consumer.start();
+    await waitFor('all sent and deleted', () => sent.length >= 4 && double.bodies(name).length === 0);
+    await consumer.stop();
+    expect(sent).toEqual(messageIds);
+  });
+
+  it('deletes a handled command once the queue takes deletes again, without running it again', async () => {
+    const { url, name } = await shortQueue();
+    const [messageId] = ids(1);
+    await sendCommand(url, messageId as string);
+    const endOutage = double.outage(['DeleteMessage']);
+    let runs = 0;
+    const consumer = consumerOn(
+      url,
+      async () => {
+        runs++;
+        return { kind: 'done' };
+      },
+      1,
+    );
+    consumer.start();
+    await waitFor('handled once', () => runs === 1);
+    // Its visibility runs out while the delete fails: it comes again and is only deleted.
+    const before = double.stats().redelivered;
+    await waitFor('redelivered during the outage', () => double.stats().redelivered > before);
+    endOutage();
+    await waitFor('deleted', () => double.bodies(name).length === 0);
+    await consumer.stop();
+    expect(runs).toBe(1);
+  });
+
+  it('gives the rest of a group back after a command given back, and runs them after it, in order', async () => {
+    const { url, name } = await shortQueue();
+    const messageIds = ids(3);
+    for (const id of messageIds) await sendCommand(url, id);
+    const runs: string[] = [];
+    let refused = false;
+    const consumer = consumerOn(url, async (command) => {
+      if (command.type !== 'send') return { kind: 'done' };
+      runs.push(command.messageId);
+      if (command.messageId === messageIds[1] && !refused) {
+        refused = true;
+        return { kind: 'retry', afterSeconds: 1 };
+      }
+      return { kind: 'done' };
+    });
+    consumer.start();
+    await waitFor('all done', () => double.bodies(name).length === 0);
+    await consumer.stop();
+    expect(runs).toEqual([messageIds[0], messageIds[1], messageIds[1], messageIds[2]]);
+  });
+
+  it('a redelivered send after SENT is not sent again, by this runner or the next one', async () => {
+    const { url, name } = await shortQueue();
+    const store = new InMemoryMessageStore();
+    const [messageId] = ids(1) as [string];
+    await store.putIfAbsent(aMessage({ messageId, sessionId, tenantId: 't' }));
+    const sent: string[] = [];
+    // The runner's send path in short: claim (fenced), send, record SENT; a final message is done.
+    const runnerHandler =
+      (fence: number): CommandHandler =>
+      async (command) => {
+        if (command.type !== 'send') return { kind: 'done' };
+        const claim = await store.claimSend(command.messageId, {
+          sessionId,
+          tenantId: 't',
+          fence,
+          runnerId: `runner-${fence}`,
+          waMessageId: 'WA',
+          now: new Date().toISOString(),
+          staleBefore: new Date(Date.now() - 60_000).toISOString(),
+        });
+        if (claim.kind === 'busy') return { kind: 'retry', afterSeconds: 1 };
+        if (claim.kind !== 'claimed') return { kind: 'done' };
+        sent.push(command.messageId);
+        await store.updateStatus(command.messageId, { status: 'SENT', fence, now: new Date().toISOString() });
+        return { kind: 'done' };
+      };
+    await sendCommand(url, messageId);
+    // Runner 1 sends, but its delete never arrives (outage), and it stops.
+    const endOutage = double.outage(['DeleteMessage']);
+    const first = consumerOn(url, runnerHandler(1), 1);
+    first.start();
+    await waitFor('sent by runner 1', () => sent.length === 1);
+    await first.stop();
+    endOutage();
+    // The command comes again, to the next runner, and is not sent again; a copy under another
+    // deduplication id (a replayed enqueue) is not either.
+    await sendCommand(url, messageId, 'replayed-enqueue');
+    const second = consumerOn(url, runnerHandler(2), 1);
+    second.start();
+    await waitFor('both copies deleted', () => double.bodies(name).length === 0);
+    await second.stop();
+    expect(sent).toEqual([messageId]);
+    expect((await store.get(messageId))?.status).toBe('SENT');
   });
 });

@@ -16,8 +16,6 @@ export type CommandResult = { kind: 'done' } | { kind: 'retry'; afterSeconds: nu
 export type CommandHandler = (command: Command) => Promise<CommandResult>;
 
 const MAX_IN_FLIGHT = 50;
-const VISIBILITY_EXTENSION_SECONDS = 20;
-const EXTEND_EVERY_MS = 7_000;
 
 export interface ConsumerOptions {
   sqs: SQSClient;
@@ -25,26 +23,53 @@ export interface ConsumerOptions {
   handle: CommandHandler;
   logger: Logger;
   waitSeconds?: number;
+  /** How long a received command stays invisible, renewed while it waits or runs (default 30 s). */
+  visibilitySeconds?: number;
+  /** How often held commands are renewed (default a third of the visibility). */
+  extendEveryMs?: number;
+}
+
+/** A command this consumer holds: received and neither deleted nor given back. */
+interface Held {
+  message: Message;
+  /** The newest receipt handle: SQS acts only on the latest one after a redelivery. */
+  receiptHandle: string;
+  /** Handled and to be deleted (the delete failed once and is retried). */
+  done: boolean;
 }
 
 /**
- * Long-polls one `commands-<shard>.fifo`. FIFO hands out one message per session at a time, so
- * commands of a session run strictly in order; sessions run in parallel. A malformed command goes
- * straight to the dead-letter queue with its reason instead of blocking its session's group.
+ * Long-polls one `commands-<shard>.fifo`. SQS may hand out several commands of a session in one
+ * receive: they run one after the other, in order, and every one of them stays invisible until it
+ * is deleted or given back (not only the one running), so none reappears to run a second time
+ * while it waits its turn. A command that comes again while still held (its visibility ran out
+ * during an outage) is not run twice: its newer receipt handle replaces the old one. Sessions run
+ * in parallel. A malformed command goes straight to the dead-letter queue with its reason.
  */
 export class CommandConsumer {
   private running = false;
   private loop?: Promise<void>;
-  private inFlight = new Set<Promise<void>>();
+  /** The tail of each session's chain of commands (MessageGroupId → running work). */
+  private readonly groups = new Map<string, Promise<void>>();
+  private readonly held = new Map<string, Held>();
+  private keepAlive?: NodeJS.Timeout;
   private deadLetterUrl?: Promise<string | undefined>;
   private abort = new AbortController();
 
   constructor(private readonly options: ConsumerOptions) {}
 
+  private get visibility(): number {
+    return this.options.visibilitySeconds ?? 30;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
     this.abort = new AbortController();
+    this.keepAlive = setInterval(
+      () => void this.renewHeld(),
+      this.options.extendEveryMs ?? (this.visibility * 1000) / 3,
+    );
     this.loop = this.poll();
   }
 
@@ -53,7 +78,8 @@ export class CommandConsumer {
     this.running = false;
     this.abort.abort();
     await this.loop;
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.groups.values()]);
+    clearInterval(this.keepAlive);
   }
 
   private async poll(): Promise<void> {
@@ -66,6 +92,9 @@ export class CommandConsumer {
             QueueUrl: queueUrl,
             MaxNumberOfMessages: 10,
             WaitTimeSeconds: this.options.waitSeconds ?? 20,
+            // Set on the receive itself: the queue's own (short) timeout would otherwise run out
+            // for the later commands of a group before the first renewal.
+            VisibilityTimeout: this.visibility,
             MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
           }),
           { abortSignal: this.abort.signal },
@@ -77,43 +106,64 @@ export class CommandConsumer {
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
-      // SQS may hand out several commands of one session at once: they run one after the other, in
-      // order, and a command given back stops the rest of its group. Sessions run in parallel; a
-      // command in flight keeps its group locked, so the next receive cannot overtake it.
-      for (const group of groupsOf(messages)) {
-        const work = this.processInOrder(group)
+      for (const [group, fresh] of groupsOf(messages.filter((m) => this.hold(m)))) {
+        // Behind whatever of the session is still running: a redelivery never overtakes it.
+        const previous = this.groups.get(group) ?? Promise.resolve();
+        const work: Promise<void> = previous
+          .then(() => this.processInOrder(fresh))
           .catch((error) =>
             this.options.logger.error('command processing failed', { error: (error as Error).message }),
           )
-          .finally(() => this.inFlight.delete(work));
-        this.inFlight.add(work);
+          .finally(() => {
+            if (this.groups.get(group) === work) this.groups.delete(group);
+          });
+        this.groups.set(group, work);
       }
-      while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+      while (this.groups.size >= MAX_IN_FLIGHT) await Promise.race(this.groups.values());
     }
+  }
+
+  /** Takes a received message into the held set; false when it was held already (a redelivery). */
+  private hold(message: Message): boolean {
+    const id = message.MessageId ?? '';
+    const known = this.held.get(id);
+    if (!known) {
+      this.held.set(id, { message, receiptHandle: message.ReceiptHandle ?? '', done: false });
+      return true;
+    }
+    known.receiptHandle = message.ReceiptHandle ?? known.receiptHandle;
+    this.options.logger.warn('command received again while held: not run twice', { messageId: id });
+    // Handled already, only its delete had failed: delete it now with the fresh handle.
+    if (known.done) void this.remove(known);
+    return false;
+  }
+
+  /** Renews the visibility of every held command, running or waiting its turn. */
+  private async renewHeld(): Promise<void> {
+    await Promise.all(
+      [...this.held.values()].map(async (held) => {
+        if (held.done) return this.remove(held);
+        await this.setVisibility(held, this.visibility).catch((error) =>
+          this.options.logger.warn('extending a command failed', { error: (error as Error).message }),
+        );
+      }),
+    );
   }
 
   private async processInOrder(group: Message[]): Promise<void> {
     for (const [i, message] of group.entries()) {
       if (await this.process(message)) continue;
       // Given back: the later commands of the session go back too, to come again after it.
-      for (const later of group.slice(i + 1)) {
-        await this.options.sqs
-          .send(
-            new ChangeMessageVisibilityCommand({
-              QueueUrl: this.options.queueUrl,
-              ReceiptHandle: later.ReceiptHandle,
-              VisibilityTimeout: 0,
-            }),
-          )
-          .catch(() => undefined);
-      }
+      for (const later of group.slice(i + 1)) await this.release(later, 0);
       return;
     }
   }
 
   /** Handles one command; false when it was given back (retry later or failed). */
   private async process(message: Message): Promise<boolean> {
-    const { sqs, queueUrl, logger } = this.options;
+    const { logger } = this.options;
+    const held = this.held.get(message.MessageId ?? '');
+    if (!held) return true;
     const parsed = Command.safeParse(safeJson(message.Body));
     if (!parsed.success) {
       const reason = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -122,52 +172,67 @@ export class CommandConsumer {
         reason,
       });
       try {
-        await this.deadLetter(message, reason);
+        await this.deadLetter(held, reason);
       } catch (error) {
         // Left to SQS's own redrive after 5 receives.
         this.deadLetterUrl = undefined;
+        this.held.delete(message.MessageId ?? '');
         logger.warn('moving a malformed command failed', { error: (error as Error).message });
       }
       return true;
     }
-    const extend = async (seconds: number) => {
-      await sqs.send(
-        new ChangeMessageVisibilityCommand({
-          QueueUrl: queueUrl,
-          ReceiptHandle: message.ReceiptHandle,
-          VisibilityTimeout: seconds,
-        }),
-      );
-    };
-    // A long command (a send waiting for its session to reconnect) keeps its message invisible.
-    const keepAlive = setInterval(
-      () => void extend(VISIBILITY_EXTENSION_SECONDS).catch(() => undefined),
-      EXTEND_EVERY_MS,
-    );
     try {
       const result = await this.options.handle(parsed.data);
       if (result.kind === 'done') {
-        await sqs.send(
-          new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
-        );
+        held.done = true;
+        await this.remove(held);
         return true;
       }
-      await extend(result.afterSeconds);
+      await this.release(message, result.afterSeconds);
       return false;
     } catch (error) {
-      // Left in flight: SQS redelivers after the visibility timeout, and after 5 receives moves it to the DLQ.
+      // Given back for a later attempt; after 5 receives SQS moves it to the DLQ.
       logger.warn('command failed, will be retried', {
         type: parsed.data.type,
         sessionId: parsed.data.sessionId,
         error: (error as Error).message,
       });
+      await this.release(message, 5);
       return false;
-    } finally {
-      clearInterval(keepAlive);
     }
   }
 
-  private async deadLetter(message: Message, reason: string): Promise<void> {
+  /** Deletes a handled command; on failure it stays held and the next renewal tries again. */
+  private async remove(held: Held): Promise<void> {
+    const { sqs, queueUrl } = this.options;
+    try {
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: held.receiptHandle }));
+      if (this.held.get(held.message.MessageId ?? '') === held)
+        this.held.delete(held.message.MessageId ?? '');
+    } catch (error) {
+      this.options.logger.warn('deleting a command failed, will retry', { error: (error as Error).message });
+    }
+  }
+
+  /** Gives a command back to the queue, visible again after `seconds`; no longer held. */
+  private async release(message: Message, seconds: number): Promise<void> {
+    const held = this.held.get(message.MessageId ?? '');
+    if (!held) return;
+    this.held.delete(message.MessageId ?? '');
+    await this.setVisibility(held, seconds).catch(() => undefined);
+  }
+
+  private async setVisibility(held: Held, seconds: number): Promise<void> {
+    await this.options.sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: this.options.queueUrl,
+        ReceiptHandle: held.receiptHandle,
+        VisibilityTimeout: seconds,
+      }),
+    );
+  }
+
+  private async deadLetter(held: Held, reason: string): Promise<void> {
     const { sqs, queueUrl } = this.options;
     this.deadLetterUrl ??= this.findDeadLetterUrl();
     const dlq = await this.deadLetterUrl;
@@ -175,13 +240,15 @@ export class CommandConsumer {
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: dlq,
-        MessageBody: message.Body ?? '',
+        MessageBody: held.message.Body ?? '',
         MessageGroupId: 'malformed',
-        MessageDeduplicationId: message.MessageId,
+        MessageDeduplicationId: held.message.MessageId,
         MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
       }),
     );
-    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+    held.done = true;
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: held.receiptHandle }));
+    this.held.delete(held.message.MessageId ?? '');
   }
 
   private async findDeadLetterUrl(): Promise<string | undefined> {
@@ -195,13 +262,13 @@ export class CommandConsumer {
 }
 
 /** The messages of a receive, grouped by session (MessageGroupId), each group in receive order. */
-const groupsOf = (messages: Message[]): Message[][] => {
+const groupsOf = (messages: Message[]): Map<string, Message[]> => {
   const groups = new Map<string, Message[]>();
   for (const m of messages) {
     const id = m.Attributes?.MessageGroupId ?? m.MessageId ?? '';
     groups.set(id, [...(groups.get(id) ?? []), m]);
   }
-  return [...groups.values()];
+  return groups;
 };
 
 const safeJson = (body: string | undefined): unknown => {
