@@ -78,6 +78,9 @@ const main = async () => {
     SEND_MIN_INTERVAL_MS: '0',
     SESSION_STAGGER_MS: '0',
     COMMAND_WAIT_SECONDS: '1',
+    // One tenant links every bench session at once: above the per-tenant limits on purpose.
+    INIT_RATE_PER_MINUTE: '100000',
+    SESSIONS_PER_TENANT: '100000',
   };
   const clients = createAwsClients(endpoints);
   await clients.s3.send(new CreateBucketCommand({ Bucket: 'bench-auth' }));

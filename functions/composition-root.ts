@@ -41,6 +41,17 @@ export const buildGatewayDeps = (config: ApiConfig, aws: AwsClients): GatewayDep
     usage: new DynamoUsageStore(table(config.USAGE_TABLE)),
     idempotency: new DynamoIdempotencyStore(requests),
     rateLimiter: new DynamoRateLimiter(requests, config.SEND_RATE_PER_MINUTE),
+    // Counted in the Sessions table, which init writes anyway (no further grant for the route).
+    initRate: new DynamoRateLimiter(table(config.SESSIONS_TABLE), {
+      limit: config.INIT_RATE_PER_MINUTE,
+      windowSeconds: 60,
+      key: (tenantId) => ({ pk: `LIMIT#init#${tenantId}` }),
+    }),
+    sessionCap: new DynamoRateLimiter(table(config.SESSIONS_TABLE), {
+      limit: config.SESSIONS_PER_TENANT,
+      key: (tenantId) => ({ pk: `LIMIT#sessions#${tenantId}` }),
+    }),
+    allowedModels: config.ALLOWED_MODELS,
     commands: new SqsCommandPublisher(aws.sqs, config.COMMAND_QUEUE_URLS),
     leases: new DynamoLeaseStore(table(config.LEASES_TABLE)),
     clock: systemClock,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeStageInput, parseStageConfig, StageConfigError } from './stage-config.ts';
+import { allowedModelsOf, mergeStageInput, parseStageConfig, StageConfigError } from './stage-config.ts';
 
 describe('stage configuration', () => {
   it('has safe defaults: one shard, one runner, Bedrock Nova Lite, retained data, public subnets', () => {
@@ -17,6 +17,9 @@ describe('stage configuration', () => {
       vpc: { mode: 'public', maxAzs: 2, natGateways: 1 },
       removalPolicy: 'retain',
       sendRatePerMinute: 60,
+      initRatePerMinute: 10,
+      sessionsPerTenant: 50,
+      aiRepliesPerDay: 1000,
       sendMinIntervalMs: 1000,
       runnerLogLevel: 'INFO',
       apiRateLimit: 50,
@@ -93,5 +96,44 @@ describe('stage configuration', () => {
   it('refuses more runners than shards, and an OpenAI provider without its URL', () => {
     expect(() => parseStageConfig({ runnerCount: 2, shardCount: 1 })).toThrow(/runnerCount/);
     expect(() => parseStageConfig({ aiProvider: 'openai' })).toThrow(/openAiBaseUrl/);
+  });
+
+  it('allows chatbots the stage default Bedrock model, and its extra models, as a chatbot may write them', () => {
+    expect(allowedModelsOf(parseStageConfig({}))).toEqual([
+      'amazon.nova-lite-v1:0',
+      'bedrock:amazon.nova-lite-v1:0',
+    ]);
+    expect(allowedModelsOf(parseStageConfig({ aiExtraModels: 'x.y-v1:0' }))).toEqual([
+      'amazon.nova-lite-v1:0',
+      'bedrock:amazon.nova-lite-v1:0',
+      'x.y-v1:0',
+      'bedrock:x.y-v1:0',
+    ]);
+    expect(allowedModelsOf(parseStageConfig({ aiProvider: 'offline' }))).toEqual(['offline']);
+    expect(allowedModelsOf(parseStageConfig({ allowedModels: 'offline, amazon.nova-lite-v1:0' }))).toEqual([
+      'offline',
+      'amazon.nova-lite-v1:0',
+    ]);
+  });
+
+  it('refuses an allowed Bedrock model the AI Lambda may not invoke, and bad limits', () => {
+    expect(() => parseStageConfig({ allowedModels: ['bedrock:anthropic.claude-x'] })).toThrow(
+      /allowedModels/,
+    );
+    expect(() => parseStageConfig({ allowedModels: ['some.other-model'] })).toThrow(/allowedModels/);
+    expect(parseStageConfig({ allowedModels: ['openai:gpt-4o', 'offline'] }).allowedModels).toEqual([
+      'openai:gpt-4o',
+      'offline',
+    ]);
+    let error: unknown;
+    try {
+      parseStageConfig({ initRatePerMinute: 0, sessionsPerTenant: 'many', aiRepliesPerDay: -1 });
+    } catch (e) {
+      error = e;
+    }
+    const paths = (error as StageConfigError).problems.map((p) => p.split(':')[0]);
+    expect(paths).toEqual(
+      expect.arrayContaining(['initRatePerMinute', 'sessionsPerTenant', 'aiRepliesPerDay']),
+    );
   });
 });

@@ -79,6 +79,21 @@ export const StageConfigSchema = z
     removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
     /** Per-tenant send rate of the API (`SEND_RATE_PER_MINUTE`). */
     sendRatePerMinute: int(1, 100_000).default(60),
+    /** Per-tenant `POST /init` calls per minute (`INIT_RATE_PER_MINUTE`): each may start a socket and a QR. */
+    initRatePerMinute: int(1, 10_000).default(10),
+    /** Sessions a tenant may have in all (`SESSIONS_PER_TENANT`): each holds a socket on a runner. */
+    sessionsPerTenant: int(1, 100_000).default(50),
+    /** AI replies per tenant per UTC day (`AI_REPLIES_PER_DAY`); beyond it messages are stored, not answered. */
+    aiRepliesPerDay: int(1, 10_000_000).default(1000),
+    /**
+     * The `model` values a chatbot may set (`ALLOWED_MODELS`, matched exactly); by default the
+     * stage's own models (see allowedModelsOf). Bedrock models must be `aiModel` or in `aiExtraModels`,
+     * the only ones the AI Lambda may invoke.
+     */
+    allowedModels: z
+      .union([z.array(z.string().min(1)), z.string().transform((s) => s.split(',').filter(Boolean))])
+      .pipe(z.array(z.string().trim().min(1)).min(1))
+      .optional(),
     /** Minimum gap between two sends of one session (`SEND_MIN_INTERVAL_MS`). */
     sendMinIntervalMs: int(0, 60_000).default(1000),
     /** Pins the WhatsApp Web version when WhatsApp refuses the bundled one (405). */
@@ -106,6 +121,19 @@ export const StageConfigSchema = z
         path: ['runnerCount'],
         message: 'more runners than shards would leave runners idle',
       });
+    }
+    const invocable = new Set([...(c.aiProvider === 'bedrock' ? [c.aiModel] : []), ...c.aiExtraModels]);
+    for (const model of c.allowedModels ?? []) {
+      const bedrock =
+        /^bedrock:(.+)$/.exec(model)?.[1] ??
+        (c.aiProvider === 'bedrock' && !/^(openai:|offline$)/.test(model) ? model : undefined);
+      if (bedrock !== undefined && !invocable.has(bedrock)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['allowedModels'],
+          message: `${model}: the AI Lambda may invoke only aiModel and aiExtraModels on Bedrock`,
+        });
+      }
     }
     if (c.aiProvider === 'openai' && !c.openAiBaseUrl) {
       ctx.addIssue({
@@ -135,6 +163,19 @@ export const parseStageConfig = (raw: unknown): StageConfig => {
     );
   }
   return result.data;
+};
+
+/**
+ * The `model` values chatbots may name on the stage (`ALLOWED_MODELS`): the configured list, or else
+ * the stage's default model and its extra Bedrock models, in each way a chatbot may write them.
+ */
+export const allowedModelsOf = (c: StageConfig): string[] => {
+  if (c.allowedModels) return c.allowedModels;
+  const extras = c.aiExtraModels.flatMap((m) =>
+    c.aiProvider === 'bedrock' ? [m, `bedrock:${m}`] : [`bedrock:${m}`],
+  );
+  const defaults = c.aiProvider === 'offline' ? ['offline'] : [c.aiModel, `${c.aiProvider}:${c.aiModel}`];
+  return [...new Set([...defaults, ...extras])];
 };
 
 /** The keys that may be given one by one as `-c key=value` (the vpc block as `vpcMode`, `vpcCidr`, …). */

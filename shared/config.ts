@@ -11,6 +11,26 @@ const url = z.url();
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 // Queue URLs are opaque to the SDK (the stand-in's look like `http://sqs.us-east-1.127.0.0.1:port/…`).
 const queueUrl = z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) queue URL');
+/** A comma-separated list of model settings (`offline`, `bedrock:<id>`, `openai:<model>`, a bare id). */
+const csvModels = z
+  .string()
+  .transform((s) => [
+    ...new Set(
+      s
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean),
+    ),
+  ])
+  .pipe(z.array(z.string()).min(1, 'must name at least one model'));
+
+/**
+ * The `model` values a chatbot may have on this stage (exactly as listed); a chatbot without one
+ * uses the stage's default model. The local default is the offline responder; infra sets the
+ * stage's Bedrock default (see infra/stage-config.ts).
+ */
+const allowedModels = csvModels.default(['offline']);
+
 const csvUrls = z
   .string()
   .min(1)
@@ -37,6 +57,11 @@ export const ApiEnv = EndpointEnv.extend({
   /** One URL per shard, in shard order: `commands-0.fifo,commands-1.fifo,…`. */
   COMMAND_QUEUE_URLS: csvUrls,
   SEND_RATE_PER_MINUTE: positiveInt(60),
+  /** Per-tenant `POST /init` calls per minute (each may start a socket and a QR on the runner). */
+  INIT_RATE_PER_MINUTE: positiveInt(10),
+  /** Sessions a tenant may have in all (each holds a socket on the runner). */
+  SESSIONS_PER_TENANT: positiveInt(50),
+  ALLOWED_MODELS: allowedModels,
 });
 
 export type EndpointConfig = z.infer<typeof EndpointEnv>;
@@ -86,6 +111,9 @@ export const AiEnv = EndpointEnv.extend({
   /** Name of an SSM SecureString / Secrets Manager secret holding the OpenAI-compatible key (never the key itself). */
   OPENAI_API_KEY_SECRET: z.string().min(1).optional(),
   BEDROCK_ENDPOINT: url.optional(),
+  /** AI replies per tenant per UTC day; beyond it incoming messages are stored but not answered. */
+  AI_REPLIES_PER_DAY: positiveInt(1000),
+  ALLOWED_MODELS: allowedModels,
 });
 
 /** The session runner (ECS task, or the local stack's child process). */

@@ -53,9 +53,10 @@ export class UnauthorizedError extends AppError {
   }
 }
 
+/** 429 with Retry-After; the message says which of the tenant's limits was reached. */
 export class RateLimitedError extends AppError {
-  constructor(retryAfterSeconds: number) {
-    super('rate_limited', 'RATE_LIMITED', 'Too many requests for this tenant', undefined, retryAfterSeconds);
+  constructor(retryAfterSeconds: number, message = 'Too many requests for this tenant') {
+    super('rate_limited', 'RATE_LIMITED', message, undefined, retryAfterSeconds);
   }
 }
 

@@ -23,7 +23,13 @@ const holdShard = () => leases.acquire(0, 'test-runner', Date.now(), 3_600_000);
 
 beforeAll(async () => {
   aws = await provisionTestAws();
-  Object.assign(process.env, aws.env, { SEND_RATE_PER_MINUTE: '5', POWERTOOLS_LOG_LEVEL: 'ERROR' });
+  Object.assign(process.env, aws.env, {
+    SEND_RATE_PER_MINUTE: '5',
+    // These tests make many inits with one key; the init limits have tests of their own (limits.test.ts).
+    INIT_RATE_PER_MINUTE: '1000',
+    SESSIONS_PER_TENANT: '1000',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  });
   api = await startLocalApi({ port: 0 });
   const tenants = new DynamoTenantStore(new DynamoTable(aws.clients.dynamo, aws.env.TENANTS_TABLE as string));
   keyA = (await createTenant({ tenants, clock: systemClock }, 'Tenant A')).apiKey;
@@ -391,9 +397,14 @@ describe('PUT /whatsapp-qr/chatbots', () => {
       aiEnabled: false,
     });
     const updated = await call('PUT', '/whatsapp-qr/chatbots/sales', {
-      body: { aiEnabled: true, model: 'm' },
+      body: { aiEnabled: true, model: 'offline' },
     });
-    expect(updated.body).toMatchObject({ name: 'Sales', systemPrompt: 'Sell.', aiEnabled: true, model: 'm' });
+    expect(updated.body).toMatchObject({
+      name: 'Sales',
+      systemPrompt: 'Sell.',
+      aiEnabled: true,
+      model: 'offline',
+    });
     const bad = await call('PUT', '/whatsapp-qr/chatbots/sales', { body: { aiEnabled: 'yes' } });
     expect([bad.status, bad.body.error.details[0].path]).toEqual([400, 'body.aiEnabled']);
   });

@@ -10,6 +10,7 @@ import { type AwsClients, createAwsClients } from '#shared/adapters/aws-clients.
 import { DynamoChatbotStore } from '#shared/adapters/dynamodb-chatbot-store.ts';
 import { DynamoConversationStore } from '#shared/adapters/dynamodb-conversation-store.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
+import { DynamoRateLimiter } from '#shared/adapters/dynamodb-rate-limiter.ts';
 import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { SqsCommandPublisher } from '#shared/adapters/sqs-command-publisher.ts';
@@ -76,6 +77,13 @@ export const buildAiDeps = (config: AiConfig, aws: AwsClients): AiDeps => {
       maxReplyTokens: config.AI_MAX_REPLY_TOKENS,
       timeoutMs: config.AI_TIMEOUT_MS,
     },
+    // Counted on the tenant's item in the Usage table, which this worker writes anyway.
+    aiReplies: new DynamoRateLimiter(table(config.USAGE_TABLE), {
+      limit: config.AI_REPLIES_PER_DAY,
+      windowSeconds: 86_400,
+      key: (tenantId) => ({ pk: `TENANT#${tenantId}`, sk: 'LIMIT#ai-replies' }),
+    }),
+    allowedModels: config.ALLOWED_MODELS,
   };
 };
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LoopbackServer, startLoopbackServer } from '#shared/adapters/ai/loopback-server.test-helper.ts';
 import { DynamoChatbotStore } from '#shared/adapters/dynamodb-chatbot-store.ts';
 import { DynamoConversationStore } from '#shared/adapters/dynamodb-conversation-store.ts';
@@ -25,6 +25,7 @@ import {
 let aws: TestAws;
 let handler: typeof import('./incoming-ai.ts')['handler'];
 let failingProvider: LoopbackServer;
+let logger: typeof import('./ai-composition-root.ts')['logger'];
 let stores: {
   sessions: DynamoSessionStore;
   chatbots: DynamoChatbotStore;
@@ -42,9 +43,12 @@ beforeAll(async () => {
     OPENAI_BASE_URL: `${failingProvider.url}/v1`,
     OPENAI_API_KEY: 'sk-test',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ALLOWED_MODELS: 'offline,openai:gpt-4o-mini',
+    AI_REPLIES_PER_DAY: '2',
   });
   // Imported once the environment is set, as Lambda would load it.
   handler = (await import('./incoming-ai.ts')).handler;
+  logger = (await import('./ai-composition-root.ts')).logger;
   const table = (key: string) => new DynamoTable(aws.clients.dynamo, aws.env[key] as string);
   stores = {
     sessions: new DynamoSessionStore(table('SESSIONS_TABLE')),
@@ -220,6 +224,54 @@ describe('incoming-ai handler', () => {
     // The other conversation in the batch is answered.
     const commands = await drainCommands();
     expect(commands.map((c) => c.sessionId)).toEqual([healthy.sessionId]);
+  });
+
+  it('stores but does not answer beyond the AI replies of the day (AI_REPLIES_PER_DAY=2), and says so with a metric', async () => {
+    await drainCommands();
+    const tenant = await aTenant();
+    const warn = vi.spyOn(logger, 'warn');
+    try {
+      const events = ['one', 'two', 'three'].map((text, i) =>
+        received(tenant, {
+          text,
+          chat: `491510000001${i}@s.whatsapp.net`,
+          from: `491510000001${i}@s.whatsapp.net`,
+        }),
+      );
+      expect(await handler(sqsEvent(events))).toEqual({ batchItemFailures: [] });
+      expect((await drainCommands()).map((c) => c.text)).toEqual(['Ana: Echo: one', 'Ana: Echo: two']);
+      const third = inboundMessageIdOf(tenant.sessionId, events[2]?.waMessageId as string);
+      expect(await stores.messages.get(third)).toMatchObject({ text: 'three', direction: 'in' });
+      expect(await usageToday(tenant.tenantId)).toMatchObject({ messagesIn: 3, messagesOut: 2 });
+      expect(warn).toHaveBeenCalledWith(
+        'message stored but not answered: ai-reply-limit',
+        expect.objectContaining({
+          tenantId: tenant.tenantId,
+          AiRepliesLimited: 1,
+          _aws: expect.objectContaining({
+            CloudWatchMetrics: [
+              expect.objectContaining({ Metrics: [{ Name: 'AiRepliesLimited', Unit: 'Count' }] }),
+            ],
+          }),
+        }),
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('never calls a model the stage does not allow: the message is stored, not answered', async () => {
+    await drainCommands();
+    const tenant = await aTenant({ model: 'openai:gpt-5' });
+    const requestsBefore = failingProvider.requests.length;
+    const event = received(tenant);
+    expect(await handler(sqsEvent([event]))).toEqual({ batchItemFailures: [] });
+    expect(failingProvider.requests.length).toBe(requestsBefore);
+    expect(await stores.messages.get(inboundMessageIdOf(tenant.sessionId, event.waMessageId))).toBeDefined();
+    expect(
+      await stores.messages.get(replyMessageIdOf(inboundMessageIdOf(tenant.sessionId, event.waMessageId))),
+    ).toBeUndefined();
+    expect(await drainCommands()).toEqual([]);
   });
 
   it('reports an invalid record as a failure (the DLQ takes it after its last receive) and goes on with the rest', async () => {

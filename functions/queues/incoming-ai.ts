@@ -6,6 +6,27 @@ import { AppError, isRetryable, ValidationError } from '#shared/errors.ts';
 import { type AiDeps, processIncoming } from '#shared/use-cases/process-incoming.ts';
 import { aiDeps, logger } from './ai-composition-root.ts';
 
+/**
+ * Messages stored and not answered because of a limit the operator set, as CloudWatch metrics
+ * (Embedded Metric Format in the warning's log line): a tenant at its daily AI replies, or a chatbot
+ * naming a model the stage does not allow.
+ */
+const UNANSWERED_METRICS = {
+  'ai-reply-limit': 'AiRepliesLimited',
+  'model-not-allowed': 'AiModelRefused',
+} as const;
+
+/** The fields that make a log line an EMF count of `name` (namespace WhatsAppGateway, by service). */
+export const emfCount = (name: string) => ({
+  _aws: {
+    Timestamp: Date.now(),
+    CloudWatchMetrics: [
+      { Namespace: 'WhatsAppGateway', Dimensions: [['service']], Metrics: [{ Name: name, Unit: 'Count' }] },
+    ],
+  },
+  [name]: 1,
+});
+
 /** Time a record needs beyond the model's timeout (stores, enqueue). */
 const RECORD_MARGIN_MS = 5_000;
 
@@ -60,6 +81,15 @@ const recordHandler = (deps: AiDeps, context: Context | undefined) => async (rec
     }
     const result = await processIncoming(deps, event);
     logger.info('message processed', { ...where, ...result });
+    if (result.noReply && result.noReply in UNANSWERED_METRICS) {
+      const metric = UNANSWERED_METRICS[result.noReply as keyof typeof UNANSWERED_METRICS];
+      logger.warn(`message stored but not answered: ${result.noReply}`, {
+        ...where,
+        tenantId: event.tenantId,
+        chatbotId: event.chatbotId,
+        ...emfCount(metric),
+      });
+    }
   } catch (error) {
     const last = receiveCount >= MAX_RECEIVE_COUNT;
     const detail = { ...where, ...describeError(error), lastAttempt: last };

@@ -293,11 +293,20 @@ describe('Lambda functions', () => {
   it('set the stage settings the code reads, and the schema defaults of the other tunables', () => {
     const route = base.stateless.httpApi.routeFunctions.get('SendMessage') as AppFunction;
     expect(lambdaOf(base, route).Properties.Environment.Variables.SEND_RATE_PER_MINUTE).toBe('60');
+    const init = base.stateless.httpApi.routeFunctions.get('InitSession') as AppFunction;
+    const models = 'amazon.nova-lite-v1:0,bedrock:amazon.nova-lite-v1:0';
+    expect(lambdaOf(base, init).Properties.Environment.Variables).toMatchObject({
+      INIT_RATE_PER_MINUTE: '10',
+      SESSIONS_PER_TENANT: '50',
+      ALLOWED_MODELS: models,
+    });
     const ai = lambdaOf(base, base.stateless.aiWorker.handler).Properties.Environment.Variables;
     expect(ai).toMatchObject({
       AI_PROVIDER: 'bedrock',
       AI_MODEL: 'amazon.nova-lite-v1:0',
       AI_TIMEOUT_MS: '20000',
+      AI_REPLIES_PER_DAY: '1000',
+      ALLOWED_MODELS: models,
     });
   });
 

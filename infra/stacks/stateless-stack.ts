@@ -23,7 +23,7 @@ import { Observability } from '../constructs/observability.ts';
 import type { QueuePair } from '../constructs/queues.ts';
 import { SessionRunnerService } from '../constructs/session-runner-service.ts';
 import { SERVICE_NAMES, schemaDefault } from '../runtime-env.ts';
-import type { StageConfig } from '../stage-config.ts';
+import { allowedModelsOf, type StageConfig } from '../stage-config.ts';
 
 /** Entry of the AI Lambda (issue 5). */
 export const AI_ENTRY = 'functions/queues/incoming-ai.ts';
@@ -88,6 +88,9 @@ export class StatelessStack extends Stack {
         }
         if (route.resources.commands === 'send') sendCommands(fn);
         fn.addEnvironment('SEND_RATE_PER_MINUTE', String(config.sendRatePerMinute));
+        fn.addEnvironment('INIT_RATE_PER_MINUTE', String(config.initRatePerMinute));
+        fn.addEnvironment('SESSIONS_PER_TENANT', String(config.sessionsPerTenant));
+        fn.addEnvironment('ALLOWED_MODELS', allowedModelsOf(config).join(','));
       },
     });
 
@@ -105,6 +108,8 @@ export class StatelessStack extends Stack {
         table(fn, 'messages', 'readWrite');
         table(fn, 'usage', 'readWrite');
         sendCommands(fn);
+        fn.addEnvironment('AI_REPLIES_PER_DAY', String(config.aiRepliesPerDay));
+        fn.addEnvironment('ALLOWED_MODELS', allowedModelsOf(config).join(','));
       },
     });
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatbotStore } from '../ports/chatbot-store.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
 import type { MessageStore } from '../ports/message-store.ts';
-import type { RateLimiter } from '../ports/rate-limiter.ts';
+import { CAP_RETRY_AFTER_SECONDS, type RateLimiter } from '../ports/rate-limiter.ts';
 import type { SessionStore } from '../ports/session-store.ts';
 import type { TenantStore } from '../ports/tenant-store.ts';
 import { provisionTestAws, type TestAws } from '../testing/aws-test-env.ts';
@@ -30,6 +30,10 @@ interface Stores {
   messages: MessageStore;
   idempotency: IdempotencyStore;
   rateLimiter: RateLimiter;
+  /** Two a UTC day, counted on an item of the Usage table (as the AI worker does). */
+  dailyLimiter: RateLimiter;
+  /** Two in all, counted on an item of the Sessions table (as init counts sessions). */
+  cap: RateLimiter;
 }
 
 let aws: TestAws;
@@ -47,6 +51,15 @@ const dynamoStores = (): Stores => {
     messages: new DynamoMessageStore(table('MESSAGES_TABLE')),
     idempotency: new DynamoIdempotencyStore(table('REQUESTS_TABLE')),
     rateLimiter: new DynamoRateLimiter(table('REQUESTS_TABLE'), 3),
+    dailyLimiter: new DynamoRateLimiter(table('USAGE_TABLE'), {
+      limit: 2,
+      windowSeconds: 86_400,
+      key: (tenantId) => ({ pk: `TENANT#${tenantId}`, sk: 'LIMIT#test' }),
+    }),
+    cap: new DynamoRateLimiter(table('SESSIONS_TABLE'), {
+      limit: 2,
+      key: (tenantId) => ({ pk: `LIMIT#test#${tenantId}` }),
+    }),
   };
 };
 const memoryStores = (): Stores => ({
@@ -56,6 +69,8 @@ const memoryStores = (): Stores => ({
   messages: new InMemoryMessageStore(),
   idempotency: new InMemoryIdempotencyStore(),
   rateLimiter: new InMemoryRateLimiter(3),
+  dailyLimiter: new InMemoryRateLimiter({ limit: 2, windowSeconds: 86_400 }),
+  cap: new InMemoryRateLimiter({ limit: 2 }),
 });
 
 const NOW = '2026-01-01T12:00:00.000Z';
@@ -455,6 +470,44 @@ describe.each([
       expect(await s.rateLimiter.consume(tenant, now)).toEqual({ allowed: false, retryAfterSeconds: 15 });
       expect((await s.rateLimiter.consume(`${tenant}-other`, now)).allowed).toBe(true);
       expect((await s.rateLimiter.consume(tenant, new Date('2026-01-01T12:01:00.000Z'))).allowed).toBe(true);
+    });
+
+    it('counts concurrent first uses exactly: no more than the limit passes, and none below it fails', async () => {
+      const now = new Date('2026-01-01T12:00:10.000Z');
+      const tenant = `rl-${Math.random()}`;
+      const decisions = await Promise.all(
+        Array.from({ length: 8 }, () => s.rateLimiter.consume(tenant, now)),
+      );
+      expect(decisions.filter((d) => d.allowed)).toHaveLength(3);
+    });
+
+    it('limits per UTC day, gives a use back on release, and starts again the next day', async () => {
+      const evening = new Date('2026-01-01T23:00:00.000Z');
+      const tenant = `day-${Math.random()}`;
+      expect((await s.dailyLimiter.consume(tenant, evening)).allowed).toBe(true);
+      expect((await s.dailyLimiter.consume(tenant, evening)).allowed).toBe(true);
+      expect(await s.dailyLimiter.consume(tenant, evening)).toEqual({
+        allowed: false,
+        retryAfterSeconds: 3600,
+      });
+      await s.dailyLimiter.release(tenant, evening);
+      expect((await s.dailyLimiter.consume(tenant, evening)).allowed).toBe(true);
+      expect((await s.dailyLimiter.consume(tenant, evening)).allowed).toBe(false);
+      expect((await s.dailyLimiter.consume(tenant, new Date('2026-01-02T00:00:01.000Z'))).allowed).toBe(true);
+    });
+
+    it('caps a total with no window: freed only by release, never below zero', async () => {
+      const tenant = `cap-${Math.random()}`;
+      const now = new Date(NOW);
+      expect((await s.cap.consume(tenant, now)).allowed).toBe(true);
+      expect((await s.cap.consume(tenant, now)).allowed).toBe(true);
+      expect(await s.cap.consume(tenant, new Date('2027-06-01T00:00:00.000Z'))).toEqual({
+        allowed: false,
+        retryAfterSeconds: CAP_RETRY_AFTER_SECONDS,
+      });
+      for (let i = 0; i < 3; i++) await s.cap.release(tenant, now);
+      const after = await Promise.all([1, 2, 3].map(() => s.cap.consume(tenant, now)));
+      expect(after.map((d) => d.allowed).sort()).toEqual([false, true, true]);
     });
   });
 });

@@ -51,7 +51,14 @@ export type FakeGatewayDeps = GatewayDeps & {
 
 /** Tenant API ports in memory. A runner holds every shard unless `runnerUp` is false. */
 export const fakeGatewayDeps = (
-  options: { ratePerMinute?: number; shardCount?: number; runnerUp?: boolean } = {},
+  options: {
+    ratePerMinute?: number;
+    initsPerMinute?: number;
+    sessionsPerTenant?: number;
+    allowedModels?: string[];
+    shardCount?: number;
+    runnerUp?: boolean;
+  } = {},
 ): FakeGatewayDeps => {
   const messages = new InMemoryMessageStore();
   const usage = new InMemoryUsageStore();
@@ -71,6 +78,9 @@ export const fakeGatewayDeps = (
     usage,
     idempotency: new InMemoryIdempotencyStore(),
     rateLimiter: new InMemoryRateLimiter(options.ratePerMinute ?? 60),
+    initRate: new InMemoryRateLimiter(options.initsPerMinute ?? 100),
+    sessionCap: new InMemoryRateLimiter({ limit: options.sessionsPerTenant ?? 100 }),
+    allowedModels: options.allowedModels ?? ['offline'],
     commands: new RecordingCommandPublisher(),
     leases,
     clock: new FakeClock(),

@@ -12,6 +12,7 @@ import { FakeClock, RecordingCommandPublisher } from './fakes.ts';
 import {
   InMemoryChatbotStore,
   InMemoryMessageStore,
+  InMemoryRateLimiter,
   InMemorySessionStore,
   pageOf,
 } from './in-memory-stores.ts';
@@ -127,10 +128,15 @@ export type FakeAiDeps = AiDeps & {
   chatModel: ScriptedChatModel;
   commands: RecordingCommandPublisher;
   clock: FakeClock;
+  aiReplies: InMemoryRateLimiter;
 };
 
 /** The AI worker's ports as in-memory fakes, with small limits that tests can reach. */
-export const fakeAiDeps = (limits: Partial<AiLimits> = {}): FakeAiDeps => {
+/** The AI worker's ports in memory: 1000 AI replies a day and the offline model unless told otherwise. */
+export const fakeAiDeps = (
+  limits: Partial<AiLimits> = {},
+  options: { aiRepliesPerDay?: number; allowedModels?: string[] } = {},
+): FakeAiDeps => {
   const messages = new InMemoryMessageStore();
   const usage = new InMemoryUsageStore();
   return {
@@ -143,5 +149,7 @@ export const fakeAiDeps = (limits: Partial<AiLimits> = {}): FakeAiDeps => {
     commands: new RecordingCommandPublisher(),
     clock: new FakeClock(),
     limits: { historyMessages: 20, maxPromptChars: 12_000, maxReplyTokens: 512, timeoutMs: 1000, ...limits },
+    aiReplies: new InMemoryRateLimiter({ limit: options.aiRepliesPerDay ?? 1000, windowSeconds: 86_400 }),
+    allowedModels: options.allowedModels ?? ['offline'],
   };
 };

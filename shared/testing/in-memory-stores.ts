@@ -11,7 +11,13 @@ import type { ChatbotSettings, ChatbotStore } from '../ports/chatbot-store.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
 import type { ClaimOutcome, MessageStatusUpdate, MessageStore, SendClaim } from '../ports/message-store.ts';
 import { InvalidCursorError, type Page, type PageRequest } from '../ports/page.ts';
-import type { RateDecision, RateLimiter } from '../ports/rate-limiter.ts';
+import {
+  type LimitSpec,
+  type RateDecision,
+  type RateLimiter,
+  retryAfterOf,
+  windowOf,
+} from '../ports/rate-limiter.ts';
 import type { SessionStatusFields, SessionStore, SessionTransition } from '../ports/session-store.ts';
 import type { ApiKeyListing, StoredApiKey, TenantStore } from '../ports/tenant-store.ts';
 
@@ -259,20 +265,29 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
 }
 
 export class InMemoryRateLimiter implements RateLimiter {
-  private readonly windows = new Map<string, number>();
-  constructor(private readonly perMinute: number) {}
+  private readonly counters = new Map<string, { window: number; count: number }>();
+  private readonly spec: LimitSpec;
+  /** A number alone: per minute, like the API's send rate. */
+  constructor(spec: number | LimitSpec) {
+    this.spec = typeof spec === 'number' ? { limit: spec, windowSeconds: 60 } : spec;
+  }
 
   async consume(tenantId: string, now: Date): Promise<RateDecision> {
-    const window = Math.floor(now.getTime() / 60_000);
-    const key = `${tenantId}#${window}`;
-    const count = this.windows.get(key) ?? 0;
-    if (count >= this.perMinute) {
-      return {
-        allowed: false,
-        retryAfterSeconds: Math.max(1, Math.ceil(((window + 1) * 60_000 - now.getTime()) / 1000)),
-      };
+    const window = windowOf(this.spec, now);
+    const counter = this.counters.get(tenantId);
+    if (!counter || counter.window < window) {
+      this.counters.set(tenantId, { window, count: 1 });
+      return { allowed: true, retryAfterSeconds: 0 };
     }
-    this.windows.set(key, count + 1);
-    return { allowed: true, retryAfterSeconds: 0 };
+    if (counter.window === window && counter.count < this.spec.limit) {
+      counter.count += 1;
+      return { allowed: true, retryAfterSeconds: 0 };
+    }
+    return { allowed: false, retryAfterSeconds: retryAfterOf(this.spec, now) };
+  }
+
+  async release(tenantId: string, now: Date): Promise<void> {
+    const counter = this.counters.get(tenantId);
+    if (counter && counter.window === windowOf(this.spec, now) && counter.count > 0) counter.count -= 1;
   }
 }

@@ -22,7 +22,14 @@ export interface GatewayDeps {
   conversations: ConversationStore;
   usage: UsageStore;
   idempotency: IdempotencyStore;
+  /** Sends per tenant per minute. */
   rateLimiter: RateLimiter;
+  /** Inits per tenant per minute. */
+  initRate: RateLimiter;
+  /** Sessions per tenant in all: consumed when init creates one, released when it is undone. */
+  sessionCap: RateLimiter;
+  /** The `model` values a chatbot may name on this stage. */
+  allowedModels: readonly string[];
   commands: CommandPublisher;
   /** Read only: whether a runner still holds a session's shard (see session-liveness.ts). */
   leases: Pick<LeaseStore, 'get'>;

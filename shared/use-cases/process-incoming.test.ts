@@ -162,6 +162,11 @@ describe('processIncoming', () => {
     ['chatbot-unknown', async () => void deps.chatbots.items.clear()],
     ['session-stopped', async () => void (await deps.sessions.setDesiredState(sessionId, 'stopped', 'x'))],
     ['session-unknown', async () => void deps.sessions.items.clear()],
+    // A model set before the stage's allow-list (or written by hand) never reaches a provider.
+    [
+      'model-not-allowed',
+      async () => void (await deps.chatbots.upsert(aChatbot(), { model: 'openai:gpt-5' }, 'x')),
+    ],
   ])('stores and counts the message but does not answer: %s', async (reason, arrange) => {
     await arrange();
     const result = await processIncoming(deps, received());
@@ -203,12 +208,42 @@ describe('processIncoming', () => {
   });
 
   it('names the chatbot model and falls back to the default system prompt', async () => {
+    deps.allowedModels = ['offline', 'openai:gpt-4o-mini'];
     await deps.chatbots.upsert(aChatbot(), { systemPrompt: '  ', model: 'openai:gpt-4o-mini' }, 'x');
     await processIncoming(deps, received());
     expect(deps.chatModel.requests[0]).toMatchObject({
       model: 'openai:gpt-4o-mini',
       system: expect.stringContaining('WhatsApp'),
     });
+  });
+
+  it('answers at most the AI replies of the day: beyond, stores and counts the message without asking the model', async () => {
+    deps = fakeAiDeps({}, { aiRepliesPerDay: 2 });
+    const session = aSession({ sessionId, status: 'CONNECTED', phoneNumber: '4915100000001', shard: 0 });
+    await deps.sessions.create(session);
+    await deps.chatbots.createIfMissing(aChatbot());
+    expect((await processIncoming(deps, received())).reply?.outcome).toBe('queued');
+    expect((await processIncoming(deps, received())).reply?.outcome).toBe('queued');
+    const third = await processIncoming(deps, received({ text: 'third' }));
+    expect(third).toMatchObject({ newlyStored: true, noReply: 'ai-reply-limit' });
+    expect(deps.chatModel.requests).toHaveLength(2);
+    expect(await deps.messages.get(third.messageId)).toMatchObject({ text: 'third', direction: 'in' });
+    expect(await usageOfDay()).toMatchObject({ messagesIn: 3, messagesOut: 2 });
+    // The next UTC day answers again.
+    deps.clock.advance(12 * 3600 * 1000);
+    expect((await processIncoming(deps, received())).reply?.outcome).toBe('queued');
+  });
+
+  it("gives the day's place back when the model fails or answers nothing", async () => {
+    deps = fakeAiDeps({}, { aiRepliesPerDay: 1 });
+    await deps.sessions.create(aSession({ sessionId, status: 'CONNECTED', shard: 0 }));
+    await deps.chatbots.createIfMissing(aChatbot());
+    deps.chatModel.failNext = new DependencyUnavailableError('bedrock');
+    await expect(processIncoming(deps, received())).rejects.toBeInstanceOf(DependencyUnavailableError);
+    deps.chatModel.reply = () => ' ';
+    expect((await processIncoming(deps, received())).noReply).toBe('empty-reply');
+    deps.chatModel.reply = () => 'back';
+    expect((await processIncoming(deps, received())).reply?.outcome).toBe('queued');
   });
 
   it('cuts a long reply to the WhatsApp limit and stores nothing for an empty one', async () => {

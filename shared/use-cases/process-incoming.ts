@@ -8,7 +8,9 @@ import type { Clock } from '../ports/clock.ts';
 import type { CommandPublisher } from '../ports/command-publisher.ts';
 import type { ConversationStore } from '../ports/conversation-store.ts';
 import type { MessageStore } from '../ports/message-store.ts';
+import type { RateLimiter } from '../ports/rate-limiter.ts';
 import type { SessionStore } from '../ports/session-store.ts';
+import { isModelAllowed } from './chatbots.ts';
 import { enqueueSend } from './enqueue-send.ts';
 
 export interface AiLimits {
@@ -30,6 +32,10 @@ export interface AiDeps {
   commands: CommandPublisher;
   clock: Clock;
   limits: AiLimits;
+  /** AI replies per tenant per UTC day: beyond it a message is stored and counted, not answered. */
+  aiReplies: RateLimiter;
+  /** The `model` values a chatbot may name on this stage; any other is never sent to a provider. */
+  allowedModels: readonly string[];
 }
 
 /** A WhatsApp text is at most this long; so is a reply. */
@@ -50,6 +56,10 @@ export type NoReplyReason =
   | 'session-stopped'
   | 'chatbot-unknown'
   | 'ai-disabled'
+  /** The chatbot names a model this stage does not allow (set before the allow-list, or by hand). */
+  | 'model-not-allowed'
+  /** The tenant had all its AI replies of the day. */
+  | 'ai-reply-limit'
   | 'empty-reply';
 
 export interface IncomingResult {
@@ -128,6 +138,11 @@ export const processIncoming = async (deps: AiDeps, event: MessageReceived): Pro
   const chatbot = await deps.chatbots.get(event.tenantId, event.chatbotId);
   if (!chatbot) return { ...result, noReply: 'chatbot-unknown' };
   if (!chatbot.aiEnabled) return { ...result, noReply: 'ai-disabled' };
+  if (!isModelAllowed(chatbot.model, deps.allowedModels)) return { ...result, noReply: 'model-not-allowed' };
+  const day = deps.clock.now();
+  if (!(await deps.aiReplies.consume(event.tenantId, day)).allowed) {
+    return { ...result, noReply: 'ai-reply-limit' };
+  }
 
   const system = chatbot.systemPrompt.trim() || DEFAULT_SYSTEM_PROMPT;
   const history = await deps.messages.listByConversation(conversationId, {
@@ -139,16 +154,26 @@ export const processIncoming = async (deps: AiDeps, event: MessageReceived): Pro
     .filter((m) => !(m.direction === 'out' && m.status === 'FAILED')) // never seen by the peer
     .slice(0, deps.limits.historyMessages - 1)
     .reverse();
-  const completion = await deps.chatModel.complete({
-    ...(chatbot.model && { model: chatbot.model }),
-    system,
-    messages: fitPrompt(system, [...before, inbound], deps.limits.maxPromptChars),
-    maxTokens: deps.limits.maxReplyTokens,
-    timeoutMs: deps.limits.timeoutMs,
-    ...(chatbot.name && { assistantName: chatbot.name }),
-  });
+  // A reply that is not made gives its place in the day's limit back (the retry counts again).
+  const giveBack = () => deps.aiReplies.release(event.tenantId, day).catch(() => undefined);
+  const completion = await deps.chatModel
+    .complete({
+      ...(chatbot.model && { model: chatbot.model }),
+      system,
+      messages: fitPrompt(system, [...before, inbound], deps.limits.maxPromptChars),
+      maxTokens: deps.limits.maxReplyTokens,
+      timeoutMs: deps.limits.timeoutMs,
+      ...(chatbot.name && { assistantName: chatbot.name }),
+    })
+    .catch(async (error: unknown) => {
+      await giveBack();
+      throw error;
+    });
   const text = completion.text.trim().slice(0, MAX_REPLY_CHARS);
-  if (!text) return { ...result, noReply: 'empty-reply' };
+  if (!text) {
+    await giveBack();
+    return { ...result, noReply: 'empty-reply' };
+  }
 
   // After the inbound message even when the phone's clock runs ahead, so the reply lists after it.
   const createdAt = new Date(Math.max(Date.parse(now), Date.parse(receivedAt) + 1)).toISOString();

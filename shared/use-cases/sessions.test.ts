@@ -157,3 +157,52 @@ describe('getSessionByChatbot', () => {
     });
   });
 });
+
+describe('init limits', () => {
+  it('refuses inits beyond the per-minute rate with 429 RATE_LIMITED and the seconds to the next minute', async () => {
+    const deps = fakeGatewayDeps({ initsPerMinute: 2 });
+    deps.clock.advance(15_000); // 12:00:15
+    await initSession(deps, 't1', { chatbotId: 'a' });
+    await initSession(deps, 't1', { chatbotId: 'a' });
+    await expect(initSession(deps, 't1', { chatbotId: 'b' })).rejects.toMatchObject({
+      kind: 'rate_limited',
+      code: 'RATE_LIMITED',
+      retryAfterSeconds: 45,
+    });
+    expect(deps.chatbots.items.size).toBe(1); // the refused init made nothing
+    expect((await initSession(deps, 't2', { chatbotId: 'b' })).created).toBe(true); // per tenant
+    deps.clock.advance(45_000);
+    expect((await initSession(deps, 't1', { chatbotId: 'b' })).created).toBe(true);
+  });
+
+  it('caps the sessions of a tenant; re-init of an existing one still works, and an undone init frees its place', async () => {
+    const deps = fakeGatewayDeps({ sessionsPerTenant: 2 });
+    await initSession(deps, 't1', { chatbotId: 'a' });
+    deps.commands.failNext = new DependencyUnavailableError('sqs');
+    await expect(initSession(deps, 't1', { chatbotId: 'b' })).rejects.toBeInstanceOf(
+      DependencyUnavailableError,
+    );
+    await initSession(deps, 't1', { chatbotId: 'b' });
+    const refused = initSession(deps, 't1', { chatbotId: 'c' });
+    await expect(refused).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+      message: expect.stringContaining('sessions'),
+    });
+    await expect(refused).rejects.toHaveProperty('retryAfterSeconds', expect.any(Number));
+    expect(deps.sessions.items.size).toBe(2);
+    expect(await deps.chatbots.get('t1', 'c')).toMatchObject({ aiEnabled: false });
+    expect((await deps.chatbots.get('t1', 'c'))?.sessionId).toBeUndefined();
+    expect((await initSession(deps, 't1', { chatbotId: 'a' })).created).toBe(false);
+    expect((await initSession(deps, 't2', { chatbotId: 'c' })).created).toBe(true);
+  });
+
+  it('two concurrent first inits of one chatbot count one session', async () => {
+    const deps = fakeGatewayDeps({ sessionsPerTenant: 2 });
+    await Promise.all([
+      initSession(deps, 't1', { chatbotId: 'a' }),
+      initSession(deps, 't1', { chatbotId: 'a' }),
+    ]);
+    expect((await initSession(deps, 't1', { chatbotId: 'b' })).created).toBe(true);
+    await expect(initSession(deps, 't1', { chatbotId: 'c' })).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+  });
+});

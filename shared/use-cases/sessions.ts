@@ -2,7 +2,7 @@ import type { DisconnectInput, InitSessionInput } from '../contracts/http.ts';
 import type { Chatbot, Session } from '../domain/entities.ts';
 import { newId, shardOf } from '../domain/ids.ts';
 import type { SessionStatus } from '../domain/session-status.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
+import { ConflictError, NotFoundError, RateLimitedError } from '../errors.ts';
 import { defaultChatbot } from './chatbots.ts';
 import { type GatewayDeps, loadOwnSession } from './deps.ts';
 import { isRunnerUnavailable, withRunnerLiveness } from './session-liveness.ts';
@@ -22,10 +22,40 @@ export const initSession = async (
   tenantId: string,
   input: InitSessionInput,
 ): Promise<InitResult> => {
-  const now = deps.clock.now().toISOString();
+  const clock = deps.clock.now();
+  const now = clock.toISOString();
+  // Every init may start a socket and a QR on the runner: a tenant's burst must not starve the others.
+  const rate = await deps.initRate.consume(tenantId, clock);
+  if (!rate.allowed) throw new RateLimitedError(rate.retryAfterSeconds, 'Too many inits for this tenant');
   const chatbot = await deps.chatbots.createIfMissing(defaultChatbot(tenantId, input.chatbotId, now));
   if (chatbot.sessionId) return reinit(deps, tenantId, chatbot.sessionId, input);
 
+  const cap = await deps.sessionCap.consume(tenantId, clock);
+  if (!cap.allowed) {
+    throw new RateLimitedError(cap.retryAfterSeconds, 'This tenant has as many sessions as it may have');
+  }
+  let given = false; // at most once, whichever way the init ends
+  const giveBack = async () => {
+    if (given) return;
+    given = true;
+    await deps.sessionCap.release(tenantId, clock).catch(() => undefined);
+  };
+  try {
+    return await createSession(deps, tenantId, input, now, giveBack);
+  } catch (error) {
+    await giveBack();
+    throw error;
+  }
+};
+
+/** The first init of a chatbot: a new session, linked and started; `giveBack` frees its place in the cap. */
+const createSession = async (
+  deps: GatewayDeps,
+  tenantId: string,
+  input: InitSessionInput,
+  now: string,
+  giveBack: () => Promise<unknown>,
+): Promise<InitResult> => {
   const sessionId = newId();
   const session: Session = {
     sessionId,
@@ -40,8 +70,9 @@ export const initSession = async (
   };
   await deps.sessions.create(session);
   if (!(await deps.chatbots.attachSession(tenantId, input.chatbotId, sessionId))) {
-    // A concurrent init linked its own session first: answer with that one.
+    // A concurrent init linked its own session first: answer with that one (it counted its own).
     await deps.sessions.delete(sessionId);
+    await giveBack();
     const winner = await deps.chatbots.get(tenantId, input.chatbotId);
     return reinit(deps, tenantId, sessionOf(winner), input);
   }
