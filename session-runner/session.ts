@@ -1,11 +1,13 @@
 import type { Boom } from '@hapi/boom';
 import makeWASocket, {
+  jidNormalizedUser,
   type ConnectionState,
   type proto,
   type WAMessage,
   type WASocket,
 } from '@whiskeysockets/baileys';
 import type { SendCommand } from '#shared/contracts/commands.ts';
+import type { MessageReceived } from '#shared/contracts/incoming.ts';
 import type { Session } from '#shared/domain/entities.ts';
 import type { SessionStatus } from '#shared/domain/session-status.ts';
 import { phoneNumberOfJid } from '#shared/domain/whatsapp-address.ts';
@@ -56,6 +58,11 @@ export interface SessionContext {
  * `skipped`: already final (a redelivery) or not this session's message, nothing to do;
  * `busy`: another live claim holds the message, give the command back for later.
  */
+/** Incoming messages stored before their receipt, remembered so the upsert after it skips them. */
+const MAX_REMEMBERED_INCOMING = 2000;
+/** How long a receipt waits for the message to be stored (SQS and S3 both failing). */
+const RECEIPT_WAIT_MS = 30_000;
+
 export type SendOutcome = 'sent' | 'skipped' | 'busy' | 'not_connected' | 'failed';
 
 const FIRST_QR_TTL_MS = 60_000;
@@ -84,6 +91,7 @@ export class WhatsAppSession {
   /** The socket reported 'open' (independent of whether the CONNECTED write succeeded). */
   private socketOpen = false;
   private openWaiters: (() => void)[] = [];
+  private readonly storedIncoming = new Set<string>();
 
   constructor(
     private record: Session,
@@ -282,6 +290,8 @@ export class WhatsAppSession {
       syncFullHistory: false,
       shouldSyncHistoryMessage: () => false,
       getMessage: (key) => this.storedMessage(key),
+      // Baileys (patched) waits for this before it sends WhatsApp the receipt of an incoming message.
+      beforeReceipt: (m) => this.storeBeforeReceipt(m as WAMessage),
       ...this.ctx.socketOverrides,
     });
     this.sock = sock;
@@ -366,8 +376,41 @@ export class WhatsAppSession {
     })().catch((e) => this.warn('recording the close failed', e));
   }
 
+  /**
+   * Stores an incoming message (SQS, or the S3 spool) before WhatsApp gets its receipt, so a crash
+   * cannot lose a message WhatsApp considers delivered. Bounded: when SQS and S3 both fail, the
+   * receipt goes after RECEIPT_WAIT_MS and the outbox keeps the message and keeps trying.
+   */
+  private async storeBeforeReceipt(m: WAMessage): Promise<void> {
+    const message = this.received(m);
+    if (!message) return;
+    const key = `${message.chat}\n${message.waMessageId}`;
+    this.storedIncoming.add(key);
+    if (this.storedIncoming.size > MAX_REMEMBERED_INCOMING)
+      this.storedIncoming.delete(this.storedIncoming.values().next().value as string);
+    let timer: unknown;
+    const bound = new Promise<void>((r) => {
+      timer = this.ctx.timers.setTimeout(r, RECEIPT_WAIT_MS);
+    });
+    await Promise.race([
+      this.ctx.publishIncoming(message).catch((e) => this.warn('incoming message not stored', e)),
+      bound,
+    ]);
+    this.ctx.timers.clearTimeout(timer);
+  }
+
   private async onIncoming(m: WAMessage): Promise<void> {
-    const jid = m.key.remoteJid ?? '';
+    const message = this.received(m);
+    // Stored before its receipt already (the usual path); the rest is published from here.
+    if (!message || this.storedIncoming.delete(`${message.chat}\n${message.waMessageId}`)) return;
+    // The outbox owns it from here: SQS, or the S3 spool when SQS fails; per-chat order.
+    await this.ctx.publishIncoming(message).catch((e) => this.warn('incoming message not stored', e));
+  }
+
+  /** The text a contact wrote as a `message.received`, or undefined for what is not published. */
+  private received(m: WAMessage): MessageReceived | undefined {
+    // Normalized as Baileys' cleanMessage does (the receipt hook runs before it).
+    const jid = m.key.remoteJid ? jidNormalizedUser(m.key.remoteJid) : '';
     const text = m.message?.conversation ?? m.message?.extendedTextMessage?.text;
     if (
       m.key.fromMe ||
@@ -376,11 +419,12 @@ export class WhatsAppSession {
       jid === 'status@broadcast' ||
       !/@(s\.whatsapp\.net|lid)$/.test(jid)
     )
-      return;
-    const alt = (m.key as { remoteJidAlt?: string }).remoteJidAlt;
+      return undefined;
+    const rawAlt = (m.key as { remoteJidAlt?: string }).remoteJidAlt;
+    const alt = rawAlt ? jidNormalizedUser(rawAlt) : undefined;
     const chat = alt?.endsWith('@s.whatsapp.net') ? alt : jid;
     const timestamp = new Date(Number(m.messageTimestamp ?? this.ctx.now() / 1000) * 1000).toISOString();
-    const message = {
+    return {
       v: 1 as const,
       type: 'message.received' as const,
       tenantId: this.record.tenantId,
@@ -393,8 +437,6 @@ export class WhatsAppSession {
       text,
       timestamp,
     };
-    // The outbox owns it from here: SQS, or the S3 spool when SQS fails; per-chat order.
-    await this.ctx.publishIncoming(message).catch((e) => this.warn('incoming message not stored', e));
   }
 
   /**
