@@ -11,6 +11,7 @@ import { hashApiKey } from '#shared/domain/ids.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import { createTenant, generateApiKey } from '#shared/use-cases/tenants.ts';
 import { type LocalApi, startLocalApi } from './api-gateway.ts';
+import { serveConsole } from './console/serve-console.ts';
 import { startSqsEventSource } from './event-source.ts';
 import { superviseRunner } from './runner-process.ts';
 import { type Simulator, start as startSimulator } from './simulator/index.ts';
@@ -111,9 +112,11 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
       dynamoUp = false;
     });
     const healthy = () => dynamoUp && runner.up();
+    const consolePages = serveConsole({ devApiKey: key, simulatorUrl: simulator?.httpUrl });
     const api = await startLocalApi({
       port: options.port,
-      extra: (req, res, url) => serveExtra(req, res, url, healthy),
+      extra: async (req, res, url) =>
+        (await consolePages(req, res, url)) || serveExtra(req, res, url, healthy),
     });
     stops.push(api.close);
 
