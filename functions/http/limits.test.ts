@@ -73,7 +73,7 @@ describe('per-tenant limits', () => {
     expect(refused.body.error.code).toBe('RATE_LIMITED');
     expect(refused.body.error.message).toContain('sessions');
     expect(refused.retryAfter).toMatch(/^\d+$/);
-    expect((await call(key, 'GET', '/session/c')).body.error.code).toBe('SESSION_NOT_FOUND');
+    expect((await call(key, 'GET', '/session/c')).body.error.code).toBe('CHATBOT_NOT_FOUND'); // nothing was written
   });
 });
 

@@ -125,7 +125,7 @@ describe('GET /whatsapp-qr/conversations', () => {
     const cursor = await call(`/whatsapp-qr/conversations?sessionId=${sessionId}&cursor=forged`);
     expect(cursor.status).toBe(400);
     expect(cursor.body.error).toMatchObject({
-      code: 'VALIDATION_FAILED',
+      code: 'INVALID_CURSOR',
       details: [{ path: 'query.cursor' }],
     });
     expect((await call(`/whatsapp-qr/conversations?sessionId=${sessionId}`, null)).status).toBe(401);

@@ -184,9 +184,18 @@ describe.each([
         now: T(7),
       });
       const foreign = (await s.conversations.listBySession(otherSession, { limit: 1 })).nextCursor;
-      for (const cursor of [foreign, 'garbage!', Buffer.from('[]').toString('base64url')]) {
+      expect(foreign).toEqual(expect.any(String));
+      // This session's partition with a sort key over DynamoDB's 1024 bytes: once a 500.
+      const oversized = Buffer.from(
+        JSON.stringify({
+          pk: `CONVERSATION#${newId()}`,
+          gsi1pk: `SESSIONCONVS#${sessionId}`,
+          gsi1sk: `${T(1)}#${'a'.repeat(1100)}`,
+        }),
+      ).toString('base64url');
+      for (const cursor of [foreign, 'garbage!', Buffer.from('[]').toString('base64url'), oversized]) {
         await expect(s.conversations.listBySession(sessionId, { limit: 2, cursor })).rejects.toMatchObject({
-          code: 'VALIDATION_FAILED',
+          code: 'INVALID_CURSOR',
         });
       }
       expect(await s.conversations.listBySession(newId(), { limit: 2 })).toEqual({ items: [] });

@@ -423,18 +423,33 @@ describe.each([
       expect(second).toEqual({ items: [expect.objectContaining({ text: 'm3', conversationId })] });
       const newest = await s.messages.listByConversation(conversationId, { limit: 2, newestFirst: true });
       expect(newest.items.map((m) => m.text)).toEqual(['m3', 'm2']);
-      for (const cursor of ['nope!', Buffer.from('{"pk":"x"}').toString('base64url')]) {
+      // Keys shaped like this listing's, forged: a sort key over DynamoDB's 1024 bytes (a 500 once),
+      // a sort key naming another item than the pk, a pk of another kind, and a far too long cursor.
+      const key = (gsi1sk: string, pk = `MESSAGE#${first.items[0]?.messageId}`) =>
+        Buffer.from(JSON.stringify({ pk, gsi1pk: `CONV#${conversationId}`, gsi1sk })).toString('base64url');
+      const forged = [
+        'nope!',
+        Buffer.from('{"pk":"x"}').toString('base64url'),
+        key(`${at(1)}#${'a'.repeat(1100)}`),
+        key(`${at(1)}#00000000-0000-4000-8000-000000000000`),
+        key(`${at(1)}#${first.items[0]?.messageId}`, `SESSION#${first.items[0]?.messageId}`),
+        key(`${'9'.repeat(600)}#${first.items[0]?.messageId}`),
+        'A'.repeat(5000),
+      ];
+      for (const cursor of forged) {
         await expect(
           s.messages.listByConversation(conversationId, { limit: 2, cursor }),
         ).rejects.toMatchObject({
-          code: 'VALIDATION_FAILED',
+          code: 'INVALID_CURSOR',
           details: [{ path: 'query.cursor', message: expect.any(String) }],
         });
       }
+      // A real cursor of another conversation's list is not one of this list.
       const foreign = (await s.messages.listByConversation(other, { limit: 1 })).nextCursor;
+      expect(foreign).toEqual(expect.any(String));
       await expect(
         s.messages.listByConversation(conversationId, { limit: 2, cursor: foreign }),
-      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      ).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
     });
   });
 

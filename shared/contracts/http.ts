@@ -32,8 +32,13 @@ export const ChatbotIdParams = z.object({ chatbotId: ChatbotId });
 export const ConversationIdParams = z.object({ conversationId: z.string().min(1).max(300) });
 export const QrCodeQuery = z.object({ format: z.enum(['json', 'png', 'svg']).optional() });
 export const IdempotencyKeyHeader = z.string().min(1).max(255);
-export const ConversationsQuery = z.object({ sessionId: Uuid, cursor: z.string().max(2048).optional() });
-export const CursorQuery = z.object({ cursor: z.string().max(2048).optional() });
+/**
+ * `?cursor=`: opaque; its length and content are checked where it is decoded, so that every bad
+ * cursor is one error, 400 INVALID_CURSOR.
+ */
+export const Cursor = z.string();
+export const ConversationsQuery = z.object({ sessionId: Uuid, cursor: Cursor.optional() });
+export const CursorQuery = z.object({ cursor: Cursor.optional() });
 export const UsageQuery = z.object({ from: IsoDate, to: IsoDate });
 
 export const SessionView = z.object({

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.ts';
+import { AppError } from '../errors.ts';
 
 /** One page of a listing: `cursor` is the opaque `nextCursor` of the page before. */
 export interface PageRequest {
@@ -12,9 +12,15 @@ export interface Page<T> {
   nextCursor?: string;
 }
 
-/** A cursor that no listing of this kind could have produced (tampered, truncated, or from another list). */
-export class InvalidCursorError extends ValidationError {
+/**
+ * 400 INVALID_CURSOR: a cursor that no listing of this kind, for this caller's list, could have
+ * produced (tampered, truncated, too long, or the cursor of another tenant's, session's or
+ * conversation's list).
+ */
+export class InvalidCursorError extends AppError {
   constructor() {
-    super([{ path: 'query.cursor', message: 'must be the nextCursor of a previous page' }]);
+    super('invalid', 'INVALID_CURSOR', 'The cursor is not a nextCursor of this list', [
+      { path: 'query.cursor', message: 'must be the nextCursor of a previous page of this list' },
+    ]);
   }
 }

@@ -27,9 +27,10 @@ export const initSession = async (
   // Every init may start a socket and a QR on the runner: a tenant's burst must not starve the others.
   const rate = await deps.initRate.consume(tenantId, clock);
   if (!rate.allowed) throw new RateLimitedError(rate.retryAfterSeconds, 'Too many inits for this tenant');
-  const chatbot = await deps.chatbots.createIfMissing(defaultChatbot(tenantId, input.chatbotId, now));
-  if (chatbot.sessionId) return reinit(deps, tenantId, chatbot.sessionId, input);
+  const existing = await deps.chatbots.get(tenantId, input.chatbotId);
+  if (existing?.sessionId) return reinit(deps, tenantId, existing.sessionId, input);
 
+  // A new session: counted before anything is written, so a refused init leaves nothing behind.
   const cap = await deps.sessionCap.consume(tenantId, clock);
   if (!cap.allowed) {
     throw new RateLimitedError(cap.retryAfterSeconds, 'This tenant has as many sessions as it may have');
@@ -41,6 +42,12 @@ export const initSession = async (
     await deps.sessionCap.release(tenantId, clock).catch(() => undefined);
   };
   try {
+    const chatbot = await deps.chatbots.createIfMissing(defaultChatbot(tenantId, input.chatbotId, now));
+    if (chatbot.sessionId) {
+      // A concurrent init linked a session meanwhile: that one is counted already.
+      await giveBack();
+      return await reinit(deps, tenantId, chatbot.sessionId, input);
+    }
     return await createSession(deps, tenantId, input, now, giveBack);
   } catch (error) {
     await giveBack();
