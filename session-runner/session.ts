@@ -1,7 +1,7 @@
 import type { Boom } from '@hapi/boom';
 import makeWASocket, {
-  jidNormalizedUser,
   type ConnectionState,
+  jidNormalizedUser,
   type proto,
   type WAMessage,
   type WASocket,
