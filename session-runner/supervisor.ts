@@ -3,6 +3,7 @@ import type { Command, SendCommand } from '#shared/contracts/commands.ts';
 import type { Session } from '#shared/domain/entities.ts';
 import type { Lease, LeaseStore } from '#shared/ports/lease-store.ts';
 import { CommandConsumer, type CommandResult } from './command-consumer.ts';
+import { SPOOL_ROOT } from './incoming-spool.ts';
 import { type SessionContext, WhatsAppSession } from './session.ts';
 
 export interface SupervisorOptions {
@@ -197,10 +198,29 @@ class ShardWorker {
       );
       const failed = await this.resume(records.filter(resumable), lease);
       if (this.lease?.fence !== lease.fence) return;
+      await this.recoverOrphanSpools(records.filter((r) => !resumable(r)));
       this.resumedFence = lease.fence;
       this.o.session.logger.info('shard resumed', { shard: this.shard, sessions: records.length });
       await this.retryFailed(failed, lease);
       return;
+    }
+  }
+
+  /**
+   * Incoming messages a crashed runner spooled for sessions that are not reopened now (stopped since)
+   * are redriven too: one listing of the whole spool, usually empty.
+   */
+  private async recoverOrphanSpools(notResumed: Session[]): Promise<void> {
+    const recover = this.o.session.recoverIncoming;
+    if (!recover || notResumed.length === 0) return;
+    try {
+      const spooled = new Set((await this.o.session.objects.list(SPOOL_ROOT)).map((k) => k.split('/')[1]));
+      await Promise.all(notResumed.filter((r) => spooled.has(r.sessionId)).map((r) => recover(r.sessionId)));
+    } catch (error) {
+      this.o.session.logger.warn('listing the incoming spool failed', {
+        shard: this.shard,
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }
 
@@ -351,10 +371,13 @@ class ShardWorker {
     }
     if (!this.holds() || this.draining) return { kind: 'retry', afterSeconds: 5 };
     const now = new Date(this.o.session.now()).toISOString();
+    // Fenced and tied to the session: refused when a newer owner holds the message, or it is another's.
     await this.o.session.messages.updateStatus(command.messageId, {
       status: 'FAILED',
       error: 'SESSION_NOT_CONNECTED',
       now,
+      fence: this.lease?.fence,
+      sessionId: record.sessionId,
     });
     this.o.session.metrics('CommandsFailed');
     return { kind: 'done' };
