@@ -148,3 +148,18 @@ describe('end to end on the local stack with the simulator', () => {
     expect((await fetch(`${api}/healthz`)).status).toBe(200);
   }, 120_000);
 });
+
+describe('health of the local stack', () => {
+  // Last: it breaks the stack on purpose.
+  it('answers 503 naming dynamodb when DynamoDB Local is gone', async () => {
+    const { dynamodb } = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as { dynamodb: number };
+    process.kill(dynamodb, 'SIGKILL');
+    const health = await waitFor('a 503', async () => {
+      const res = await fetch(`${api}/healthz`);
+      return res.status === 503 && ((await res.json()) as { down: string[]; parts: Record<string, string> });
+    });
+    expect(health.down).toEqual(['dynamodb']);
+    expect(health.parts.dynamodb).toMatch(/^down: /);
+    expect(health.parts.sqs).toBe('ok');
+  }, 60_000);
+});

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { loadConfig } from '#shared/config.ts';
 import { startStack } from './stack.ts';
+import { AlreadyRunningError } from './stack-files.ts';
 
 // `npm start`: the whole system on loopback. Prints the development key and one `ready:` line,
-// and stops everything on SIGINT / SIGTERM.
+// then one line per session event, and stops everything on SIGINT / SIGTERM (every child process
+// too; they also end by themselves when this process is killed).
 
 const LocalEnv = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -43,6 +45,10 @@ const main = async () => {
 };
 
 main().catch((error) => {
-  console.error(`local stack failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  if (error instanceof AlreadyRunningError) {
+    console.error(`${error.message} on DATA_DIR ${process.env.DATA_DIR ?? '.data'}: stop it first`);
+  } else {
+    console.error(`local stack failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  }
   process.exit(1);
 });

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { formatRunnerOutput } from './runner-output.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const RESTART_DELAY_MS = 1000;
@@ -12,31 +13,52 @@ export interface RunnerSupervisor {
   stop(): Promise<void>;
 }
 
+export interface RunnerProcessOptions {
+  env: Record<string, string>;
+  /** Where the runner's JSON log lines are kept (the terminal shows only readable lines). */
+  logFile: string;
+  onChange(pid: number): void;
+  print?(line: string): void;
+}
+
 /**
  * Runs the session runner as a child process of its own, as ECS runs its container, and starts a
- * new one whenever it dies. Its output goes to ours (the QR for a scan is printed there).
+ * new one whenever it dies. The runner is in a process group of its own, so a terminal's Ctrl-C
+ * reaches only the stack, which stops it in order; and it ends itself when the stack dies
+ * (`exit-with-parent.ts`: its stdin is our pipe).
  */
-export const superviseRunner = (
-  env: Record<string, string>,
-  onChange: (pid: number) => void,
-): RunnerSupervisor => {
+export const superviseRunner = (options: RunnerProcessOptions): RunnerSupervisor => {
+  const print = options.print ?? ((line: string) => console.log(line));
   let child: ChildProcess | undefined;
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
 
   const launch = () => {
-    const current = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'session-runner/main.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const current = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--import',
+        join(ROOT, 'local/exit-with-parent.ts'),
+        join(ROOT, 'session-runner/main.ts'),
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...options.env, EXIT_WITH_PARENT: 'stdin' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
     child = current;
-    onChange(current.pid ?? 0);
+    formatRunnerOutput(current.stdout as NodeJS.ReadableStream, options.logFile, print);
+    formatRunnerOutput(current.stderr as NodeJS.ReadableStream, options.logFile, print);
+    options.onChange(current.pid ?? 0);
     current.once('exit', (code, signal) => {
       if (child === current) child = undefined;
       if (stopping) return;
-      console.log(`session runner exited (${signal ?? code}); starting a new one`);
-      onChange(0);
+      print(`session runner exited (${signal ?? code}); starting a new one`);
+      options.onChange(0);
       timer = setTimeout(launch, RESTART_DELAY_MS);
     });
   };
@@ -49,7 +71,7 @@ export const superviseRunner = (
       stopping = true;
       clearTimeout(timer);
       const current = child;
-      if (!current || current.exitCode !== null) return;
+      if (!current || current.exitCode !== null || current.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
       current.kill('SIGTERM');
       const limit = setTimeout(() => current.kill('SIGKILL'), STOP_LIMIT_MS);

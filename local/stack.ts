@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { createAwsClients } from '#shared/adapters/aws-clients.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
@@ -13,9 +14,18 @@ import { createTenant, generateApiKey } from '#shared/use-cases/tenants.ts';
 import { type LocalApi, startLocalApi } from './api-gateway.ts';
 import { serveConsole } from './console/serve-console.ts';
 import { startSqsEventSource } from './event-source.ts';
+import { checkHealth, type HealthCheck, httpCheck } from './health-checks.ts';
 import { superviseRunner } from './runner-process.ts';
+import { watchSessionEvents } from './session-events.ts';
 import { type Simulator, start as startSimulator } from './simulator/index.ts';
-import { clearRuntimeFiles, readDevKey, saveDevKey, writePids, writeStackState } from './stack-files.ts';
+import {
+  claimDataDir,
+  clearRuntimeFiles,
+  readDevKey,
+  saveDevKey,
+  writePids,
+  writeStackState,
+} from './stack-files.ts';
 import { startDynamoDbLocal } from './stand-ins/dynamodb-local.ts';
 import { freePort } from './stand-ins/free-port.ts';
 import { provisionQueues, provisionTables } from './stand-ins/provision.ts';
@@ -31,6 +41,8 @@ export interface StackOptions {
   simulatorPort: number;
   /** Extra env for the runner process (tests shorten its timings). */
   runnerEnv?: Record<string, string>;
+  /** Where readable lines (session events, runner warnings) go; the console by default. */
+  print?: (line: string) => void;
 }
 
 export interface Stack {
@@ -53,6 +65,8 @@ export const AUTH_STATE_BUCKET = 'local-auth-state';
  */
 export const startStack = async (options: StackOptions): Promise<Stack> => {
   mkdirSync(options.dataDir, { recursive: true });
+  claimDataDir(options.dataDir); // before anything else: a second start must change nothing
+  const print = options.print ?? ((line: string) => console.log(line));
   Object.assign(process.env, LOCAL_AWS_CREDENTIALS, { AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' });
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   const stops: (() => Promise<void>)[] = [];
@@ -61,8 +75,12 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
     clearRuntimeFiles(options.dataDir);
   };
   try {
+    const pids = { stack: process.pid, dynamodb: 0, runner: 0 };
+    writePids(options.dataDir, pids);
     const dynamo = await startDynamoDbLocal({ dbPath: join(options.dataDir, 'dynamodb') });
     stops.push(dynamo.stop);
+    pids.dynamodb = dynamo.jvmPid;
+    writePids(options.dataDir, pids);
     const sqs = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
     stops.push(() => sqs.stop());
     const s3 = await startS3Local({ directory: join(options.dataDir, 's3'), buckets: [AUTH_STATE_BUCKET] });
@@ -84,13 +102,15 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
     const { key, isNew } = await ensureDevTenant(options, env);
 
     const simulator =
-      options.whatsapp === 'simulator' ? await startSimulator({ port: options.simulatorPort }) : undefined;
+      options.whatsapp === 'simulator'
+        ? await startSimulator({ port: options.simulatorPort, dataDir: join(options.dataDir, 'simulator') })
+        : undefined;
     if (simulator) stops.push(simulator.stop);
-    const pids = { stack: process.pid, dynamodb: dynamo.process.pid ?? 0, runner: 0 };
-    const runner = superviseRunner(
-      {
+    const runnerHealthPort = await freePort();
+    const runner = superviseRunner({
+      env: {
         ...env,
-        HEALTH_PORT: String(await freePort()),
+        HEALTH_PORT: String(runnerHealthPort),
         PRINT_QR: 'terminal',
         // Shorter than on AWS, so a crashed runner's sessions come back quickly while developing.
         LEASE_DURATION_MS: '10000',
@@ -100,25 +120,42 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
         }),
         ...options.runnerEnv,
       },
-      (pid) => {
+      logFile: join(options.dataDir, 'logs', 'runner.log'),
+      print,
+      onChange: (pid) => {
         pids.runner = pid;
         writePids(options.dataDir, pids);
       },
-    );
-    stops.push(runner.stop);
-
-    let dynamoUp = true;
-    dynamo.process.once('exit', () => {
-      dynamoUp = false;
     });
-    const healthy = () => dynamoUp && runner.up();
+    stops.push(runner.stop);
+    await waitForRunner(`http://127.0.0.1:${runnerHealthPort}/healthz`);
+
+    const health = healthChecks(env, {
+      runner: async () => {
+        if (!runner.up()) throw new Error('the runner process is not running');
+        await httpCheck(`http://127.0.0.1:${runnerHealthPort}/healthz`)();
+      },
+      ...(simulator && { simulator: httpCheck(`${simulator.httpUrl}/root-key`) }),
+    });
+    stops.push(async () => health.close());
     const consolePages = serveConsole({ devApiKey: key, simulatorUrl: simulator?.httpUrl });
     const api = await startLocalApi({
       port: options.port,
       extra: async (req, res, url) =>
-        (await consolePages(req, res, url)) || serveExtra(req, res, url, healthy),
+        (await consolePages(req, res, url)) || serveExtra(req, res, url, health.checks),
     });
     stops.push(api.close);
+
+    const eventsClients = createAwsClients(env);
+    const events = watchSessionEvents({
+      dynamo: eventsClients.dynamo,
+      table: (env as Record<string, string>).SESSIONS_TABLE as string,
+      print,
+    });
+    stops.push(async () => {
+      events.stop();
+      eventsClients.dynamo.destroy();
+    });
 
     writeStackState(options.dataDir, { pid: process.pid, apiUrl: api.url, env });
     return { api, simulator, devApiKey: key, devKeyIsNew: isNew, env, stop };
@@ -184,15 +221,69 @@ const ensureDevTenant = async (options: StackOptions, env: Record<string, string
   return { key, isNew: !options.devApiKey && !kept };
 };
 
+/** "ready" means ready: the runner's own health check answers before the stack says so. */
+const waitForRunner = async (url: string, timeoutMs = 60_000) => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await httpCheck(url)().then(
+      () => true,
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() > deadline)
+      throw new Error(`the session runner did not answer ${url} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+};
+
+/**
+ * `/healthz` asks every part for real: DynamoDB Local, SQS and S3 (one cheap call each, on clients
+ * of their own that do not retry), the runner, and the simulator when used.
+ */
+const healthChecks = (env: Record<string, string>, more: Record<string, HealthCheck>) => {
+  const handler = { requestTimeout: 1500, connectionTimeout: 1000 };
+  const dynamo = new DynamoDBClient({
+    endpoint: env.DYNAMODB_ENDPOINT,
+    maxAttempts: 1,
+    requestHandler: handler,
+  });
+  const sqs = new SQSClient({ endpoint: env.SQS_ENDPOINT, maxAttempts: 1, requestHandler: handler });
+  const { s3 } = createAwsClients(env);
+  const checks: Record<string, HealthCheck> = {
+    dynamodb: async () => void (await dynamo.send(new ListTablesCommand({ Limit: 1 }))),
+    sqs: async () =>
+      void (await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: env.INCOMING_QUEUE_URL, AttributeNames: ['QueueArn'] }),
+      )),
+    s3: async () => void (await s3.send(new HeadBucketCommand({ Bucket: AUTH_STATE_BUCKET }))),
+    ...more,
+  };
+  return {
+    checks,
+    close: () => {
+      dynamo.destroy();
+      sqs.destroy();
+      s3.destroy();
+    },
+  };
+};
+
 const serveExtra = (
   _req: IncomingMessage,
   res: ServerResponse,
   url: URL,
-  healthy: () => boolean,
+  checks: Record<string, HealthCheck>,
 ): boolean => {
   if (url.pathname !== '/healthz') return false;
-  const ok = healthy();
-  res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ status: ok ? 'ok' : 'degraded' }));
+  void checkHealth(checks).then((report) => {
+    res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        status: report.ok ? 'ok' : 'degraded',
+        ...(!report.ok && { down: report.down }),
+        parts: report.parts,
+      }),
+    );
+  });
   return true;
 };

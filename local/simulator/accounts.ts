@@ -1,9 +1,9 @@
 import { createHash, randomInt } from 'node:crypto';
 import { Curve, jidEncode, type KeyPair } from '@whiskeysockets/baileys';
 import { type JidParts, parseUserJid } from './binary.ts';
-import { Inbox } from './inbox.ts';
+import { Inbox, type InboxEntry } from './inbox.ts';
 import type { PreKeyUpload, SignedPreKey } from './key-bundles.ts';
-import { type PreKeyBundle, SignalParty } from './signal-party.ts';
+import { b64, fromB64, type PreKeyBundle, SignalParty, type SignalPartyState } from './signal-party.ts';
 
 /** A linked (companion) device of an account, as the server knows it after pairing. */
 export interface Companion {
@@ -20,6 +20,59 @@ export interface Companion {
 
 export type NewCompanion = Pick<Companion, 'noiseKey' | 'identityKey' | 'registrationId' | 'signedPreKey'>;
 
+/** A companion as JSON: keys in base64. */
+export interface CompanionState {
+  id: number;
+  keyIndex: number;
+  noiseKey: string;
+  identityKey: string;
+  registrationId: number;
+  signedPreKey: { keyId: number; publicKey: string; signature: string };
+  preKeys: Array<[number, string]>;
+}
+
+/** An account as JSON, for the simulator's state file. */
+export interface AccountState {
+  phone: string;
+  lid: string;
+  pushName: string;
+  accountKey: { public: string; private: string };
+  rawId: number;
+  nextDeviceId: number;
+  nextKeyIndex: number;
+  companions: CompanionState[];
+  primary: SignalPartyState;
+  inbox: InboxEntry[];
+}
+
+const companionToState = (c: Companion): CompanionState => ({
+  id: c.id,
+  keyIndex: c.keyIndex,
+  noiseKey: b64(c.noiseKey),
+  identityKey: b64(c.identityKey),
+  registrationId: c.registrationId,
+  signedPreKey: {
+    keyId: c.signedPreKey.keyId,
+    publicKey: b64(c.signedPreKey.publicKey),
+    signature: b64(c.signedPreKey.signature),
+  },
+  preKeys: [...c.preKeys].map(([id, key]) => [id, b64(key)]),
+});
+
+const companionFromState = (c: CompanionState): Companion => ({
+  id: c.id,
+  keyIndex: c.keyIndex,
+  noiseKey: fromB64(c.noiseKey),
+  identityKey: fromB64(c.identityKey),
+  registrationId: c.registrationId,
+  signedPreKey: {
+    keyId: c.signedPreKey.keyId,
+    publicKey: fromB64(c.signedPreKey.publicKey),
+    signature: fromB64(c.signedPreKey.signature),
+  },
+  preKeys: new Map(c.preKeys.map(([id, key]) => [id, fromB64(key)])),
+});
+
 /**
  * A WhatsApp account: a number with a LID, a primary device (the virtual phone, device 0, whose
  * Signal identity is also the ADV account key) and its companion devices. A virtual contact is
@@ -27,20 +80,50 @@ export type NewCompanion = Pick<Companion, 'noiseKey' | 'identityKey' | 'registr
  */
 export class Account {
   /** The ADV account key, which signs every companion's device identity. */
-  readonly accountKey: KeyPair = Curve.generateKeyPair();
-  readonly primary = new SignalParty(this.accountKey);
+  readonly accountKey: KeyPair;
+  readonly primary: SignalParty;
   /** The ADV account id that every device identity of this account carries. */
-  readonly rawId = randomInt(1, 2 ** 31);
+  readonly rawId: number;
   readonly companions = new Map<number, Companion>();
-  readonly inbox = new Inbox();
+  readonly inbox: Inbox;
   private nextDeviceId = 1;
   private nextKeyIndex = 1;
 
+  /** A new account with fresh keys, or, given `saved`, the account as it was persisted. */
   constructor(
     readonly phone: string,
     readonly lid: string,
     readonly pushName: string,
-  ) {}
+    saved?: AccountState,
+  ) {
+    this.accountKey = saved
+      ? { public: fromB64(saved.accountKey.public), private: fromB64(saved.accountKey.private) }
+      : Curve.generateKeyPair();
+    this.primary = saved ? SignalParty.fromState(saved.primary) : new SignalParty(this.accountKey);
+    this.rawId = saved?.rawId ?? randomInt(1, 2 ** 31);
+    this.inbox = new Inbox(saved?.inbox);
+    if (saved) {
+      this.nextDeviceId = saved.nextDeviceId;
+      this.nextKeyIndex = saved.nextKeyIndex;
+      for (const c of saved.companions) this.companions.set(c.id, companionFromState(c));
+    }
+  }
+
+  /** Everything needed to rebuild this account after a restart (private keys included). */
+  toState(): AccountState {
+    return {
+      phone: this.phone,
+      lid: this.lid,
+      pushName: this.pushName,
+      accountKey: { public: b64(this.accountKey.public), private: b64(this.accountKey.private) },
+      rawId: this.rawId,
+      nextDeviceId: this.nextDeviceId,
+      nextKeyIndex: this.nextKeyIndex,
+      companions: [...this.companions.values()].map(companionToState),
+      primary: this.primary.toState(),
+      inbox: this.inbox.list(),
+    };
+  }
 
   pnJid(device = 0): string {
     return jidEncode(this.phone, 's.whatsapp.net', device || undefined);
@@ -103,11 +186,24 @@ export interface ResolvedJid extends JidParts {
 
 /**
  * Every account the simulator knows, by number and by LID. Kept apart from connections and
- * counters, so that persisting it later means persisting this object only.
+ * counters: persisting the simulator means persisting this object only (`toState`, `restore`).
  */
 export class AccountRegistry {
   private readonly byPhone = new Map<string, Account>();
   private readonly byLid = new Map<string, Account>();
+
+  /** Puts back the accounts of a state file (on start, before any connection). */
+  restore(states: AccountState[]): void {
+    for (const state of states) {
+      const account = new Account(state.phone, state.lid, state.pushName, state);
+      this.byPhone.set(account.phone, account);
+      this.byLid.set(account.lid, account);
+    }
+  }
+
+  toState(): AccountState[] {
+    return [...this.byPhone.values()].map((account) => account.toState());
+  }
 
   get(phone: string): Account | undefined {
     return this.byPhone.get(phone);

@@ -114,6 +114,15 @@ describe('control API in-process', () => {
     );
     await client.status(reply?.key.id ?? '', 4);
 
+    // DESIGN's form: the contact reads everything unread from the linked number (once).
+    const later = await client.sock.sendMessage(`${contact}@s.whatsapp.net`, { text: 'read me too' });
+    await client.status(later?.key.id ?? '', 3);
+    expect(await call(sim.httpUrl, 'POST', `/contacts/${contact}/read`, { from: `+${phone}` })).toEqual({
+      status: 200,
+      body: { ok: true, read: 1 },
+    });
+    await client.status(later?.key.id ?? '', 4);
+
     const stats = await call(sim.httpUrl, 'GET', '/stats');
     expect(stats.body.devices).toContainEqual(
       expect.objectContaining({ jid: `${phone}:1@s.whatsapp.net`, connections: 1, replacements: 0 }),

@@ -12,11 +12,15 @@ type Handler = (params: string[], body: unknown) => unknown;
 const scanBody = z.object({ qr: z.string().min(1) });
 const codeBody = z.object({ code: z.string().min(1) });
 const sendBody = z.object({ to: z.string().regex(/^\+?\d+$/), text: z.string().min(1).max(65_536) });
-const readBody = z.object({ id: z.string().min(1) });
+// One message by id, or (docs/whatsapp-simulator.md) everything received from the linked number `from`.
+const readBody = z.union([
+  z.object({ id: z.string().min(1) }),
+  z.object({ from: z.string().regex(/^\+?\d+$/) }),
+]);
 const disconnectBody = z.object({ code: z.union(DISCONNECT_CODES.map((code) => z.literal(code))) });
 
 /**
- * The control API of DESIGN.md ("Simulator control API") over the given simulator. Bad input
+ * The control API (docs/whatsapp-simulator.md, "Control API") over the given simulator. Bad input
  * answers 400, an unknown route 404, always as `{ error: { code, message } }`.
  */
 export function createControlApi(
@@ -54,8 +58,12 @@ export function createControlApi(
       'POST',
       /^\/contacts\/([^/]+)\/read$/,
       ([contact = ''], body) => {
-        sim.markRead(contact, readBody.parse(body).id);
-        return { ok: true };
+        const read = readBody.parse(body);
+        if ('id' in read) {
+          sim.markRead(contact, read.id);
+          return { ok: true, read: 1 };
+        }
+        return { ok: true, read: sim.markReadFrom(contact, read.from) };
       },
     ],
     ['GET', /^\/contacts\/([^/]+)\/inbox$/, ([contact = '']) => sim.inbox(contact)],

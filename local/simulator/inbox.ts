@@ -14,6 +14,11 @@ export interface InboxEntry {
 export class Inbox {
   private readonly entries = new Map<string, InboxEntry>();
 
+  /** An empty inbox, or one holding persisted entries. */
+  constructor(saved: InboxEntry[] = []) {
+    for (const entry of saved) this.entries.set(entry.id, { ...entry });
+  }
+
   /** Records a delivery; a repeat of a known id only increments its `repeats`. */
   record(id: string, from: string, text: string, timestamp: number): InboxEntry {
     const known = this.entries.get(id);

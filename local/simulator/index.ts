@@ -1,4 +1,4 @@
-import { type AuthenticationCreds, BufferJSON, type KeyPair } from '@whiskeysockets/baileys';
+import { type AuthenticationCreds, BufferJSON, Curve, type KeyPair } from '@whiskeysockets/baileys';
 import { silenceLibsignal } from '#runner/silence-libsignal.ts';
 import type { CertificateFlaw } from './certificate-chain.ts';
 import { createControlApi } from './control-api.ts';
@@ -8,6 +8,7 @@ import { pairCredentials } from './paired-credentials.ts';
 import type { LinkedDevice } from './pairing.ts';
 import { serve, WS_PATH } from './server.ts';
 import { SimulatorCore, type SimulatorStats } from './simulator.ts';
+import { keyPairFromState, keyPairToState, SimulatorStateFile } from './state-file.ts';
 import { type DisconnectCode, isDisconnectCode } from './stream-errors.ts';
 
 export { CERTIFICATE_FLAWS, type CertificateFlaw } from './certificate-chain.ts';
@@ -35,6 +36,11 @@ export interface StartOptions {
   pairingTimeoutMs?: number;
   /** Receives unexpected protocol errors (nothing is logged otherwise). */
   onError?: (error: unknown) => void;
+  /**
+   * Keep accounts, devices, Signal sessions, inboxes and the root key in `<dataDir>/state.json`,
+   * so linked devices log in again after a restart; in memory only when unset.
+   */
+  dataDir?: string;
 }
 
 /** A running simulator: where it listens, whom to trust, and what tests can make it do. */
@@ -55,6 +61,8 @@ export interface Simulator {
   sendText(contact: string, to: string, text: string): Promise<{ id: string }>;
   /** The contact reads message `id` it received: the sender gets a read receipt. */
   markRead(contact: string, id: string): void;
+  /** The contact reads everything unread it received from the linked number `from`; returns how many. */
+  markReadFrom(contact: string, from: string): number;
   /** What the contact received, decrypted, one entry per message id. */
   inbox(contact: string): InboxEntry[];
   /** A stream error (or, for 428, a dropped socket) to every connected device of `phone`. */
@@ -70,14 +78,31 @@ export async function start(options: StartOptions = {}): Promise<Simulator> {
   silenceLibsignal();
   const host = options.host ?? '127.0.0.1';
   const receiptDelayMs = Math.max(150, options.receiptDelayMs ?? 200);
+  const saved = options.dataDir ? SimulatorStateFile.load(options.dataDir) : undefined;
+  const rootKeyPair =
+    options.rootKeyPair ?? (saved ? keyPairFromState(saved.rootKeyPair) : Curve.generateKeyPair());
+  let stateFile: SimulatorStateFile | undefined;
+  const changed = () => stateFile?.schedule();
   const core = new SimulatorCore({
-    rootKeyPair: options.rootKeyPair,
+    onChange: changed,
+    rootKeyPair,
     certificateFlaw: options.certificateFlaw,
     receiptDelayMs,
     qrRefs: options.qrRefs ?? 6,
     pairingTimeoutMs: options.pairingTimeoutMs ?? 10_000,
     onError: options.onError,
   });
+  if (saved) core.registry.restore(saved.accounts);
+  if (options.dataDir) {
+    stateFile = new SimulatorStateFile(options.dataDir, () => ({
+      version: 1,
+      rootKeyPair: keyPairToState(rootKeyPair),
+      accounts: core.registry.toState(),
+    }));
+    stateFile.save();
+  }
+  // Control operations may create accounts, link devices or advance Signal sessions.
+  const persisting = <T>(result: Promise<T>): Promise<T> => result.finally(changed);
   const number = (value: string, what: string) => {
     if (!/^\d{6,15}$/.test(value)) {
       throw new SimulatorError('INVALID_NUMBER', `${what} must be 6 to 15 digits`);
@@ -99,26 +124,35 @@ export async function start(options: StartOptions = {}): Promise<Simulator> {
     },
     rootPublicKey,
     rootPublicKeyHex: rootPublicKey.toString('hex'),
-    scanQr: async (phone, qr) => core.pairing.scanQr(number(phone, 'phone'), qr),
-    enterPairingCode: async (phone, code) => core.pairing.code.enterPairingCode(number(phone, 'phone'), code),
+    scanQr: async (phone, qr) => persisting(core.pairing.scanQr(number(phone, 'phone'), qr)),
+    enterPairingCode: async (phone, code) =>
+      persisting(core.pairing.code.enterPairingCode(number(phone, 'phone'), code)),
     sendText: async (contact, to, text) => {
       if (!text) throw new SimulatorError('INVALID_TEXT', 'text must not be empty');
-      return core.messaging.sendText(number(contact, 'contact'), number(to, 'to'), text);
+      return persisting(core.messaging.sendText(number(contact, 'contact'), number(to, 'to'), text));
     },
     markRead: (contact, id) => core.messaging.markRead(number(contact, 'contact'), id),
+    markReadFrom: (contact, from) =>
+      core.messaging.markReadFrom(number(contact, 'contact'), number(from.replace('+', ''), 'from')),
     inbox: (contact) => core.registry.get(number(contact, 'contact'))?.inbox.list() ?? [],
     disconnect: (phone, code) => {
       if (!isDisconnectCode(code)) {
         throw new SimulatorError('INVALID_CODE', `unsupported disconnect code ${code}`);
       }
-      return core.disconnect(number(phone, 'phone'), code);
+      const hit = core.disconnect(number(phone, 'phone'), code);
+      changed();
+      return hit;
     },
     stats: () => core.stats(),
-    createPairedCredentials: (phone) =>
-      pairCredentials(core.pairing, core.registry.getOrCreate(number(phone, 'phone'))),
+    createPairedCredentials: (phone) => {
+      const creds = pairCredentials(core.pairing, core.registry.getOrCreate(number(phone, 'phone')));
+      changed();
+      return creds;
+    },
     stop: async () => {
       core.close();
       await server?.close();
+      stateFile?.save();
     },
   };
   server = await serve({

@@ -30,6 +30,8 @@ interface ReceiptRoute {
   sender: Account;
   device: number;
   chatJid: string;
+  /** A read receipt went out already. */
+  read?: boolean;
 }
 
 interface SentText {
@@ -74,7 +76,20 @@ export class Messaging {
   markRead(contact: string, id: string): void {
     const route = this.receiptRoutes.get(`${contact}:${id}`);
     if (!route) throw new SimulatorError('UNKNOWN_MESSAGE', `${contact} has no message ${id}`, 404);
+    route.read = true;
     this.scheduleReceipt(route, id, 'read');
+  }
+
+  /** The contact reads everything unread it received from the number `from`; returns how many. */
+  markReadFrom(contact: string, from: string): number {
+    let count = 0;
+    for (const [key, route] of this.receiptRoutes) {
+      if (route.read || route.sender.phone !== from || !key.startsWith(`${contact}:`)) continue;
+      route.read = true;
+      this.scheduleReceipt(route, key.slice(contact.length + 1), 'read');
+      count += 1;
+    }
+    return count;
   }
 
   /** A linked device's outgoing `<message>`: decrypt each copy for its virtual recipient, relay the rest. */

@@ -1,11 +1,5 @@
 import { Curve, generateSignalPubKey, type KeyPair, unpadRandomMax16 } from '@whiskeysockets/baileys';
-import {
-  ProtocolAddress,
-  SessionBuilder,
-  SessionCipher,
-  type SessionRecord,
-  type SignalStorage,
-} from 'libsignal';
+import { ProtocolAddress, SessionBuilder, SessionCipher, SessionRecord, type SignalStorage } from 'libsignal';
 
 /** One device's public keys as the server hands them out (32-byte keys, as on the wire). */
 export interface PreKeyBundle {
@@ -22,14 +16,28 @@ interface SignalKeyPair {
   privKey: Buffer;
 }
 
+/** A party as JSON: keys in base64 (libsignal's 33-byte form), sessions as libsignal serializes them. */
+export interface SignalPartyState {
+  registrationId: number;
+  identity: { pubKey: string; privKey: string };
+  signedPreKey: { pubKey: string; privKey: string; signature: string };
+  preKeys: Array<[number, string, string]>;
+  nextPreKeyId: number;
+  sessions: Record<string, unknown>;
+}
+
 const SIGNED_PRE_KEY_ID = 1;
+
+/** Base64 of a key or any bytes, for state files. */
+export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
+export const fromB64 = (text: string): Buffer => Buffer.from(text, 'base64');
 
 /**
  * A simulated Signal device (a virtual phone or contact): its identity, one signed pre-key,
  * one-time pre-keys minted on demand, and sessions with the linked devices, all in memory.
  */
 export class SignalParty {
-  readonly registrationId = Math.floor(Math.random() * 16380) + 1;
+  readonly registrationId: number = Math.floor(Math.random() * 16380) + 1;
   private readonly identity: SignalKeyPair;
   private readonly signedPreKey: SignalKeyPair & { signature: Buffer };
   private readonly preKeys = new Map<number, SignalKeyPair>();
@@ -38,14 +46,57 @@ export class SignalParty {
   private readonly store: SignalStorage;
 
   /** `identity` defaults to a fresh key pair; a phone passes its ADV account key (they are one key). */
-  constructor(identity: KeyPair = Curve.generateKeyPair()) {
+  constructor(identity: KeyPair = Curve.generateKeyPair(), saved?: SignalPartyState) {
     this.identity = toSignalPair(identity);
-    const signed = toSignalPair(Curve.generateKeyPair());
-    this.signedPreKey = {
-      ...signed,
-      signature: Buffer.from(Curve.sign(this.identity.privKey, signed.pubKey)),
-    };
+    if (saved) {
+      this.registrationId = saved.registrationId;
+      this.signedPreKey = {
+        pubKey: fromB64(saved.signedPreKey.pubKey),
+        privKey: fromB64(saved.signedPreKey.privKey),
+        signature: fromB64(saved.signedPreKey.signature),
+      };
+      for (const [id, pubKey, privKey] of saved.preKeys) {
+        this.preKeys.set(id, { pubKey: fromB64(pubKey), privKey: fromB64(privKey) });
+      }
+      this.nextPreKeyId = saved.nextPreKeyId;
+      for (const [address, record] of Object.entries(saved.sessions)) {
+        // libsignal's typings say Uint8Array; serialize() really gives (and deserialize takes) JSON.
+        this.sessions.set(address, SessionRecord.deserialize(record as Uint8Array));
+      }
+    } else {
+      const signed = toSignalPair(Curve.generateKeyPair());
+      this.signedPreKey = {
+        ...signed,
+        signature: Buffer.from(Curve.sign(this.identity.privKey, signed.pubKey)),
+      };
+    }
     this.store = this.createStore();
+  }
+
+  /** Rebuilds a party from {@link toState}, with its sessions, so a contact keeps its ratchets. */
+  static fromState(saved: SignalPartyState): SignalParty {
+    const identity = {
+      public: fromB64(saved.identity.pubKey).subarray(1),
+      private: fromB64(saved.identity.privKey),
+    };
+    return new SignalParty(identity, saved);
+  }
+
+  toState(): SignalPartyState {
+    return {
+      registrationId: this.registrationId,
+      identity: { pubKey: b64(this.identity.pubKey), privKey: b64(this.identity.privKey) },
+      signedPreKey: {
+        pubKey: b64(this.signedPreKey.pubKey),
+        privKey: b64(this.signedPreKey.privKey),
+        signature: b64(this.signedPreKey.signature),
+      },
+      preKeys: [...this.preKeys].map(([id, pair]) => [id, b64(pair.pubKey), b64(pair.privKey)]),
+      nextPreKeyId: this.nextPreKeyId,
+      sessions: Object.fromEntries(
+        [...this.sessions].map(([address, record]) => [address, record.serialize()]),
+      ),
+    };
   }
 
   /** The identity public key, 32 bytes. */

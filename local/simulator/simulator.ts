@@ -24,6 +24,8 @@ export interface SimulatorConfig {
   pairingTimeoutMs: number;
   /** Called with unexpected protocol errors (the simulator itself never logs). */
   onError?: ((error: unknown) => void) | undefined;
+  /** Called after every stanza a device sent, which may have changed accounts (to persist them). */
+  onChange?: (() => void) | undefined;
 }
 
 export interface SimulatorStats extends MessageCounters {
@@ -70,10 +72,14 @@ export class SimulatorCore implements ConnectionHandler, IqServices {
   }
 
   async onStanza(connection: Connection, node: BinaryNode): Promise<void> {
-    if (node.tag === 'iq') handleIq(this, connection, node);
-    else if (node.tag === 'message') await this.messaging.onDeviceMessage(connection, node);
-    else if (node.tag === 'receipt') await this.messaging.onDeviceReceipt(connection, node);
-    // presence, chatstate, ib and acks need no answer
+    try {
+      if (node.tag === 'iq') handleIq(this, connection, node);
+      else if (node.tag === 'message') await this.messaging.onDeviceMessage(connection, node);
+      else if (node.tag === 'receipt') await this.messaging.onDeviceReceipt(connection, node);
+      // presence, chatstate, ib and acks need no answer
+    } finally {
+      this.config.onChange?.();
+    }
   }
 
   onClose(connection: Connection): void {
