@@ -27,3 +27,18 @@ export const INCOMING_QUEUE: QueueDefinition = {
 };
 
 export const deadLetterName = (queue: QueueDefinition): string => `${queue.name}-dlq`;
+
+/**
+ * `webhook-deliveries.fifo`: one job per (event, endpoint), grouped per (endpoint, session). The
+ * delivery schedules its own retries (ChangeMessageVisibility, for at least 24 h) and records them,
+ * so receives are many and the dead-letter queue is only for jobs that can never be delivered.
+ */
+export const WEBHOOK_DELIVERY_QUEUE: QueueDefinition = {
+  name: 'webhook-deliveries',
+  // The SQS maximum: a job behind a failing one in its group is received (and handed back) with it.
+  maxReceiveCount: 1000,
+  // Longer than the delivery Lambda's timeout.
+  visibilityTimeoutSeconds: 360,
+};
+/** Retention of delivery jobs: the SQS maximum, beyond the longest retry span a job can have. */
+export const WEBHOOK_DELIVERY_RETENTION_SECONDS = 14 * 86_400;

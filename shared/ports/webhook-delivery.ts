@@ -10,6 +10,14 @@ export interface WebhookJobQueue {
   enqueue(jobs: WebhookDeliveryJob[]): Promise<void>;
 }
 
+/** What the delivery consumer does with a received job besides acknowledging it. */
+export interface WebhookJobControl {
+  /** Keeps the received job invisible for `delaySeconds`: its next attempt (its group waits too). */
+  retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
+  /** Moves a job that can never be delivered (not a valid job) to the dead-letter queue. */
+  deadLetter(body: string, reason: string): Promise<void>;
+}
+
 /** One signed POST, to an address vetted beforehand. */
 export interface WebhookRequest {
   url: URL;

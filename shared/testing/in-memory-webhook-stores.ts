@@ -1,6 +1,6 @@
 import type { WebhookDeliveryJob } from '../contracts/webhook-events.ts';
 import type { Page, PageRequest } from '../ports/page.ts';
-import type { WebhookJobQueue } from '../ports/webhook-delivery.ts';
+import type { WebhookJobControl, WebhookJobQueue } from '../ports/webhook-delivery.ts';
 import type {
   AttemptOutcome,
   Delivery,
@@ -91,5 +91,18 @@ export class RecordingWebhookJobQueue implements WebhookJobQueue {
       throw error;
     }
     this.jobs.push(...jobs.map(copy));
+  }
+}
+
+/** Records what the delivery consumer asked of the queue. */
+export class RecordingJobControl implements WebhookJobControl {
+  readonly retries: { receiptHandle: string; delaySeconds: number }[] = [];
+  readonly deadLetters: { body: string; reason: string }[] = [];
+
+  async retryLater(receiptHandle: string, delaySeconds: number): Promise<void> {
+    this.retries.push({ receiptHandle, delaySeconds });
+  }
+  async deadLetter(body: string, reason: string): Promise<void> {
+    this.deadLetters.push({ body, reason });
   }
 }

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { EndpointEnv } from './config.ts';
+
+// Env keys of the webhook Lambdas, shared by infra/ (which sets exactly these) and the runtimes.
+
+const name = z.string().min(1);
+const queueUrl = z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) queue URL');
+/** Local stack only: also call webhooks on loopback, over http:// too. Never set in AWS. */
+const allowLoopback = z
+  .enum(['true', 'false'])
+  .default('false')
+  .transform((v) => v === 'true');
+
+/** The fan-out Lambda on the sessions and messages table streams. */
+export const WebhookFanoutEnv = EndpointEnv.extend({
+  SESSIONS_TABLE: name,
+  WEBHOOKS_TABLE: name,
+  WEBHOOK_DELIVERY_QUEUE_URL: queueUrl,
+});
+
+/** The delivery Lambda on `webhook-deliveries.fifo`. */
+export const WebhookDeliveryEnv = EndpointEnv.extend({
+  WEBHOOKS_TABLE: name,
+  WEBHOOK_DELIVERY_QUEUE_URL: queueUrl,
+  WEBHOOK_DELIVERY_DLQ_URL: queueUrl,
+  WEBHOOK_ALLOW_LOOPBACK: allowLoopback,
+});
+
+export type WebhookFanoutConfig = z.infer<typeof WebhookFanoutEnv>;
+export type WebhookDeliveryConfig = z.infer<typeof WebhookDeliveryEnv>;
