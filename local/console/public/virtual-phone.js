@@ -17,6 +17,7 @@ export const mountVirtualPhone = (ctx, sessions) => {
   let sessionId;
   sessions.onChange((view) => {
     if (view?.sessionId !== sessionId) say(result, ''); // what the phone did was for another session
+    else if (view?.status === 'CONNECTED' && result.textContent.startsWith('Linked')) say(result, '');
     sessionId = view?.sessionId;
     render(view);
   });
