@@ -5,7 +5,10 @@ import type { ObjectStore } from '#shared/ports/object-store.ts';
 // `spool/<sessionId>/<ms>-<counter>-<runner nonce>.json`. Zero-padded, so that a listing is in
 // arrival order (across runners too, up to clock skew): draining in key order keeps per-chat order.
 
-export const spoolPrefix = (sessionId: string): string => `spool/${sessionId}/`;
+/** Where every session's spool lives (`spool/<sessionId>/...`). */
+export const SPOOL_ROOT = 'spool/';
+
+export const spoolPrefix = (sessionId: string): string => `${SPOOL_ROOT}${sessionId}/`;
 
 /** The spool of the incoming messages of every session, in an object store. */
 export class IncomingSpool {

@@ -1,5 +1,6 @@
+import { createServer, type Server, type Socket } from 'node:net';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from '#shared/contracts/commands.ts';
 import { createLogger } from '#shared/logger.ts';
 import type { Lease } from '#shared/ports/lease-store.ts';
@@ -11,8 +12,22 @@ import { startHealthServer } from './health.ts';
 import type { SessionContext } from './session.ts';
 import { Supervisor } from './supervisor.ts';
 
-// The supervisor's takeover and lease loop without WhatsApp: sockets point at a closed port, so a
-// session is "resumed" once it loaded its auth state (recoverIncoming is called right before connect).
+// The supervisor's takeover and lease loop without WhatsApp: sockets point at a server that accepts
+// and never answers (so they stay "connecting"), and a session counts as resumed once it loaded its
+// auth state (recoverIncoming is called right before it connects).
+
+const held: Socket[] = [];
+let silentServer: Server;
+let silentUrl: string;
+beforeAll(async () => {
+  silentServer = createServer((s) => held.push(s));
+  await new Promise<void>((r) => silentServer.listen(0, '127.0.0.1', r));
+  silentUrl = `ws://127.0.0.1:${(silentServer.address() as { port: number }).port}/ws/chat`;
+});
+afterAll(() => {
+  for (const s of held) s.destroy();
+  silentServer?.close();
+});
 
 const logger = createLogger('test');
 logger.setLogLevel('SILENT');
@@ -78,7 +93,8 @@ const setup = (o: { sessions?: number; leases?: InMemoryLeaseStore; objects?: In
     logger,
     timers: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as never) },
     now: Date.now,
-    waWebSocketUrl: 'ws://127.0.0.1:9/ws/chat',
+    waWebSocketUrl: silentUrl,
+    socketOverrides: { connectTimeoutMs: 600_000 },
     sendMinIntervalMs: 0,
     backoff: { baseMs: 60_000, capMs: 60_000 },
   };
@@ -127,6 +143,19 @@ describe('Supervisor takeover', () => {
     expect(maxActive()).toBeLessThanOrEqual(16);
     // One at a time with 250 ms pauses would take 15 s.
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it("redrives a crashed runner's spool for a session that is not reopened (stopped since)", async () => {
+    const objects = new InMemoryObjectStore();
+    const { supervisor, sessions, resumed } = setup({ sessions: 1, objects });
+    const stopped = aSession({ status: 'DISCONNECTED', chatbotId: 'stopped-bot' });
+    sessions.items.set(stopped.sessionId, stopped);
+    await objects.put(`spool/${stopped.sessionId}/000000000000001-00000000-r0.json`, Buffer.from('{}'));
+    supervisor.start();
+    await waitFor('ready', () => supervisor.status()[0]?.fence !== undefined && supervisor.ready());
+    await waitFor('its spool recovered', () => resumed.includes(stopped.sessionId));
+    expect(resumed).toHaveLength(2);
+    expect((await sessions.get(stopped.sessionId))?.status).toBe('DISCONNECTED'); // not reopened
   });
 
   it('gives up a hung lease renewal and keeps the lease loop going', async () => {
