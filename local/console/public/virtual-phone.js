@@ -16,8 +16,9 @@ export const mountVirtualPhone = (ctx, sessions) => {
   };
   let sessionId;
   sessions.onChange((view) => {
-    if (view?.sessionId !== sessionId) say(result, ''); // what the phone did was for another session
-    else if (view?.status === 'CONNECTED' && result.textContent.startsWith('Linked')) say(result, '');
+    // The note is about what the phone did for this session, until the session connected.
+    const linked = view?.status === 'CONNECTED' && result.textContent.startsWith('Linked');
+    if (view?.sessionId !== sessionId || linked) say(result, '');
     sessionId = view?.sessionId;
     render(view);
   });
