@@ -7,6 +7,8 @@ import { incomingDedupId } from './incoming-publisher.ts';
 import { IncomingSpool, spoolPrefix } from './incoming-spool.ts';
 import type { RunnerMetric } from './metrics.ts';
 
+const logger = createLogger('test');
+logger.setLogLevel('SILENT');
 const S1 = '11111111-1111-4111-8111-111111111111';
 const S2 = '22222222-2222-4222-8222-222222222222';
 let seq = 0;
@@ -61,7 +63,7 @@ const setup = () => {
     sendToQueue: queue.send,
     spool: new IncomingSpool(objects, 'r1', () => now++),
     metrics: (name) => metrics.push(name),
-    logger: createLogger('test'),
+    logger,
     timers: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as never) },
     backoff: { baseMs: 5, capMs: 20 },
   });
