@@ -118,6 +118,8 @@ describe('runner image', () => {
           !/^(shared|session-runner|node_modules)\//.test(relative(REPO_ROOT, join(REPO_ROOT, input))),
       );
       expect(outside).toEqual([]);
+      // The patched Noise handshake (patches/), through which the runner authenticates the server.
+      expect(readFileSync(join(scratch, 'runner', 'main.mjs'), 'utf8')).toMatch(/\.VERIFY_SERVER\?\.\(/);
     },
     60_000,
   );
@@ -161,6 +163,8 @@ describe('runner image', () => {
     const dockerfile = readFileSync(join(REPO_ROOT, 'session-runner/Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM --platform=\$BUILDPLATFORM node:22-bookworm-slim AS build$/m);
     expect(dockerfile).toMatch(/^RUN npx tsx infra\/bundle-runner\.ts \/out$/m);
+    // `npm ci --ignore-scripts` skips the postinstall: the Baileys patch is applied explicitly.
+    expect(dockerfile).toMatch(/^RUN npm ci --ignore-scripts .*&& npx patch-package --error-on-fail$/m);
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     expect(runtime).toMatch(/^FROM node:22-bookworm-slim$/m);
     expect(runtime).toMatch(/^ENV NODE_ENV=production$/m);

@@ -1,7 +1,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { Curve, WA_CERT_DETAILS } from '@whiskeysockets/baileys';
 import { isLoopbackHost, whatsAppUrlProblem } from '#shared/loopback.ts';
-import { checkServerIdentity } from './server-identity-check.ts';
+import { checkServerIdentity, ServerRefusedError } from './server-identity-check.ts';
 
 export { isLoopbackHost } from '#shared/loopback.ts';
 
@@ -23,6 +23,8 @@ export interface WhatsAppTrustOptions {
   simulatorRootKeyHex?: string | undefined;
   /** Clock for the certificates' validity dates, in milliseconds; `Date.now` by default. */
   now?: () => number;
+  /** Told of every refused server before the socket closes (Baileys only reports "connection errored"). */
+  onRefused?: (error: ServerRefusedError) => void;
 }
 
 /**
@@ -92,9 +94,9 @@ function modPow(base: bigint, exponent: bigint): bigint {
 /**
  * Makes this process's Baileys check who it talks to: always replaces `Curve.verify` with
  * {@link verifyXEdDSA} (the Noise certificate chain and the ADV pairing signatures become real
- * checks), and has every handshake run {@link checkServerIdentity} (leaf key = Noise static key,
- * issuer serials, validity dates) through the hook our patch adds to Baileys
- * (`patches/@whiskeysockets+baileys+*.patch`). Trusts the simulator's root instead of WhatsApp's
+ * checks), and has every handshake run {@link checkServerIdentity} (signatures, issuer serials,
+ * leaf key = Noise static key, validity dates; before Baileys' own, weaker checks) through the
+ * hook our patch adds to Baileys (`patches/@whiskeysockets+baileys+*.patch`). Trusts the simulator's root instead of WhatsApp's
  * only when a simulator key is given and the server is on loopback; without one the real
  * WhatsApp root is put back. Safe to call again; the last call wins. Throws
  * {@link WhatsAppTrustError} on a plain `ws://` URL that is not loopback, a simulator key for a
@@ -104,6 +106,7 @@ export function installWhatsAppTrust({
   waWebSocketUrl,
   simulatorRootKeyHex,
   now = Date.now,
+  onRefused,
 }: WhatsAppTrustOptions): void {
   const urlProblem = whatsAppUrlProblem(waWebSocketUrl);
   if (urlProblem) throw new WhatsAppTrustError(`the WhatsApp WebSocket URL ${urlProblem}`);
@@ -114,13 +117,19 @@ export function installWhatsAppTrust({
     );
   }
   Curve.verify = verifyXEdDSA;
-  WA_CERT_DETAILS.VERIFY_SERVER = (serverStatic, certChain) =>
-    checkServerIdentity(serverStatic, certChain, {
-      rootKey: WA_CERT_DETAILS.PUBLIC_KEY,
-      rootSerial: WA_CERT_DETAILS.SERIAL,
-      verify: verifyXEdDSA,
-      now,
-    });
+  WA_CERT_DETAILS.VERIFY_SERVER = (serverStatic, certChain) => {
+    try {
+      checkServerIdentity(serverStatic, certChain, {
+        rootKey: WA_CERT_DETAILS.PUBLIC_KEY,
+        rootSerial: WA_CERT_DETAILS.SERIAL,
+        verify: verifyXEdDSA,
+        now,
+      });
+    } catch (error) {
+      if (error instanceof ServerRefusedError) onRefused?.(error);
+      throw error;
+    }
+  };
   if (simulatorRootKeyHex === undefined) {
     WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(WHATSAPP_ROOT_KEY);
     return;

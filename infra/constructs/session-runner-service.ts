@@ -35,6 +35,7 @@ export const RUNNER_IMAGE_EXCLUDES = [
   '!shared',
   '!session-runner',
   '!infra/bundle-runner.ts',
+  '!patches',
   '**/node_modules',
   '**/*.test.ts',
   '**/testing',
