@@ -98,7 +98,20 @@ describe('cdk-nag AwsSolutions', () => {
         ],
       ]),
     );
-    const known = ['AwsSolutions-L1', 'AwsSolutions-ECS2', 'AwsSolutions-S1', 'AwsSolutions-IAM5['];
+    // The CloudFront door of the API: no geo restriction, no WAF, no standard logs, default certificate.
+    for (const rule of ['AwsSolutions-CFR1', 'AwsSolutions-CFR2', 'AwsSolutions-CFR3', 'AwsSolutions-CFR4']) {
+      expect(byRule(rule).map((a) => a.path)).toEqual(['WaGateway-prod-Stateless/HttpApi/Edge/Distribution']);
+    }
+    const known = [
+      'AwsSolutions-L1',
+      'AwsSolutions-ECS2',
+      'AwsSolutions-S1',
+      'AwsSolutions-IAM5[',
+      'AwsSolutions-CFR1',
+      'AwsSolutions-CFR2',
+      'AwsSolutions-CFR3',
+      'AwsSolutions-CFR4',
+    ];
     expect(acks.filter((a) => !known.some((k) => a.id.startsWith(k)))).toEqual([]);
     expect(byRule('AwsSolutions-IAM5')).toHaveLength(3);
   });

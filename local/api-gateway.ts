@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { API_KEY_HEADER, runApiKeyDoor } from '#functions/http/api-key-door.ts';
 import { AUTHORIZER_ENTRY, ROUTES, type RouteDefinition } from '#functions/http/routes.ts';
 import { runAsComponent } from '#shared/adapters/aws-call-context.ts';
 import { lambdaContext } from './lambda-context.ts';
 
-// A stand-in for API Gateway HTTP APIs (payload 2.0): each request becomes the event AWS would
-// build, goes through the same authorizer, then to the same handler module as in Lambda.
+// A stand-in for the CloudFront door and API Gateway HTTP APIs (payload 2.0): the same door
+// function refuses a request without a key, then each request becomes the event AWS would build,
+// goes through the same authorizer, then to the same handler module as in Lambda.
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024; // API Gateway's own limit
@@ -50,17 +52,22 @@ const readBody = (req: IncomingMessage): Promise<Buffer | undefined> =>
 const isText = (type: string | undefined) =>
   !type || /^(text\/|application\/([\w.+-]+\+)?(json|xml)|application\/x-www-form-urlencoded)/i.test(type);
 
+const headersOf = (req: IncomingMessage): Record<string, string> => {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return headers;
+};
+
 const toEvent = (
   req: IncomingMessage,
+  headers: Record<string, string>,
   url: URL,
   body: Buffer,
   routeKey: string,
   pathParameters: Record<string, string>,
 ) => {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-  }
   const text = isText(headers['content-type']);
   const query = Object.fromEntries(url.searchParams);
   return {
@@ -131,6 +138,15 @@ export const startLocalApi = async (options: {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (options.extra && (await options.extra(req, res, url))) return;
+      const door = runApiKeyDoor(headersOf(req));
+      if ('statusCode' in door) {
+        res.writeHead(door.statusCode, {
+          'content-type': door.headers['content-type']?.value ?? 'text/plain',
+        });
+        res.end(door.body.data);
+        return;
+      }
+      const headers = Object.fromEntries(Object.entries(door.headers).map(([name, h]) => [name, h.value]));
       const candidates = routes.filter((r) => r.pattern.test(url.pathname));
       const match = candidates.find((r) => r.route.method === req.method);
       if (!match) {
@@ -152,10 +168,13 @@ export const startLocalApi = async (options: {
         match.params.map((p, i) => [p, decodeURIComponent(values[i] ?? '')]),
       );
       const routeKey = `${match.route.method} ${match.route.path}`;
-      const event = toEvent(req, url, body, routeKey, pathParameters);
+      const event = toEvent(req, headers, url, body, routeKey, pathParameters);
       // Each Lambda runs as its own component, so the AWS calls it makes are checked against its role.
       const verdict = (await runAsComponent('authorizer', () =>
-        authorizer({ ...event, type: 'REQUEST', identitySource: [] }, lambdaContext('authorizer', 10_000)),
+        authorizer(
+          { ...event, type: 'REQUEST', identitySource: [headers[API_KEY_HEADER]] },
+          lambdaContext('authorizer', 10_000),
+        ),
       )) as {
         context?: Record<string, unknown>;
       };

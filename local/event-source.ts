@@ -7,6 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { runAsComponent } from '#shared/adapters/aws-call-context.ts';
 import { lambdaContext } from './lambda-context.ts';
 
 // A stand-in for the Lambda SQS event source mapping: long-polls a queue, hands the handler
@@ -34,6 +35,11 @@ export interface SqsEventSourceOptions {
   /** The handler's timeout, for `context.getRemainingTimeInMillis()`. */
   functionTimeoutMs?: number;
   functionName?: string;
+  /**
+   * The deployed component this stands in for (e.g. `ai`): the mapping's receives and deletes and
+   * the handler's calls are then recorded as that component's (its role does them in AWS).
+   */
+  component?: string;
   /** Called when receiving or deleting fails (the loop goes on after a pause). */
   onError?: (error: unknown) => void;
 }
@@ -152,7 +158,7 @@ export const startSqsEventSource = async (options: SqsEventSourceOptions): Promi
     await settle(records, failed);
   };
 
-  const loop = (async () => {
+  const poll = async () => {
     while (!stopping.signal.aborted) {
       try {
         const out = await sqs.send(
@@ -173,7 +179,8 @@ export const startSqsEventSource = async (options: SqsEventSourceOptions): Promi
         await pause(1000, stopping.signal);
       }
     }
-  })();
+  };
+  const loop = options.component ? runAsComponent(options.component, poll) : poll();
 
   return {
     stop: async () => {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { type LocalApi, startLocalApi } from '#local/api-gateway.ts';
 import { SendMessageResponse } from '#shared/contracts/http.ts';
 import { openApiDocument } from '#shared/contracts/openapi.ts';
+import { runApiKeyDoor } from './api-key-door.ts';
 import { checkResult, httpRoute, ResponseContractError } from './http-route.ts';
 import { routeEnv } from './route-env.ts';
 import { ROUTE, ROUTES, type RouteDefinition } from './routes.ts';
@@ -131,16 +132,62 @@ describe('the local gateway', () => {
   });
 
   it('answers a method a path does not serve with 405 and the Allow header of the route table', async () => {
-    const res = await fetch(`${api.url}/whatsapp-qr/send`, { method: 'GET' });
+    const key = { 'x-api-key': 'wqg_any' }; // past the door: 404 and 405 come from route matching
+    const res = await fetch(`${api.url}/whatsapp-qr/send`, { method: 'GET', headers: key });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('POST');
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('METHOD_NOT_ALLOWED');
-    const chatbots = await fetch(`${api.url}/whatsapp-qr/chatbots/bot-1`, { method: 'DELETE' });
+    const chatbots = await fetch(`${api.url}/whatsapp-qr/chatbots/bot-1`, { method: 'DELETE', headers: key });
     expect([chatbots.status, chatbots.headers.get('allow')]).toEqual([405, 'PUT']);
   });
 
   it('answers an unknown path with 404 and no Allow header', async () => {
-    const res = await fetch(`${api.url}/whatsapp-qr/nope`);
+    const res = await fetch(`${api.url}/whatsapp-qr/nope`, { headers: { authorization: 'Bearer wqg_any' } });
     expect([res.status, res.headers.get('allow')]).toEqual([404, null]);
+  });
+
+  it('answers a request without a key at the door: 401 in the contract shape, the authorizer never runs', async () => {
+    // This gateway has no tenants table: an authorizer that ran could only answer 503.
+    const res = await fetch(`${api.url}/whatsapp-qr/status/00000000-0000-4000-8000-000000000000`, {
+      headers: { authorization: 'Basic abc', 'x-api-key': '  ' },
+    });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String) } });
+    const withKey = await fetch(`${api.url}/whatsapp-qr/status/00000000-0000-4000-8000-000000000000`, {
+      headers: { 'x-api-key': 'wqg_any' },
+    });
+    expect(withKey.status).toBe(503);
+  });
+});
+
+describe('the API key door (the CloudFront function)', () => {
+  it('passes a Bearer key on in x-api-key, and an x-api-key as it is', () => {
+    const bearer = runApiKeyDoor({ authorization: 'Bearer wqg_abc' });
+    expect(bearer).toEqual({
+      headers: { authorization: { value: 'Bearer wqg_abc' }, 'x-api-key': { value: 'wqg_abc' } },
+    });
+    expect(runApiKeyDoor({ 'x-api-key': 'wqg_def' })).toEqual({
+      headers: { 'x-api-key': { value: 'wqg_def' } },
+    });
+    // The Bearer key wins, as in the authorizer.
+    const both = runApiKeyDoor({ authorization: 'bearer wqg_1', 'x-api-key': 'wqg_2' });
+    expect('headers' in both && both.headers['x-api-key']).toEqual({ value: 'wqg_1' });
+  });
+
+  it('answers 401 itself when there is no key', () => {
+    for (const headers of [
+      {},
+      { authorization: 'Bearer ' },
+      { authorization: 'Basic eDp5' },
+      { 'x-api-key': ' ' },
+    ] as Record<string, string>[]) {
+      const result = runApiKeyDoor(headers);
+      expect('statusCode' in result && result.statusCode, JSON.stringify(headers)).toBe(401);
+      if ('statusCode' in result) {
+        expect(JSON.parse(result.body.data)).toEqual({
+          error: { code: 'UNAUTHORIZED', message: expect.any(String) },
+        });
+      }
+    }
   });
 });

@@ -5,9 +5,11 @@ import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-ap
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { API_KEY_HEADER } from '#functions/http/api-key-door.ts';
 import { routeEnv } from '#functions/http/route-env.ts';
 import type { RouteDefinition } from '#functions/http/routes.ts';
 import { AuthorizerEnv } from '#shared/config.ts';
+import { ApiEdge } from './api-edge.ts';
 import { AppFunction } from './app-function.ts';
 
 export interface GatewayHttpApiProps {
@@ -43,10 +45,14 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
 });
 
 /**
- * The tenant HTTP API: every route of ROUTES with its own Lambda behind one Lambda authorizer.
- * The authorizer answers with simple responses and has no identity source, so it runs on every
- * request (no cache) and always allows, passing `{ tenantId }` (empty when the key is unknown);
- * the handler answers 401 in the contract's error shape, which an HTTP API denial could not.
+ * The tenant HTTP API: every route of ROUTES with its own Lambda behind one Lambda authorizer,
+ * and a CloudFront door in front (ApiEdge). The authorizer's identity source is `x-api-key`:
+ * a request without it gets 401 from API Gateway and never invokes a Lambda (through the door,
+ * whose function also turns a Bearer key into `x-api-key`, it gets the contract's 401 at the edge).
+ * Nothing is cached, so a revoked key or a disabled tenant is refused on the next request. The
+ * authorizer answers with simple responses and always allows, passing `{ tenantId }` (empty when
+ * the key is unknown); the handler answers 401 in the contract's error shape, which an HTTP API
+ * denial could not.
  */
 export class GatewayHttpApi extends Construct {
   readonly api: HttpApi;
@@ -54,6 +60,7 @@ export class GatewayHttpApi extends Construct {
   readonly authorizer: AppFunction;
   readonly routeFunctions: Map<string, AppFunction> = new Map();
   readonly accessLogs: LogGroup;
+  readonly edge: ApiEdge;
 
   constructor(scope: Construct, id: string, props: GatewayHttpApiProps) {
     super(scope, id);
@@ -73,7 +80,8 @@ export class GatewayHttpApi extends Construct {
 
     const authorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', this.authorizer.function, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
-      identitySource: [],
+      identitySource: [`$request.header.${API_KEY_HEADER}`],
+      // No cache: key revocation and tenant disabling take effect on the next request.
       resultsCacheTtl: Duration.seconds(0),
     });
 
@@ -114,10 +122,16 @@ export class GatewayHttpApi extends Construct {
         integration: new HttpLambdaIntegration(`${route.id}Integration`, fn.function),
       });
     }
+    this.edge = new ApiEdge(this, 'Edge', { api: this.api });
   }
 
-  /** The invoke URL of the default stage. */
+  /** The public base URL of the API (the CloudFront door). */
   get url(): string {
+    return this.edge.url;
+  }
+
+  /** The invoke URL of the default stage (behind the door; it needs `x-api-key`). */
+  get executeApiUrl(): string {
     // biome-ignore lint/style/noNonNullAssertion: a named stage always has a URL
     return this.stage.url!;
   }

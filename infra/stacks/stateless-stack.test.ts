@@ -156,12 +156,12 @@ describe('HTTP API', () => {
     }
   });
 
-  it('runs the authorizer on every request: simple responses, no identity source, no cache', () => {
+  it('runs the authorizer on every request with a key: simple responses, x-api-key identity source, no cache', () => {
     base.statelessTemplate.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'REQUEST',
       EnableSimpleResponses: true,
       AuthorizerPayloadFormatVersion: '2.0',
-      IdentitySource: [],
+      IdentitySource: ['$request.header.x-api-key'],
       AuthorizerResultTtlInSeconds: 0,
       AuthorizerUri: Match.objectLike({
         'Fn::Join': [

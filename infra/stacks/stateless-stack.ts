@@ -166,7 +166,14 @@ export class StatelessStack extends Stack {
       heartbeatIntervalMs: Number(schemaDefault(RunnerEnv, 'HEARTBEAT_MS')),
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.httpApi.url, description: 'Base URL of the tenant API' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.httpApi.url,
+      description: 'Base URL of the tenant API (the CloudFront door)',
+    });
+    new CfnOutput(this, 'ExecuteApiUrl', {
+      value: this.httpApi.executeApiUrl,
+      description: 'The HTTP API itself, behind the door: it takes the key in x-api-key only',
+    });
     new CfnOutput(this, 'ClusterName', { value: this.runner.cluster.clusterName });
     this.runner.services.forEach((svc, index) => {
       new CfnOutput(this, `RunnerService${index}Name`, { value: svc.serviceName });
