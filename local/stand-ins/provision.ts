@@ -1,17 +1,30 @@
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { EVENT_SOURCE_TABLES } from '#shared/adapters/dynamodb-stream-changes.ts';
 import {
   commandQueue,
   deadLetterName,
   INCOMING_QUEUE,
   type QueueDefinition,
+  WEBHOOK_DELIVERY_QUEUE,
 } from '#shared/adapters/queue-definitions.ts';
 import { TABLES, type TableDefinition } from '#shared/adapters/table-definitions.ts';
+
+// The tables whose changes become events to tenants stream their items' old and new images.
+const STREAMED = new Set<string>(EVENT_SOURCE_TABLES.map((key) => TABLES[key].id));
+const STREAM = { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } as const;
 
 /** Creates every table of TABLES under `prefix` (idempotent) and returns env key → table name. */
 export const provisionTables = async (
@@ -55,11 +68,17 @@ const createTable = async (dynamo: DynamoDBClient, name: string, table: TableDef
             Projection: { ProjectionType: 'ALL' },
           })),
         }),
+        ...(STREAMED.has(table.id) && { StreamSpecification: STREAM }),
       }),
     );
   } catch (error) {
-    if (error instanceof ResourceInUseException) return; // kept from an earlier run
-    throw error;
+    if (!(error instanceof ResourceInUseException)) throw error;
+    // Kept from an earlier run, perhaps from before its stream was wanted.
+    const kept = await dynamo.send(new DescribeTableCommand({ TableName: name }));
+    if (STREAMED.has(table.id) && !kept.Table?.StreamSpecification?.StreamEnabled) {
+      await dynamo.send(new UpdateTableCommand({ TableName: name, StreamSpecification: STREAM }));
+    }
+    return;
   }
   if (table.ttlAttribute) {
     await dynamo.send(
@@ -106,13 +125,22 @@ export const provisionQueues = async (
   sqs: SQSClient,
   prefix: string,
   shardCount: number,
-): Promise<{ COMMAND_QUEUE_URLS: string; INCOMING_QUEUE_URL: string }> => {
+): Promise<{
+  COMMAND_QUEUE_URLS: string;
+  INCOMING_QUEUE_URL: string;
+  WEBHOOK_DELIVERY_QUEUE_URL: string;
+  WEBHOOK_DELIVERY_DLQ_URL: string;
+}> => {
   const commandUrls: string[] = [];
   for (let shard = 0; shard < shardCount; shard++) {
     commandUrls.push(await provisionQueue(sqs, prefix, commandQueue(shard)));
   }
+  const webhookDlq = `${prefix}${deadLetterName(WEBHOOK_DELIVERY_QUEUE)}.fifo`;
   return {
     COMMAND_QUEUE_URLS: commandUrls.join(','),
     INCOMING_QUEUE_URL: await provisionQueue(sqs, prefix, INCOMING_QUEUE),
+    WEBHOOK_DELIVERY_QUEUE_URL: await provisionQueue(sqs, prefix, WEBHOOK_DELIVERY_QUEUE),
+    WEBHOOK_DELIVERY_DLQ_URL:
+      (await sqs.send(new GetQueueUrlCommand({ QueueName: webhookDlq }))).QueueUrl ?? '',
   };
 };

@@ -1,5 +1,6 @@
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import type { StoredChange } from '../domain/webhook-events-from-changes.ts';
+import type { TableKey } from './table-definitions.ts';
 
 /** A stream image's attribute as a plain value (numbers as numbers, sets as arrays, binaries as Buffers). */
 const plainValue = (a: AttributeValue): unknown => {
@@ -30,3 +31,9 @@ export const changeOf = (record: DynamoDBRecord): StoredChange | undefined => {
     ...(OldImage && { oldImage: imageOf(OldImage) }),
   };
 };
+
+/**
+ * The tables whose streams (NEW_AND_OLD_IMAGES) produce the events to tenants: sessions (status)
+ * and messages (received, status). The local stack and the CDK app enable streams on exactly these.
+ */
+export const EVENT_SOURCE_TABLES = ['sessions', 'messages'] as const satisfies readonly TableKey[];
