@@ -54,15 +54,15 @@ export interface SessionContext {
   sendRetry?: { attempts: number; baseMs: number };
 }
 
-/**
- * `skipped`: already final (a redelivery) or not this session's message, nothing to do;
- * `busy`: another live claim holds the message, give the command back for later.
- */
 /** Incoming messages stored before their receipt, remembered so the upsert after it skips them. */
 const MAX_REMEMBERED_INCOMING = 2000;
 /** How long a receipt waits for the message to be stored (SQS and S3 both failing). */
 const RECEIPT_WAIT_MS = 30_000;
 
+/**
+ * `skipped`: already final (a redelivery) or not this session's message, nothing to do;
+ * `busy`: another live claim holds the message, give the command back for later.
+ */
 export type SendOutcome = 'sent' | 'skipped' | 'busy' | 'not_connected' | 'failed';
 
 const FIRST_QR_TTL_MS = 60_000;
