@@ -8,7 +8,7 @@ export { isLoopbackHost } from '#shared/loopback.ts';
 // Captured before anything can patch it: the root that real WhatsApp servers chain up to.
 const WHATSAPP_ROOT_KEY = Buffer.from(WA_CERT_DETAILS.PUBLIC_KEY);
 
-/** Trust cannot be set up as asked (a simulator root for a non-loopback server, a malformed key). */
+/** Trust cannot be set up as asked (plain ws:// or a simulator root off loopback, a bad key, no patch). */
 export class WhatsAppTrustError extends Error {
   override readonly name = 'WhatsAppTrustError';
 }
@@ -96,9 +96,9 @@ function modPow(base: bigint, exponent: bigint): bigint {
  * {@link verifyXEdDSA} (the Noise certificate chain and the ADV pairing signatures become real
  * checks), and has every handshake run {@link checkServerIdentity} (signatures, issuer serials,
  * leaf key = Noise static key, validity dates; before Baileys' own, weaker checks) through the
- * hook our patch adds to Baileys (`patches/@whiskeysockets+baileys+*.patch`). Trusts the simulator's root instead of WhatsApp's
- * only when a simulator key is given and the server is on loopback; without one the real
- * WhatsApp root is put back. Safe to call again; the last call wins. Throws
+ * hook our patch adds to Baileys (`patches/@whiskeysockets+baileys+*.patch`). Trusts the
+ * simulator's root instead of WhatsApp's only when a simulator key is given and the server is on
+ * loopback; without one the real WhatsApp root is put back. Safe to call again; the last call wins. Throws
  * {@link WhatsAppTrustError} on a plain `ws://` URL that is not loopback, a simulator key for a
  * non-loopback URL, a malformed key, or a Baileys without the patch.
  */
