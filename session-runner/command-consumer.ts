@@ -191,13 +191,14 @@ export class CommandConsumer {
       await this.release(message, result.afterSeconds);
       return false;
     } catch (error) {
-      // Given back for a later attempt; after 5 receives SQS moves it to the DLQ.
+      // No longer renewed: it comes again once its visibility runs out (20-30 s), so that an outage
+      // of a dependency (DynamoDB) uses up its 5 receives before the DLQ slowly, not in seconds.
       logger.warn('command failed, will be retried', {
         type: parsed.data.type,
         sessionId: parsed.data.sessionId,
         error: (error as Error).message,
       });
-      await this.release(message, 5);
+      this.held.delete(message.MessageId ?? '');
       return false;
     }
   }
