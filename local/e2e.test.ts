@@ -145,8 +145,26 @@ describe('end to end on the local stack with the simulator', () => {
       const s = await json(`/status/${session.sessionId}`);
       return s.status === 'CONNECTED' && s.connectedAt > session.connectedAt;
     });
-    expect((await fetch(`${api}/healthz`)).status).toBe(200);
+    // The new runner may need a moment before its own health check answers (it loads under tsx).
+    await waitFor('healthy', async () => (await fetch(`${api}/healthz`)).status === 200);
   }, 120_000);
+});
+
+describe('read receipts with the simulator', () => {
+  it('marks a sent message READ once the contact reads what the linked number sent', async () => {
+    const session = await json('/session/shop');
+    const conversations = await json(`/conversations?sessionId=${session.sessionId}`);
+    const messages = await json(
+      `/conversations/${encodeURIComponent(conversations.items[0].conversationId)}/messages`,
+    );
+    const welcome = messages.items.find((m: { text: string }) => m.text === 'Welcome!');
+    await waitFor(
+      'DELIVERED',
+      async () => (await json(`/messages/${welcome.messageId}`)).status === 'DELIVERED',
+    );
+    expect((await simPost(`/contacts/${CONTACT}/read`, { from: PHONE })).status).toBe(200);
+    await waitFor('READ', async () => (await json(`/messages/${welcome.messageId}`)).status === 'READ');
+  }, 60_000);
 });
 
 describe('health of the local stack', () => {

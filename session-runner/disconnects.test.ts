@@ -5,7 +5,7 @@ import { type Runner, startRunner } from './runner.ts';
 import { FAST_SOCKET, type Harness, startHarness } from './testing/runner-harness.ts';
 import { installWhatsAppTrust } from './whatsapp-trust.ts';
 
-// Each disconnect code the simulator can send, and what the runner makes of it (DESIGN: reconnect policy).
+// Each disconnect code the simulator can send, and what the runner makes of it (docs/architecture.md, "Disconnects").
 
 let h: Harness;
 let runner: Runner;

@@ -1,4 +1,4 @@
-/** What a session does after its socket closed, by the disconnect code (DESIGN: runner invariants). */
+/** What a session does after its socket closed, by the disconnect code (docs/architecture.md, "Disconnects"). */
 export type CloseAction =
   | { kind: 'reconnect'; delayMs: number }
   | { kind: 'stop'; lastError: string }

@@ -108,7 +108,7 @@ export class AppFunction extends Construct implements BindingTarget {
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'Node.js 22 is the runtime the project pins and tests on (TOOLCHAIN.md); moving to 24 is a deliberate upgrade, not a drift.',
+        'Node.js 22 is the runtime the project pins and tests on (docs/toolchain.md); moving to 24 is a deliberate upgrade, not a drift.',
     });
 
     const allowed = new Set([...deployedEnvKeys(props.envSchema), ...RUNTIME_EXTRA_ENV_KEYS]);

@@ -1,6 +1,6 @@
 import { jidDecode } from '@whiskeysockets/baileys';
 
-/** The server's own address, as WhatsApp writes it in `from` (Baileys accepts it, see WA-SIMULATOR.md). */
+/** The server's own address, as WhatsApp writes it in `from` (Baileys accepts it, see docs/whatsapp-simulator.md). */
 export const SERVER_JID = 's.whatsapp.net';
 
 /** Unix time in whole seconds, the unit of every `t` attribute. */

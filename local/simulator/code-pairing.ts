@@ -20,7 +20,7 @@ interface CodeRequest {
 }
 
 /**
- * Linking by pairing code (WA-SIMULATOR.md §8): the companion's `companion_hello`, the phone's
+ * Linking by pairing code (docs/whatsapp-simulator.md §7): the companion's `companion_hello`, the phone's
  * `primary_hello` once a person types the code, the companion's key bundle, then the same
  * pair-success as a QR scan, with the ADV secret both sides derived.
  */

@@ -114,7 +114,7 @@ describe('control API in-process', () => {
     );
     await client.status(reply?.key.id ?? '', 4);
 
-    // DESIGN's form: the contact reads everything unread from the linked number (once).
+    // The `{ from }` form: the contact reads everything unread from the linked number (once).
     const later = await client.sock.sendMessage(`${contact}@s.whatsapp.net`, { text: 'read me too' });
     await client.status(later?.key.id ?? '', 3);
     expect(await call(sim.httpUrl, 'POST', `/contacts/${contact}/read`, { from: `+${phone}` })).toEqual({

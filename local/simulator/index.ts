@@ -28,7 +28,7 @@ export interface StartOptions {
   rootKeyPair?: KeyPair;
   /** Present a certificate chain with this defect, to prove that a client refuses it. */
   certificateFlaw?: CertificateFlaw;
-  /** Delay of delivery and read receipts, default 200 ms (at least 150, see WA-SIMULATOR.md). */
+  /** Delay of delivery and read receipts, default 200 ms (at least 150, see docs/whatsapp-simulator.md). */
   receiptDelayMs?: number;
   /** QR codes offered per registering companion, default 6. */
   qrRefs?: number;

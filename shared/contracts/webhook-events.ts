@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ChatbotId, MessageStatusSchema, SessionStatusSchema, Timestamp } from './common.ts';
 
-/** Media of a message as tenants see it (DESIGN.md "Media"). */
+/** Media of a message as tenants see it (`sha256` of the plain bytes). */
 export const WebhookMedia = z.object({
   mediaId: z.string().min(1),
   mimeType: z.string().min(1),
