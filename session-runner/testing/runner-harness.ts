@@ -50,7 +50,11 @@ export const startHarness = async (): Promise<Harness> => {
   await aws.clients.s3.send(new CreateS3Bucket({ Bucket: bucket }));
   const sim = await startSimulator({ port: 0 });
   installWhatsAppTrust({ waWebSocketUrl: sim.url, simulatorRootKeyHex: sim.rootPublicKeyHex });
-  Object.assign(process.env, aws.env, { POWERTOOLS_LOG_LEVEL: 'ERROR' });
+  Object.assign(process.env, aws.env, {
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    // One tenant makes every init of a test file, often more than the default 10 a minute.
+    INIT_RATE_PER_MINUTE: '1000',
+  });
   const api = await startLocalApi({ port: 0 });
   const tenants = new DynamoTenantStore(new DynamoTable(aws.clients.dynamo, aws.env.TENANTS_TABLE as string));
   const { apiKey } = await createTenant({ tenants, clock: systemClock }, 'runner-tests');
