@@ -21,6 +21,19 @@ describe('closeAction', () => {
     });
   });
 
+  it('calls a socket that never reached the server CONNECT_FAILED and backs off, never QR_TIMEOUT', () => {
+    expect(closeAction(408, false, 0, backoff, false)).toEqual({
+      kind: 'reconnect',
+      delayMs: 1000,
+      lastError: 'CONNECT_FAILED',
+    });
+    expect(closeAction(500, true, 3, backoff, false)).toEqual({
+      kind: 'reconnect',
+      delayMs: 8000,
+      lastError: 'CONNECT_FAILED',
+    });
+  });
+
   it('stops on 440, 405 and an unscanned QR; logs out on 401 and 403', () => {
     expect(closeAction(440, true, 0, backoff)).toEqual({ kind: 'stop', lastError: 'CONNECTION_REPLACED' });
     expect(closeAction(405, true, 0, backoff)).toEqual({

@@ -1,6 +1,6 @@
 /** What a session does after its socket closed, by the disconnect code (docs/architecture.md, "Disconnects"). */
 export type CloseAction =
-  | { kind: 'reconnect'; delayMs: number }
+  | { kind: 'reconnect'; delayMs: number; lastError?: string }
   | { kind: 'stop'; lastError: string }
   | { kind: 'logout'; lastError: string };
 
@@ -13,14 +13,18 @@ export interface BackoffOptions {
 /**
  * 515 restart → at once; 408 / 428 / 500 / 503 (and unknown codes) → exponential backoff with
  * jitter and a cap; 440 replaced → stop; 401 / 403 → logged out; 405 → stop (client version refused);
- * 408 before the device was ever linked is the QR running out → stop with QR_TIMEOUT.
+ * 408 before the device was ever linked is the QR running out → stop with QR_TIMEOUT. A socket that
+ * never heard from the server (no network, DNS, refused) is CONNECT_FAILED whatever Baileys calls it
+ * (it maps ENOTFOUND and the like to 408): backoff, never QR_TIMEOUT.
  */
 export const closeAction = (
   code: number | undefined,
   linked: boolean,
   attempt: number,
   backoff: BackoffOptions,
+  reachedServer = true,
 ): CloseAction => {
+  if (!reachedServer) return { ...backoffAction(attempt, backoff), lastError: 'CONNECT_FAILED' };
   switch (code) {
     case 515:
       return { kind: 'reconnect', delayMs: 0 };
@@ -36,6 +40,10 @@ export const closeAction = (
       if (!linked) return { kind: 'stop', lastError: 'QR_TIMEOUT' };
       break;
   }
+  return backoffAction(attempt, backoff);
+};
+
+const backoffAction = (attempt: number, backoff: BackoffOptions): CloseAction => {
   const random = backoff.random ?? Math.random;
   const exponential = Math.min(backoff.capMs, backoff.baseMs * 2 ** Math.min(attempt, 16));
   return { kind: 'reconnect', delayMs: Math.round(exponential * (0.5 + random() / 2)) };

@@ -88,6 +88,8 @@ export class WhatsAppSession {
   private retryTimer?: unknown;
   private lastSendAt = 0;
   private lastFrameAt = 0;
+  /** Whether the current socket got any frame from the server (else its close is CONNECT_FAILED). */
+  private reachedServer = true;
   /** The socket reported 'open' (independent of whether the CONNECTED write succeeded). */
   private socketOpen = false;
   private openWaiters: (() => void)[] = [];
@@ -296,8 +298,10 @@ export class WhatsAppSession {
     });
     this.sock = sock;
     this.lastFrameAt = this.ctx.now();
+    this.reachedServer = false;
     sock.ws.on('frame', () => {
       this.lastFrameAt = this.ctx.now();
+      this.reachedServer = true;
     });
     // Serialized in the auth state's write queue, retried until stored before any later key commit
     // (stop the line), and awaited on shutdown (`settle`).
@@ -332,8 +336,8 @@ export class WhatsAppSession {
     if (update.connection === 'close') {
       this.sock = undefined;
       this.socketOpen = false;
-      const code = (update.lastDisconnect?.error as Boom | undefined)?.output?.statusCode;
-      this.onClose(code);
+      const error = update.lastDisconnect?.error as Boom | undefined;
+      this.onClose(error?.output?.statusCode, error?.message);
     }
   }
 
@@ -348,13 +352,23 @@ export class WhatsAppSession {
     this.ctx.onQr?.(this.sessionId, qr);
   }
 
-  private onClose(code: number | undefined): void {
-    const action = closeAction(code, this.auth?.linked ?? false, this.attempt++, this.ctx.backoff);
+  private onClose(code: number | undefined, cause?: string): void {
+    const linked = this.auth?.linked ?? false;
+    const action = closeAction(code, linked, this.attempt++, this.ctx.backoff, this.reachedServer);
     if (code === 440) this.ctx.metrics('Disconnect440');
     if (code === 401) this.ctx.metrics('Disconnect401');
     const level = code === 405 ? 'error' : 'info'; // 405: WhatsApp refuses this client version (runbook)
     this.ctx.logger[level]('socket closed', { sessionId: this.sessionId, code, action: action.kind });
     if (action.kind === 'reconnect') {
+      if (action.lastError) {
+        // WhatsApp unreachable: say so (CONNECTING with the reason) and keep trying.
+        this.ctx.logger.warn('cannot reach WhatsApp, retrying', {
+          sessionId: this.sessionId,
+          cause,
+          retryInMs: action.delayMs,
+        });
+        void this.write('CONNECTING', { lastError: action.lastError, qr: null, qrExpiresAt: null });
+      }
       this.retryTimer = this.ctx.timers.setTimeout(() => this.connect(), action.delayMs);
       return;
     }

@@ -13,7 +13,8 @@ export type SessionStatus = (typeof SESSION_STATUSES)[number];
  */
 const NEXT: Record<SessionStatus, readonly SessionStatus[]> = {
   DISCONNECTED: ['CONNECTING', 'LOGGED_OUT'],
-  CONNECTING: ['QR_READY', 'CONNECTED', 'DISCONNECTED', 'LOGGED_OUT'],
+  // CONNECTING again: a retry that could not reach WhatsApp records its lastError and tries on.
+  CONNECTING: ['CONNECTING', 'QR_READY', 'CONNECTED', 'DISCONNECTED', 'LOGGED_OUT'],
   QR_READY: ['QR_READY', 'CONNECTING', 'CONNECTED', 'DISCONNECTED', 'LOGGED_OUT'],
   CONNECTED: ['CONNECTING', 'DISCONNECTED', 'LOGGED_OUT'],
   LOGGED_OUT: ['CONNECTING', 'DISCONNECTED'],
