@@ -44,6 +44,7 @@ export const addGateway = (app: App, config: StageConfig, options: GatewayOption
       commandQueues: stateful.queues.commands,
       incomingQueue: stateful.queues.incoming,
       commandQueueUrls: stateful.queues.commandQueueUrls,
+      webhookDeliveries: stateful.webhookQueues.pair,
     },
   });
   stateless.addStackDependency(stateful);

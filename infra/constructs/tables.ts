@@ -1,7 +1,11 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { EVENT_SOURCE_TABLES } from '#shared/adapters/dynamodb-stream-changes.ts';
 import { TABLES, type TableDefinition, type TableKey } from '#shared/adapters/table-definitions.ts';
+
+/** Tables whose changes become events to tenants stream old and new images (webhook fan-out). */
+const STREAMED = new Set<string>(EVENT_SOURCE_TABLES.map((key) => TABLES[key].id));
 
 export interface GatewayTablesProps {
   removalPolicy: RemovalPolicy;
@@ -29,6 +33,7 @@ export class GatewayTables extends Construct {
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: definition.ttlAttribute,
+      ...(STREAMED.has(definition.id) && { stream: StreamViewType.NEW_AND_OLD_IMAGES }),
       encryption: TableEncryption.AWS_MANAGED,
       // A retained table is also protected against a console or CLI delete.
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,

@@ -225,7 +225,14 @@ describe('stateful stack: SQS', () => {
       queues()
         .map((q) => q.Properties.QueueName)
         .sort(),
-    ).toEqual(expected.flatMap((d) => [`wa-dev-${d.name}.fifo`, `wa-dev-${d.name}-dlq.fifo`]).sort());
+    ).toEqual(
+      [
+        ...expected.flatMap((d) => [`wa-dev-${d.name}.fifo`, `wa-dev-${d.name}-dlq.fifo`]),
+        // Webhook deliveries: declared by infra/constructs/webhooks.ts (tested there).
+        'wa-dev-webhook-deliveries.fifo',
+        'wa-dev-webhook-deliveries-dlq.fifo',
+      ].sort(),
+    );
   });
 
   it.each(expected.map((d) => [d.name, d] as const))(
@@ -259,7 +266,7 @@ describe('stateful stack: SQS', () => {
 
   it('denies every queue action without TLS', () => {
     const policies = Object.values(dev.statefulTemplate.findResources('AWS::SQS::QueuePolicy'));
-    expect(policies).toHaveLength(expected.length * 2);
+    expect(policies).toHaveLength(expected.length * 2 + 2); // + webhook deliveries and its DLQ
     for (const policy of policies) {
       expect(policy.Properties.PolicyDocument.Statement).toEqual([
         expect.objectContaining({

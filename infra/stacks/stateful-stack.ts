@@ -4,6 +4,7 @@ import { TABLES, type TableKey } from '#shared/adapters/table-definitions.ts';
 import { AuthStateBucket } from '../constructs/auth-state-bucket.ts';
 import { GatewayQueues } from '../constructs/queues.ts';
 import { GatewayTables } from '../constructs/tables.ts';
+import { WebhookQueues } from '../constructs/webhooks.ts';
 import type { StageConfig } from '../stage-config.ts';
 
 export interface StatefulStackProps extends StackProps {
@@ -18,6 +19,7 @@ export class StatefulStack extends Stack {
   readonly tables: GatewayTables;
   readonly authState: AuthStateBucket;
   readonly queues: GatewayQueues;
+  readonly webhookQueues: WebhookQueues;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     // Retained data also means a stack that cannot be deleted by accident.
@@ -29,6 +31,11 @@ export class StatefulStack extends Stack {
     this.authState = new AuthStateBucket(this, 'AuthState', { removalPolicy });
     this.queues = new GatewayQueues(this, 'Queues', {
       shardCount: config.shardCount,
+      namePrefix: `wa-${config.stage}-`,
+      removalPolicy,
+    });
+
+    this.webhookQueues = new WebhookQueues(this, 'WebhookQueues', {
       namePrefix: `wa-${config.stage}-`,
       removalPolicy,
     });

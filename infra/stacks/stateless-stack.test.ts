@@ -7,6 +7,7 @@ import { AUTHORIZER_ENTRY, ROUTE, ROUTES } from '#functions/http/routes.ts';
 import { INCOMING_QUEUE } from '#shared/adapters/queue-definitions.ts';
 import { TABLES, type TableKey } from '#shared/adapters/table-definitions.ts';
 import { AiEnv, AuthorizerEnv, RunnerEnv } from '#shared/config.ts';
+import { WebhookDeliveryEnv, WebhookFanoutEnv } from '#shared/webhook-config.ts';
 import type { AppFunction } from '../constructs/app-function.ts';
 import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../constructs/bindings.ts';
 import { RUNNER_METRICS } from '../constructs/observability.ts';
@@ -65,6 +66,8 @@ const appFunctions = (g: SynthesizedGateway) => [
     schema: routeEnv(ROUTE[name as keyof typeof ROUTE]),
   })),
   { name: 'IncomingAi', fn: g.stateless.aiWorker.handler, schema: AiEnv },
+  { name: 'WebhookFanout', fn: g.stateless.webhooks.fanout, schema: WebhookFanoutEnv },
+  { name: 'WebhookDelivery', fn: g.stateless.webhooks.delivery, schema: WebhookDeliveryEnv },
 ];
 const lambdaOf = (g: SynthesizedGateway, fn: AppFunction): Json => resources(g)[idOf(g, fn.function)];
 
@@ -209,7 +212,7 @@ describe('HTTP API', () => {
 describe('Lambda functions', () => {
   it('are exactly the authorizer, one per route and the AI Lambda (plus CDK-owned providers)', () => {
     const ours = appFunctions(base).map(({ fn }) => idOf(base, fn.function));
-    expect(new Set(ours).size).toBe(ROUTES.length + 2);
+    expect(new Set(ours).size).toBe(ROUTES.length + 4);
     const lambdas = Object.entries(base.statelessTemplate.findResources('AWS::Lambda::Function'));
     const others = lambdas.filter(([id]) => !ours.includes(id)).map(([id]) => id);
     expect(others.every((id) => id.startsWith('CustomVpcRestrictDefaultSG'))).toBe(true);
@@ -245,9 +248,13 @@ describe('Lambda functions', () => {
       const vars = lambdaOf(base, fn).Properties.Environment.Variables;
       expect(vars.NODE_OPTIONS, name).toBe('--enable-source-maps');
       expect(vars.POWERTOOLS_METRICS_NAMESPACE, name).toBe(METRICS_NAMESPACE);
-      expect(vars.POWERTOOLS_SERVICE_NAME, name).toBe(
-        name === 'Authorizer' ? 'authorizer' : name === 'IncomingAi' ? 'incoming-ai' : 'api',
-      );
+      const services: Record<string, string> = {
+        Authorizer: 'authorizer',
+        IncomingAi: 'incoming-ai',
+        WebhookFanout: 'webhooks-fanout',
+        WebhookDelivery: 'webhooks-delivery',
+      };
+      expect(vars.POWERTOOLS_SERVICE_NAME, name).toBe(services[name] ?? 'api');
     }
   });
 
@@ -320,6 +327,8 @@ describe('AI Lambda', () => {
   it('consumes incoming.fifo in batches of 10 and reports partial batch failures', () => {
     const mappings = Object.values(
       base.statelessTemplate.findResources('AWS::Lambda::EventSourceMapping'),
+    ).filter(
+      (m) => (m as Json).Properties.FunctionName.Ref === idOf(base, base.stateless.aiWorker.handler.function),
     ) as Json[];
     expect(mappings).toHaveLength(1);
     const [mapping] = mappings;
@@ -395,7 +404,8 @@ describe('IAM least privilege', () => {
     for (const g of [base, custom]) {
       for (const statement of allStatements(g)) {
         if (list(statement.Resource).includes('*')) {
-          expect(statement.Action).toBe('ecr:GetAuthorizationToken');
+          // dynamodb:ListStreams: the webhook fan-out's stream mapping (no resource level either).
+          expect(['ecr:GetAuthorizationToken', 'dynamodb:ListStreams']).toContain(statement.Action);
         }
       }
     }

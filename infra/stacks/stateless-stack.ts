@@ -22,6 +22,7 @@ import { Network } from '../constructs/network.ts';
 import { Observability } from '../constructs/observability.ts';
 import type { QueuePair } from '../constructs/queues.ts';
 import { SessionRunnerService } from '../constructs/session-runner-service.ts';
+import { Webhooks } from '../constructs/webhooks.ts';
 import { SERVICE_NAMES, schemaDefault } from '../runtime-env.ts';
 import { allowedModelsOf, type StageConfig } from '../stage-config.ts';
 
@@ -39,6 +40,8 @@ export interface StatefulResources {
   incomingQueue: QueuePair;
   /** `COMMAND_QUEUE_URLS`: the command queue URLs, comma-separated in shard order. */
   commandQueueUrls: string;
+  /** `webhook-deliveries.fifo` and its DLQ (events to tenants). */
+  webhookDeliveries: QueuePair;
 }
 
 export interface StatelessStackProps extends StackProps {
@@ -58,6 +61,7 @@ export class StatelessStack extends Stack {
   readonly runner: SessionRunnerService;
   readonly network: Network;
   readonly observability: Observability;
+  readonly webhooks: Webhooks;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -149,10 +153,24 @@ export class StatelessStack extends Stack {
       },
     });
 
+    this.webhooks = new Webhooks(this, 'Webhooks', {
+      deliveries: resources.webhookDeliveries,
+      sourceTables: [resources.tables.sessions, resources.tables.messages],
+      serviceName: 'webhooks',
+      ...logs,
+      bindFanout: (fn) => {
+        table(fn, 'sessions', 'read');
+        table(fn, 'webhooks', 'readWrite');
+      },
+      bindDelivery: (fn) => table(fn, 'webhooks', 'readWrite'),
+    });
+
     const functions: { name: string; fn: AppFunction }[] = [
       { name: 'Authorizer', fn: this.httpApi.authorizer },
       ...[...this.httpApi.routeFunctions].map(([name, fn]) => ({ name, fn })),
       { name: 'IncomingAi', fn: this.aiWorker.handler },
+      { name: 'WebhookFanout', fn: this.webhooks.fanout },
+      { name: 'WebhookDelivery', fn: this.webhooks.delivery },
     ];
     this.observability = new Observability(this, 'Observability', {
       stage: config.stage,
@@ -165,6 +183,7 @@ export class StatelessStack extends Stack {
       runnerServices: this.runner.services,
       heartbeatIntervalMs: Number(schemaDefault(RunnerEnv, 'HEARTBEAT_MS')),
     });
+    this.webhooks.notify(this.observability.topic);
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.httpApi.url,
