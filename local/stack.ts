@@ -30,6 +30,7 @@ import { startDynamoDbLocal } from './stand-ins/dynamodb-local.ts';
 import { freePort } from './stand-ins/free-port.ts';
 import { provisionQueues, provisionTables } from './stand-ins/provision.ts';
 import { LOCAL_AWS_CREDENTIALS, startS3Local } from './stand-ins/s3-local.ts';
+import { startWebhookPipeline } from './webhook-pipeline.ts';
 
 export interface StackOptions {
   port: number;
@@ -98,6 +99,13 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
     };
     Object.assign(process.env, env);
     stops.push(await startIncomingPoller(env));
+    // Events to tenants: table streams → fan-out → webhook-deliveries.fifo → signed deliveries.
+    stops.push(
+      await startWebhookPipeline({
+        env,
+        onError: (where, e) => console.error(`webhooks (${where}):`, e instanceof Error ? e.message : e),
+      }),
+    );
 
     const { key, isNew } = await ensureDevTenant(options, env);
 
