@@ -29,14 +29,16 @@ export const startWebhookPipeline = async (options: WebhookPipelineOptions): Pro
   const env: Record<string, string | undefined> = { WEBHOOK_ALLOW_LOOPBACK: 'true', ...options.env };
   const fanoutConfig = loadConfig(WebhookFanoutEnv, env);
   const deliveryConfig = loadConfig(WebhookDeliveryEnv, env);
-  const clients = createAwsClients(fanoutConfig);
+  // Each handler's calls are recorded as its deployed component's (the IAM conformance check).
+  const clients = createAwsClients(fanoutConfig, { component: 'webhook-fanout' });
+  const deliveryClients = createAwsClients(deliveryConfig, { component: 'webhook-delivery' });
   const dynamo = new DynamoDBClient({ endpoint: fanoutConfig.DYNAMODB_ENDPOINT });
   const streams = new DynamoDBStreamsClient({ endpoint: fanoutConfig.DYNAMODB_ENDPOINT });
   const onError = (where: string) => (error: unknown) => options.onError?.(where, error);
 
   const fanout = createFanoutHandler(() => buildFanoutDeps(fanoutConfig, clients));
   const deliveryDeps = {
-    ...buildDeliveryDeps(deliveryConfig, clients),
+    ...buildDeliveryDeps(deliveryConfig, deliveryClients),
     ...(options.resolver && { resolver: options.resolver }),
     ...(options.sender && { sender: options.sender }),
   };
@@ -54,8 +56,9 @@ export const startWebhookPipeline = async (options: WebhookPipelineOptions): Pro
       stops.push(() => poller.stop());
     }
     const delivery = await startSqsEventSource({
-      sqs: clients.sqs,
+      sqs: deliveryClients.sqs,
       queueUrl: deliveryConfig.WEBHOOK_DELIVERY_QUEUE_URL,
+      component: 'webhook-delivery',
       handler: createDeliveryHandler(() => deliveryDeps),
       functionName: 'webhook-delivery',
       functionTimeoutMs: 120_000,
@@ -71,8 +74,10 @@ export const startWebhookPipeline = async (options: WebhookPipelineOptions): Pro
     await Promise.all(stops.map((stop) => stop()));
     dynamo.destroy();
     streams.destroy();
-    clients.dynamo.destroy();
-    clients.sqs.destroy();
-    clients.s3.destroy();
+    for (const c of [clients, deliveryClients]) {
+      c.dynamo.destroy();
+      c.sqs.destroy();
+      c.s3.destroy();
+    }
   };
 };

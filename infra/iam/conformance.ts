@@ -46,12 +46,14 @@ export const gatewayModel = (
     ['authorizer', logicalId(stateless.httpApi.authorizer.role)],
     ['ai', logicalId(stateless.aiWorker.handler.role)],
     ['runner', logicalId(stateless.runner.taskRole)],
+    ['webhook-fanout', logicalId(stateless.webhooks.fanout.role)],
+    ['webhook-delivery', logicalId(stateless.webhooks.delivery.role)],
     ...[...stateless.httpApi.routeFunctions].map(
       ([id, fn]) => [`route:${id}`, logicalId(fn.role)] as [string, string],
     ),
   ]);
   const queues = new Map<string, string>();
-  for (const pair of [...stateful.queues.commands, stateful.queues.incoming]) {
+  for (const pair of [...stateful.queues.commands, stateful.queues.incoming, stateful.webhookQueues.pair]) {
     queues.set(pair.definition.name, logicalId(pair.queue));
     queues.set(deadLetterName(pair.definition), logicalId(pair.deadLetterQueue));
   }
