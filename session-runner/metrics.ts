@@ -10,7 +10,11 @@ export type RunnerMetric =
   /** A spooled incoming message delivered to SQS later. */
   | 'IncomingRedriven'
   /** An incoming message neither SQS nor S3 took (or an invalid one): lost. Should stay 0. */
-  | 'IncomingDropped';
+  | 'IncomingDropped'
+  /** A send that never left, enqueued again by the sweeper. */
+  | 'SendsResent'
+  /** A send the sweeper gave up on (FAILED NOT_SENT). Should stay 0. */
+  | 'SendsGivenUp';
 
 export type MetricSink = (name: RunnerMetric, value?: number) => void;
 

@@ -1,12 +1,22 @@
 import type { Message } from '../domain/entities.ts';
 import { isMessageProgress, MESSAGE_STATUSES } from '../domain/session-status.ts';
-import type { ClaimOutcome, MessageStatusUpdate, MessageStore, SendClaim } from '../ports/message-store.ts';
+import type {
+  ClaimOutcome,
+  MessageStatusUpdate,
+  MessageStore,
+  QueuedSend,
+  SendClaim,
+  SendGiveUp,
+} from '../ports/message-store.ts';
 import type { Page, PageRequest } from '../ports/page.ts';
 import { decodeCursor, encodeCursor } from './dynamodb-page.ts';
 import { type DynamoTable, entityOf, updateExpression } from './dynamodb-table.ts';
+import { GSI2 } from './table-definitions.ts';
 
 const messageKey = (messageId: string) => ({ pk: `MESSAGE#${messageId}` });
 const conversationPartition = (conversationId: string) => `CONV#${conversationId}`;
+/** gsi2 (sparse): a session's sends while QUEUED; a final status removes the keys. */
+const queuedPartition = (sessionId: string) => `QUEUED#${sessionId}`;
 /** The WhatsApp id of one of our sends → its messageId, per session (ids are only unique per account). */
 const waIdKey = (sessionId: string, waMessageId: string) => ({ pk: `WAMSG#${sessionId}#${waMessageId}` });
 /** Read receipts can come weeks later; the mapping then expires by itself (TTL). */
@@ -19,14 +29,27 @@ export const messageItem = (message: Message): Record<string, unknown> => ({
     gsi1pk: conversationPartition(message.conversationId),
     gsi1sk: `${message.createdAt}#${message.messageId}`,
   }),
+  ...(message.status === 'QUEUED' && {
+    gsi2pk: queuedPartition(message.sessionId),
+    gsi2sk: `${message.createdAt}#${message.messageId}`,
+  }),
   ...message,
 });
 
-/** The entity without the runner's bookkeeping (fence and send claim). */
+/** The entity without the runner's bookkeeping (fence, send claim, sweeper's resends, gsi2 keys). */
 const messageOf = (item: Record<string, unknown> | undefined): Message | undefined => {
   const entity = entityOf<Record<string, unknown>>(item);
   if (!entity) return undefined;
-  const { fence: _f, claimedBy: _b, claimedAt: _a, ...message } = entity;
+  const {
+    fence: _f,
+    claimedBy: _b,
+    claimedAt: _a,
+    resends: _r,
+    resentAt: _ra,
+    gsi2pk: _g1,
+    gsi2sk: _g2,
+    ...message
+  } = entity;
   return message as unknown as Message;
 };
 
@@ -58,9 +81,11 @@ export class DynamoMessageStore implements MessageStore {
       error: update.error,
       updatedAt: update.now,
       fence: update.fence,
-      // A final status ends any claim.
+      // A final status ends any claim, and takes the message off the sweeper's index.
       claimedBy: null,
       claimedAt: null,
+      gsi2pk: null,
+      gsi2sk: null,
     });
     const fromValues = Object.fromEntries(from.map((s, i) => [`:from${i}`, s]));
     const conditions = [
@@ -128,6 +153,59 @@ export class DynamoMessageStore implements MessageStore {
       ConditionExpression: 'fence = :fence AND claimedBy = :runner',
       ExpressionAttributeValues: { ':fence': holder.fence, ':runner': holder.runnerId },
     });
+  }
+
+  async listQueued(sessionId: string, page: { createdBefore: string; limit: number }): Promise<QueuedSend[]> {
+    const { items } = await this.table.query({
+      IndexName: GSI2,
+      KeyConditionExpression: 'gsi2pk = :p AND gsi2sk < :before',
+      ExpressionAttributeValues: { ':p': queuedPartition(sessionId), ':before': page.createdBefore },
+      Limit: page.limit,
+    });
+    return items.map((item) => ({
+      message: messageOf(item) as Message,
+      resends: typeof item.resends === 'number' ? item.resends : 0,
+      ...(typeof item.claimedAt === 'string' && { claimedAt: item.claimedAt }),
+      ...(typeof item.resentAt === 'string' && { resentAt: item.resentAt }),
+    }));
+  }
+
+  async noteResend(messageId: string, holder: { fence: number; now: string }): Promise<number | undefined> {
+    const item = await this.table.update(messageKey(messageId), {
+      UpdateExpression: 'SET resentAt = :now ADD resends :one',
+      ConditionExpression: `attribute_exists(pk) AND #status = :queued AND ${FENCE_OK}`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':now': holder.now,
+        ':one': 1,
+        ':queued': 'QUEUED',
+        ':fence': holder.fence,
+      },
+    });
+    return typeof item?.resends === 'number' ? item.resends : undefined;
+  }
+
+  async giveUpSend(messageId: string, giveUp: SendGiveUp): Promise<Message | undefined> {
+    return messageOf(
+      await this.table.update(messageKey(messageId), {
+        UpdateExpression:
+          'SET #status = :failed, #error = :error, updatedAt = :now, fence = :fence REMOVE claimedBy, claimedAt, gsi2pk, gsi2sk',
+        ConditionExpression: [
+          `attribute_exists(pk) AND #status = :queued AND sessionId = :sid AND ${FENCE_OK}`,
+          'AND (attribute_not_exists(claimedAt) OR claimedAt < :stale)',
+        ].join(' '),
+        ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+        ExpressionAttributeValues: {
+          ':failed': 'FAILED',
+          ':queued': 'QUEUED',
+          ':error': giveUp.error,
+          ':now': giveUp.now,
+          ':fence': giveUp.fence,
+          ':sid': giveUp.sessionId,
+          ':stale': giveUp.claimStaleBefore,
+        },
+      }),
+    );
   }
 
   async findByWaMessageId(sessionId: string, waMessageId: string): Promise<Message | undefined> {

@@ -21,6 +21,8 @@ export interface TableDefinition {
 }
 
 export const GSI1 = 'gsi1';
+/** Sparse: only items that carry its keys are in it (the messages table: sends still QUEUED). */
+export const GSI2 = 'gsi2';
 export const TTL_ATTRIBUTE = 'ttl';
 
 export const TABLES = {
@@ -36,13 +38,17 @@ export const TABLES = {
   /**
    * Messages (by conversation and time through gsi1), conversations (by session and last activity),
    * and the WhatsApp ids of our sends (`WAMSG#session#waId` → messageId, expiring by TTL).
+   * gsi2 lists a session's sends still QUEUED by creation time (`QUEUED#session`), for the sweeper.
    */
   messages: {
     id: 'Messages',
     envKey: 'MESSAGES_TABLE',
     partitionKey: 'pk',
     ttlAttribute: TTL_ATTRIBUTE,
-    indexes: [{ name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+    indexes: [
+      { name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+      { name: GSI2, partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    ],
   },
   /** Daily usage counters per tenant (`TENANT#id` / `DAY#YYYY-MM-DD`). */
   usage: { id: 'Usage', envKey: 'USAGE_TABLE', partitionKey: 'pk', sortKey: 'sk', indexes: [] },

@@ -40,6 +40,26 @@ export type ClaimOutcome =
   /** No such message, or it belongs to another session or tenant. */
   | { kind: 'foreign' };
 
+/** A send still QUEUED, with the runner's bookkeeping the sweeper decides on. */
+export interface QueuedSend {
+  message: Message;
+  /** When a runner last claimed it (a live claim means a send is under way). */
+  claimedAt?: string;
+  /** How often the sweeper enqueued it again, and when it last did. */
+  resends: number;
+  resentAt?: string;
+}
+
+/** The sweeper's last word on a send that never left: FAILED, unless a live claim holds it. */
+export interface SendGiveUp {
+  sessionId: string;
+  fence: number;
+  error: string;
+  now: string;
+  /** A claim taken at or after this instant is live: the message is left alone. */
+  claimStaleBefore: string;
+}
+
 export interface MessageStore {
   get(messageId: string): Promise<Message | undefined>;
   /** Stores the message unless its id exists; false when it did. */
@@ -55,6 +75,15 @@ export interface MessageStore {
   claimSend(messageId: string, claim: SendClaim): Promise<ClaimOutcome>;
   /** Gives a claim back (the socket dropped before the send): the next delivery may claim it at once. */
   releaseSend(messageId: string, holder: { fence: number; runnerId: string }): Promise<void>;
+  /** The session's sends still QUEUED that were accepted before `createdBefore`, oldest first. */
+  listQueued(sessionId: string, page: { createdBefore: string; limit: number }): Promise<QueuedSend[]>;
+  /**
+   * Counts one more enqueue by the sweeper, fenced; the new count, or undefined when the message is
+   * no longer QUEUED (or a newer owner wrote it).
+   */
+  noteResend(messageId: string, holder: { fence: number; now: string }): Promise<number | undefined>;
+  /** QUEUED → FAILED with the reason, fenced and refused while a live claim holds the message. */
+  giveUpSend(messageId: string, giveUp: SendGiveUp): Promise<Message | undefined>;
   /** Our message sent by the session under this WhatsApp id, whoever sent it and when. */
   findByWaMessageId(sessionId: string, waMessageId: string): Promise<Message | undefined>;
   /** The messages of a conversation by creation time, oldest first unless `newestFirst`. */

@@ -9,7 +9,14 @@ import type {
 import { canTransition, isMessageProgress } from '../domain/session-status.ts';
 import type { ChatbotSettings, ChatbotStore } from '../ports/chatbot-store.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
-import type { ClaimOutcome, MessageStatusUpdate, MessageStore, SendClaim } from '../ports/message-store.ts';
+import type {
+  ClaimOutcome,
+  MessageStatusUpdate,
+  MessageStore,
+  QueuedSend,
+  SendClaim,
+  SendGiveUp,
+} from '../ports/message-store.ts';
 import { InvalidCursorError, type Page, type PageRequest } from '../ports/page.ts';
 import {
   type LimitSpec,
@@ -154,7 +161,10 @@ export class InMemorySessionStore implements SessionStore {
 export class InMemoryMessageStore implements MessageStore {
   readonly items = new Map<string, Message>();
   /** The runner's bookkeeping per message, kept out of the entity as the DynamoDB adapter does. */
-  private readonly runner = new Map<string, { fence?: number; claimedBy?: string; claimedAt?: string }>();
+  private readonly runner = new Map<
+    string,
+    { fence?: number; claimedBy?: string; claimedAt?: string; resends?: number; resentAt?: string }
+  >();
   private readonly waIds = new Map<string, string>();
 
   async get(messageId: string): Promise<Message | undefined> {
@@ -195,7 +205,12 @@ export class InMemoryMessageStore implements MessageStore {
       held.fence < claim.fence ||
       (held.fence === claim.fence && (held.claimedAt === undefined || held.claimedAt < claim.staleBefore));
     if (!free) return { kind: 'busy' };
-    this.runner.set(messageId, { fence: claim.fence, claimedBy: claim.runnerId, claimedAt: claim.now });
+    this.runner.set(messageId, {
+      ...held,
+      fence: claim.fence,
+      claimedBy: claim.runnerId,
+      claimedAt: claim.now,
+    });
     message.waMessageId = claim.waMessageId;
     this.waIds.set(`${claim.sessionId}#${claim.waMessageId}`, messageId);
     return { kind: 'claimed', message: copy(message) };
@@ -203,7 +218,42 @@ export class InMemoryMessageStore implements MessageStore {
   async releaseSend(messageId: string, holder: { fence: number; runnerId: string }): Promise<void> {
     const held = this.runner.get(messageId);
     if (held?.fence === holder.fence && held.claimedBy === holder.runnerId)
-      this.runner.set(messageId, { fence: held.fence });
+      this.runner.set(messageId, { fence: held.fence, resends: held.resends, resentAt: held.resentAt });
+  }
+  async listQueued(sessionId: string, page: { createdBefore: string; limit: number }): Promise<QueuedSend[]> {
+    const sortKey = (m: Message) => `${m.createdAt}#${m.messageId}`;
+    return [...this.items.values()]
+      .filter((m) => m.sessionId === sessionId && m.status === 'QUEUED' && sortKey(m) < page.createdBefore)
+      .sort((a, b) => sortKey(a).localeCompare(sortKey(b)))
+      .slice(0, page.limit)
+      .map((m) => {
+        const held = this.runner.get(m.messageId) ?? {};
+        return {
+          message: copy(m),
+          resends: held.resends ?? 0,
+          ...(held.claimedAt !== undefined && { claimedAt: held.claimedAt }),
+          ...(held.resentAt !== undefined && { resentAt: held.resentAt }),
+        };
+      });
+  }
+  async noteResend(messageId: string, holder: { fence: number; now: string }): Promise<number | undefined> {
+    const message = this.items.get(messageId);
+    const held = this.runner.get(messageId) ?? {};
+    if (message?.status !== 'QUEUED' || (held.fence !== undefined && held.fence > holder.fence))
+      return undefined;
+    const resends = (held.resends ?? 0) + 1;
+    this.runner.set(messageId, { ...held, resends, resentAt: holder.now });
+    return resends;
+  }
+  async giveUpSend(messageId: string, giveUp: SendGiveUp): Promise<Message | undefined> {
+    const message = this.items.get(messageId);
+    const held = this.runner.get(messageId) ?? {};
+    if (message?.status !== 'QUEUED' || message.sessionId !== giveUp.sessionId) return undefined;
+    if (held.fence !== undefined && held.fence > giveUp.fence) return undefined;
+    if (held.claimedAt !== undefined && held.claimedAt >= giveUp.claimStaleBefore) return undefined;
+    Object.assign(message, { status: 'FAILED', error: giveUp.error, updatedAt: giveUp.now });
+    this.runner.set(messageId, { fence: giveUp.fence, resends: held.resends, resentAt: held.resentAt });
+    return copy(message);
   }
   async findByWaMessageId(sessionId: string, waMessageId: string): Promise<Message | undefined> {
     const messageId = this.waIds.get(`${sessionId}#${waMessageId}`);
