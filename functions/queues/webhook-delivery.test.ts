@@ -186,6 +186,22 @@ describe('webhook delivery', () => {
     expect(receiver.received).toHaveLength(3);
   });
 
+  it('gives up after one failed attempt on a job that waited longer than its group can hold it', async () => {
+    const t = setup();
+    const receiver = await startReceiver((_n, res) => res.writeHead(500).end());
+    const endpoint = await t.addEndpoint(`http://127.0.0.1:${receiver.port}/`);
+    // Enqueued 13 days ago (behind a failing job of its group): the queue keeps it 14 days at most.
+    const job = aJob(endpoint.webhookId, {
+      enqueuedAt: new Date(t.clock.now().getTime() - 13 * 86_400_000).toISOString(),
+    });
+    expect((await t.handler({ Records: [recordOf(job)] })).batchItemFailures).toEqual([]);
+    expect(receiver.received).toHaveLength(1);
+    expect(await t.deliveries.get(endpoint.webhookId, job.eventId)).toMatchObject({
+      attempts: 1,
+      state: 'failed',
+    });
+  });
+
   it('connects to the vetted address while the name stays the Host, and refuses a name that now resolves to a private address', async () => {
     const t = setup();
     const receiver = await startReceiver((_n, res) => res.writeHead(204).end());

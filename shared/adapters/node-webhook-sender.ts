@@ -33,6 +33,9 @@ const pinnedLookup =
  * read: the status is all that is kept. The whole exchange is bounded by `timeoutMs`.
  */
 export class NodeWebhookSender implements WebhookSender {
+  /** `ca`: trusted roots instead of Node's (tests with a certificate of their own). */
+  constructor(private readonly options: { ca?: string } = {}) {}
+
   send(req: WebhookRequest): Promise<WebhookResponse> {
     const { url } = req;
     const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -52,6 +55,7 @@ export class NodeWebhookSender implements WebhookSender {
       lookup: pinnedLookup(req.address),
       // SNI must be a name, never an IP literal.
       ...(url.protocol === 'https:' && isIP(hostname) === 0 && { servername: hostname }),
+      ...(this.options.ca && { ca: this.options.ca }),
     };
     return new Promise<WebhookResponse>((resolve) => {
       let settled = false;
