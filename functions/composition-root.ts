@@ -1,5 +1,6 @@
-import { type AwsClients, createAwsClients } from '#shared/adapters/aws-clients.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoChatbotStore } from '#shared/adapters/dynamodb-chatbot-store.ts';
+import { createDynamoClient } from '#shared/adapters/dynamodb-client.ts';
 import { DynamoConversationStore } from '#shared/adapters/dynamodb-conversation-store.ts';
 import { DynamoIdempotencyStore } from '#shared/adapters/dynamodb-idempotency-store.ts';
 import { DynamoLeaseStore } from '#shared/adapters/dynamodb-lease-store.ts';
@@ -9,32 +10,36 @@ import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { DynamoTenantStore } from '#shared/adapters/dynamodb-tenant-store.ts';
 import { DynamoUsageStore } from '#shared/adapters/dynamodb-usage-store.ts';
-import { SqsCommandPublisher } from '#shared/adapters/sqs-command-publisher.ts';
-import { type ApiConfig, ApiEnv, AuthorizerEnv, loadConfig } from '#shared/config.ts';
+import { type ApiConfig, AuthorizerEnv, loadConfig } from '#shared/config.ts';
 import { createLogger } from '#shared/logger.ts';
 import { systemClock } from '#shared/ports/clock.ts';
+import type { CommandPublisher } from '#shared/ports/command-publisher.ts';
 import type { TenantStore } from '#shared/ports/tenant-store.ts';
 import type { GatewayDeps } from '#shared/use-cases/deps.ts';
 
 // The Lambda composition root: configuration parsed and clients built once per container (cold
-// start), on first use, so that importing a handler module has no side effects.
+// start), on first use, so that importing a handler module has no side effects. Each function
+// builds only the clients it uses (a route's come from route-deps.ts), so its bundle carries no
+// other SDK client.
 
 export const logger = createLogger('whatsapp-gateway-api');
 
-let clients: AwsClients | undefined;
-let deps: GatewayDeps | undefined;
 let tenants: TenantStore | undefined;
 
-/** Builds the tenant API's ports on the given clients. */
-export const buildGatewayDeps = (config: ApiConfig, aws: AwsClients): GatewayDeps => {
-  const table = (name: string) => new DynamoTable(aws.dynamo, name);
+/** Builds the tenant API's ports on the given DynamoDB client and command publisher. */
+export const buildGatewayDeps = (
+  config: ApiConfig,
+  dynamo: DynamoDBDocumentClient,
+  commands: CommandPublisher,
+): GatewayDeps => {
+  const table = (name: string) => new DynamoTable(dynamo, name);
   const requests = table(config.REQUESTS_TABLE);
   return {
     tenants: new DynamoTenantStore(table(config.TENANTS_TABLE)),
     chatbots: new DynamoChatbotStore(table(config.SESSIONS_TABLE)),
     sessions: new DynamoSessionStore(table(config.SESSIONS_TABLE)),
     messages: new DynamoMessageStore(table(config.MESSAGES_TABLE)),
-    conversations: new DynamoConversationStore(aws.dynamo, {
+    conversations: new DynamoConversationStore(dynamo, {
       messages: config.MESSAGES_TABLE,
       usage: config.USAGE_TABLE,
     }),
@@ -52,27 +57,17 @@ export const buildGatewayDeps = (config: ApiConfig, aws: AwsClients): GatewayDep
       key: (tenantId) => ({ pk: `LIMIT#sessions#${tenantId}` }),
     }),
     allowedModels: config.ALLOWED_MODELS,
-    commands: new SqsCommandPublisher(aws.sqs, config.COMMAND_QUEUE_URLS),
+    commands,
     leases: new DynamoLeaseStore(table(config.LEASES_TABLE)),
     clock: systemClock,
     shardCount: config.COMMAND_QUEUE_URLS.length,
   };
 };
 
-export const gatewayDeps = (): GatewayDeps => {
-  if (!deps) {
-    const config = loadConfig(ApiEnv);
-    clients ??= createAwsClients(config);
-    deps = buildGatewayDeps(config, clients);
-  }
-  return deps;
-};
-
 export const authorizerTenants = (): TenantStore => {
   if (!tenants) {
     const config = loadConfig(AuthorizerEnv);
-    clients ??= createAwsClients(config);
-    tenants = new DynamoTenantStore(new DynamoTable(clients.dynamo, config.TENANTS_TABLE));
+    tenants = new DynamoTenantStore(new DynamoTable(createDynamoClient(config), config.TENANTS_TABLE));
   }
   return tenants;
 };

@@ -1,16 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTHORIZER_ENTRY } from '#functions/http/routes.ts';
-import { AuthorizerEnv } from '#shared/config.ts';
+import { AUTHORIZER_ENTRY, ROUTES } from '#functions/http/routes.ts';
 import { bundleRunner, ESM_REQUIRE_BANNER } from './bundle-runner.ts';
-import { AppFunction } from './constructs/app-function.ts';
 import { REPO_ROOT } from './paths.ts';
-import { cdkJsonContext, synthGateway } from './test-support.ts';
+import { synthGateway } from './test-support.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'wa-infra-bundling-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -18,74 +14,123 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const RUNNER_ENTRY = 'session-runner/main.ts';
 const authorizerExists = existsSync(join(REPO_ROOT, AUTHORIZER_ENTRY));
 
-describe('Lambda bundle (the one test that runs esbuild through CDK)', () => {
-  let bundleDir = '';
+/** The most a Lambda's code (index.mjs) may weigh; see the README's Performance section. */
+const BUNDLE_LIMIT_BYTES = { route: 440_000, ai: 520_000, other: 420_000 } as const;
+
+interface LambdaBundle {
+  /** The function's logical id in the stateless stack. */
+  id: string;
+  dir: string;
+  bytes: number;
+  code: string;
+  /** Its environment variable names, as the template sets them. */
+  envKeys: string[];
+}
+
+describe('Lambda bundles (the one test that runs esbuild through CDK, for every function of the app)', () => {
+  const bundles: LambdaBundle[] = [];
+  const bundle = (fragment: string): LambdaBundle => {
+    const found = bundles.find((b) => b.id.includes(fragment));
+    if (!found) throw new Error(`no bundle of ${fragment}`);
+    return found;
+  };
 
   beforeAll(() => {
     if (!authorizerExists) return;
-    // Bundling on: no 'aws:cdk:bundling-stacks' override.
-    const app = new App({
-      outdir: join(scratch, 'lambda'),
-      context: cdkJsonContext(),
-      builtinCloudFormationValidation: false,
-    });
-    const stack = new Stack(app, 'BundleCheck');
-    const fn = new AppFunction(stack, 'Authorizer', {
-      entry: AUTHORIZER_ENTRY,
-      description: 'bundle check',
-      serviceName: 'bundle-check',
-      envSchema: AuthorizerEnv,
-      logRetention: RetentionDays.ONE_DAY,
-      logRemovalPolicy: RemovalPolicy.DESTROY,
-    });
-    fn.addEnvironment('TENANTS_TABLE', 'tenants');
-    const assembly = app.synth();
-    const assets = JSON.parse(
-      readFileSync(join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8'),
+    // Bundling on: the whole app, as `cdk synth` builds it.
+    const gateway = synthGateway(
+      {},
+      { nag: false, bundle: true, outdir: join(scratch, 'app'), deferTemplates: true },
+    );
+    const assembly = gateway.app.synth();
+    const template = JSON.parse(
+      readFileSync(join(assembly.directory, `${gateway.stateless.artifactId}.template.json`), 'utf8'),
     ) as {
-      files: Record<string, { source: { path: string } }>;
+      Resources: Record<
+        string,
+        { Type: string; Properties: { Code?: { S3Key?: unknown }; Environment?: { Variables?: object } } }
+      >;
     };
-    const dirs = Object.values(assets.files)
-      .map((f) => join(assembly.directory, f.source.path))
-      .filter((path) => existsSync(join(path, 'index.mjs')));
-    expect(dirs).toHaveLength(1);
-    bundleDir = dirs[0] as string;
-  }, 60_000);
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      const key = resource.Properties.Code?.S3Key;
+      if (resource.Type !== 'AWS::Lambda::Function' || typeof key !== 'string') continue;
+      const dir = join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`);
+      // CDK's own custom resource handlers are not ours.
+      if (!existsSync(join(dir, 'index.mjs'))) continue;
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      const envKeys = Object.keys(resource.Properties.Environment?.Variables ?? {});
+      bundles.push({ id, dir, bytes: statSync(join(dir, 'index.mjs')).size, code, envKeys });
+    }
+    const rows = bundles.map((b) => `${String(Math.round(b.bytes / 1024)).padStart(6)} KB  ${b.id}`);
+    console.log(`Lambda bundles (index.mjs, minified):\n${rows.join('\n')}`);
+  }, 120_000);
 
   it.skipIf(!authorizerExists)(
-    'is one minified ESM file with its source map and the createRequire banner',
+    'bundles every route, the authorizer, the AI worker and the webhook functions',
     () => {
-      expect(readdirSync(bundleDir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
-      const code = readFileSync(join(bundleDir, 'index.mjs'), 'utf8');
-      expect(code.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
-      expect(code).toMatch(/export\s*\{[^}]*handler/);
+      const ids = bundles.map((b) => b.id).join(' ');
+      for (const route of ROUTES) expect(ids).toContain(`HttpApi${route.id}Function`);
+      for (const id of ['Authorizer', 'AiWorker']) expect(ids).toContain(id);
     },
   );
 
-  it.skipIf(!authorizerExists)('carries the AWS SDK inside and loads under plain node', () => {
-    const code = readFileSync(join(bundleDir, 'index.mjs'), 'utf8');
-    expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
-    // The DynamoDB client itself is in the file, not left for the runtime's copy of the SDK.
-    expect(code).toContain('DynamoDBClient');
+  it.skipIf(!authorizerExists)('keeps every bundle under its size limit', () => {
+    for (const b of bundles) {
+      const limit = b.id.startsWith('AiWorker')
+        ? BUNDLE_LIMIT_BYTES.ai
+        : b.id.startsWith('HttpApi')
+          ? BUNDLE_LIMIT_BYTES.route
+          : BUNDLE_LIMIT_BYTES.other;
+      expect(b.bytes, b.id).toBeLessThanOrEqual(limit);
+    }
+  });
+
+  it.skipIf(!authorizerExists)(
+    'leaves out what a function never uses: the S3 client, SQS without a queue, zod locales, the STS and SSO credential chain',
+    () => {
+      for (const b of bundles) {
+        // The client names are string literals of the SDK (the middleware context's clientName).
+        expect(b.code, b.id).toContain('DynamoDBClient');
+        expect(b.code, b.id).not.toContain('"S3Client"');
+        expect(b.code.includes('"SQSClient"'), b.id).toBe(b.envKeys.some((key) => /QUEUE_URL/.test(key)));
+        // A German zod message stands for the locales the classic `z` namespace would drag in.
+        expect(b.code, b.id).not.toContain('Ungültige Eingabe');
+        expect(b.code, b.id).not.toContain('AssumeRoleWithWebIdentity');
+      }
+      // Routes that send no command carry no SQS client (route-deps.ts, app-function.ts).
+      expect(bundle('HttpApiGetStatusFunction').code).not.toContain('"SQSClient"');
+      expect(bundle('HttpApiSendMessageFunction').code).toContain('"SQSClient"');
+    },
+  );
+
+  it.skipIf(!authorizerExists)(
+    'is one minified ESM file per function, its source map beside it, with the createRequire banner',
+    () => {
+      for (const b of bundles) {
+        expect(readdirSync(b.dir).sort(), b.id).toEqual(['index.mjs', 'index.mjs.map']);
+        expect(b.code.startsWith(ESM_REQUIRE_BANNER), b.id).toBe(true);
+        expect(b.code, b.id).toMatch(/export\s*\{[^}]*handler/);
+        expect(b.code, b.id).not.toMatch(/from\s*["']@aws-sdk\//);
+      }
+    },
+  );
+
+  it.skipIf(!authorizerExists)('every bundle loads under plain node with nothing but its own folder', () => {
     // Copied out of the repository so nothing can come from node_modules.
-    const isolated = join(scratch, 'isolated-lambda');
-    cpSync(bundleDir, isolated, { recursive: true });
+    const isolated = join(scratch, 'isolated-lambdas');
+    for (const b of bundles) cpSync(b.dir, join(isolated, b.id), { recursive: true });
+    const script = `for (const id of ${JSON.stringify(bundles.map((b) => b.id))}) { const m = await import('./' + id + '/index.mjs'); console.log(id, typeof m.handler); }`;
     const out = execFileSync(
       process.execPath,
-      [
-        '--enable-source-maps',
-        '--input-type=module',
-        '-e',
-        "import('./index.mjs').then((m) => console.log(typeof m.handler))",
-      ],
+      ['--enable-source-maps', '--input-type=module', '-e', script],
       {
         cwd: isolated,
         encoding: 'utf8',
-        timeout: 20_000,
-        env: { PATH: process.env.PATH, TENANTS_TABLE: 'tenants', AWS_REGION: 'us-east-1' },
+        timeout: 60_000,
+        env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1' },
       },
     );
-    expect(out.trim()).toBe('function');
+    expect(out.trim().split('\n').sort()).toEqual(bundles.map((b) => `${b.id} function`).sort());
   });
 });
 

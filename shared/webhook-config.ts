@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EndpointEnv } from './config.ts';
 
 // Env keys of the webhook Lambdas, shared by infra/ (which sets exactly these) and the runtimes.

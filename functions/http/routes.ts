@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TableKey } from '#shared/adapters/table-definitions.ts';
 import {
   ChatbotIdParams,

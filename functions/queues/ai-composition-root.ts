@@ -6,7 +6,7 @@ import { type AiProvider, ModelRouter } from '#shared/adapters/ai/model-router.t
 import { OfflineChatModel } from '#shared/adapters/ai/offline-chat-model.ts';
 import { OpenAiCompatibleChatModel } from '#shared/adapters/ai/openai-compatible-chat-model.ts';
 import { secretApiKey } from '#shared/adapters/ai/secret-api-key.ts';
-import { type AwsClients, createAwsClients } from '#shared/adapters/aws-clients.ts';
+import { createDynamoAndSqsClients, type DynamoAndSqsClients } from '#shared/adapters/aws-clients.ts';
 import { DynamoChatbotStore } from '#shared/adapters/dynamodb-chatbot-store.ts';
 import { DynamoConversationStore } from '#shared/adapters/dynamodb-conversation-store.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
@@ -58,7 +58,7 @@ export const buildChatModel = (config: AiConfig): ChatModel => {
 };
 
 /** Builds the AI worker's ports on the given clients. */
-export const buildAiDeps = (config: AiConfig, aws: AwsClients): AiDeps => {
+export const buildAiDeps = (config: AiConfig, aws: DynamoAndSqsClients): AiDeps => {
   const table = (name: string) => new DynamoTable(aws.dynamo, name);
   return {
     sessions: new DynamoSessionStore(table(config.SESSIONS_TABLE)),
@@ -92,7 +92,7 @@ let deps: AiDeps | undefined;
 export const aiDeps = (): AiDeps => {
   if (!deps) {
     const config = loadConfig(AiEnv);
-    deps = buildAiDeps(config, createAwsClients(config, { component: 'ai' }));
+    deps = buildAiDeps(config, createDynamoAndSqsClients(config, { component: 'ai' }));
   }
   return deps;
 };

@@ -1,4 +1,4 @@
-import { type AwsClients, createAwsClients } from '#shared/adapters/aws-clients.ts';
+import { createDynamoAndSqsClients, type DynamoAndSqsClients } from '#shared/adapters/aws-clients.ts';
 import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { DynamoDeliveryLog, DynamoWebhookEndpointStore } from '#shared/adapters/dynamodb-webhook-stores.ts';
@@ -23,7 +23,7 @@ import {
 export const logger = createLogger('whatsapp-gateway-webhooks');
 
 /** The fan-out's ports on the given clients. */
-export const buildFanoutDeps = (config: WebhookFanoutConfig, aws: AwsClients): FanoutDeps => {
+export const buildFanoutDeps = (config: WebhookFanoutConfig, aws: DynamoAndSqsClients): FanoutDeps => {
   const webhooks = new DynamoTable(aws.dynamo, config.WEBHOOKS_TABLE);
   return {
     endpoints: new DynamoWebhookEndpointStore(webhooks),
@@ -37,7 +37,10 @@ export const buildFanoutDeps = (config: WebhookFanoutConfig, aws: AwsClients): F
 export type DeliveryHandlerDeps = DeliveryDeps & { control: WebhookJobControl };
 
 /** The delivery's ports on the given clients. */
-export const buildDeliveryDeps = (config: WebhookDeliveryConfig, aws: AwsClients): DeliveryHandlerDeps => {
+export const buildDeliveryDeps = (
+  config: WebhookDeliveryConfig,
+  aws: DynamoAndSqsClients,
+): DeliveryHandlerDeps => {
   const webhooks = new DynamoTable(aws.dynamo, config.WEBHOOKS_TABLE);
   return {
     endpoints: new DynamoWebhookEndpointStore(webhooks),
@@ -60,7 +63,7 @@ let delivery: DeliveryHandlerDeps | undefined;
 export const fanoutDeps = (): FanoutDeps => {
   if (!fanout) {
     const config = loadConfig(WebhookFanoutEnv);
-    fanout = buildFanoutDeps(config, createAwsClients(config, { component: 'webhook-fanout' }));
+    fanout = buildFanoutDeps(config, createDynamoAndSqsClients(config, { component: 'webhook-fanout' }));
   }
   return fanout;
 };
@@ -68,7 +71,10 @@ export const fanoutDeps = (): FanoutDeps => {
 export const deliveryDeps = (): DeliveryHandlerDeps => {
   if (!delivery) {
     const config = loadConfig(WebhookDeliveryEnv);
-    delivery = buildDeliveryDeps(config, createAwsClients(config, { component: 'webhook-delivery' }));
+    delivery = buildDeliveryDeps(
+      config,
+      createDynamoAndSqsClients(config, { component: 'webhook-delivery' }),
+    );
   }
   return delivery;
 };

@@ -21,6 +21,19 @@ import type { BindingTarget } from './bindings.ts';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
 
+/** Where the Lambda bundles take `@aws-sdk/credential-provider-node` from (see that file). */
+export const LAMBDA_CREDENTIALS_MODULE = join(REPO_ROOT, 'infra/bundle-lambda-credentials.ts');
+
+/**
+ * The build-time constants a function's bundle is made with. A function given no queue URL gets
+ * `process.env.BUNDLE_WITHOUT_SQS` = 'true', so the SQS branches of the composition roots fold
+ * away and the SQS client is not bundled (functions/http/route-deps.ts).
+ */
+export const bundleDefines = (envSchema: z.ZodObject): Record<string, string> =>
+  deployedEnvKeys(envSchema).some((key) => /QUEUE_URL/.test(key))
+    ? {}
+    : { 'process.env.BUNDLE_WITHOUT_SQS': JSON.stringify('true') };
+
 /**
  * The absolute entry path. When a handler module is still missing, a stack that is not bundled
  * (a test skips bundling) gets a placeholder so the rest of the template can be checked; a
@@ -50,8 +63,8 @@ export interface AppFunctionProps {
 }
 
 /**
- * One Lambda function with the project's defaults: Node 22 on arm64, an ESM bundle made by the
- * local esbuild with the AWS SDK inside and source maps, its own log group with retention, its
+ * One Lambda function with the project's defaults: Node 22 on arm64, a lean ESM bundle made by
+ * the local esbuild with the AWS clients it uses inside and an external source map, its own log group with retention, its
  * own role (only log writes until something is bound), Powertools settings. Env variables come
  * through the binding helpers, and synth fails when they drift from the handler's env schema.
  */
@@ -89,6 +102,9 @@ export class AppFunction extends Construct implements BindingTarget {
       logGroup: this.logGroup,
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      // Minified and tree-shaken, the source map in its own file beside the code (read only to
+      // map a stack trace), and only the SDK clients the function builds: see
+      // infra/bundling.test.ts for the sizes this gives.
       bundling: {
         format: OutputFormat.ESM,
         target: 'node22',
@@ -99,6 +115,8 @@ export class AppFunction extends Construct implements BindingTarget {
         banner: ESM_REQUIRE_BANNER,
         bundleAwsSDK: true,
         externalModules: [],
+        define: bundleDefines(props.envSchema),
+        esbuildArgs: { '--alias': [`@aws-sdk/credential-provider-node=${LAMBDA_CREDENTIALS_MODULE}`] },
       },
     });
     this.addEnvironment('NODE_OPTIONS', '--enable-source-maps');

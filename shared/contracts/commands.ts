@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MessageText, Uuid } from './common.ts';
 
 const base = { v: z.literal(1), sessionId: Uuid, commandId: z.string().min(1).max(128) };

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MESSAGE_STATUSES, SESSION_STATUSES } from '../domain/session-status.ts';
 import { isWhatsAppAddress } from '../domain/whatsapp-address.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChatbotId, Uuid } from './common.ts';
 
 /** What the runner publishes to `incoming.fifo` for every received text (group = session + chat). */

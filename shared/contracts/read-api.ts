@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MessageStatusSchema, Timestamp, Uuid } from './common.ts';
 import { ConversationsQuery, CursorQuery } from './http.ts';
 

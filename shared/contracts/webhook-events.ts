@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChatbotId, MessageStatusSchema, SessionStatusSchema, Timestamp } from './common.ts';
 
 /** Media of a message as tenants see it (`sha256` of the plain bytes). */

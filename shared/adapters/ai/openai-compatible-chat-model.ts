@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChatCompletion, ChatModel, ChatRequest } from '../../ports/chat-model.ts';
 import {
   ChatModelConfigError,
