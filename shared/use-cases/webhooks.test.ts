@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { WEBHOOK_EVENT_TYPES } from '../contracts/webhook-events.ts';
+import {
+  CreatedWebhook,
+  CreateWebhookBody,
+  DeliveryListResponse,
+  WebhookListResponse,
+} from '../contracts/webhooks-api.ts';
 import { AppError } from '../errors.ts';
 import type { AddressResolver } from '../ports/address-resolver.ts';
 import { FakeClock } from '../testing/fakes.ts';
@@ -164,5 +170,21 @@ describe('deleteWebhook, testWebhook, listDeliveries', () => {
     const second = await listDeliveries(d, 'tenant-a', webhookId, { limit: 2, cursor: first.nextCursor });
     expect([...first.items, ...second.items].map((x) => x.eventId)).toEqual(ids.reverse());
     expect(second.nextCursor).toBeUndefined();
+  });
+});
+
+describe('route contracts', () => {
+  it('the use cases answer what the webhook routes declare', async () => {
+    const d = deps();
+    const body = CreateWebhookBody.parse({ url: 'https://hooks.example.com/', events: ['session.status'] });
+    const created = await createWebhook(d, 'tenant-a', body);
+    expect(CreatedWebhook.safeParse(created).success).toBe(true);
+    expect(WebhookListResponse.safeParse(await listWebhooks(d, 'tenant-a')).success).toBe(true);
+    await testWebhook(d, 'tenant-a', created.webhookId);
+    const deliveries = await listDeliveries(d, 'tenant-a', created.webhookId, {});
+    expect(DeliveryListResponse.safeParse(deliveries).success).toBe(true);
+    expect(WebhookListResponse.parse(await listWebhooks(d, 'tenant-a')).items[0]).not.toHaveProperty(
+      'secret',
+    );
   });
 });
