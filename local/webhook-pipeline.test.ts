@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoConversationStore } from '#shared/adapters/dynamodb-conversation-store.ts';
+import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
 import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { DynamoDeliveryLog, DynamoWebhookEndpointStore } from '#shared/adapters/dynamodb-webhook-stores.ts';
@@ -42,7 +43,7 @@ afterAll(async () => {
 });
 
 describe('webhook pipeline on the local stand-ins', () => {
-  it('delivers signed session.status and message.received events from stored changes, in order', async () => {
+  it('delivers signed session.status, message.received and message.status events from stored changes, in order', async () => {
     const table = (key: string) => new DynamoTable(aws.clients.dynamo, aws.env[key] as string);
     const webhooks = table('WEBHOOKS_TABLE');
     const deps: WebhookDeps = {
@@ -84,7 +85,19 @@ describe('webhook pipeline on the local stand-ins', () => {
       now: at(4),
     });
 
-    await expect.poll(() => received.length, { timeout: 30_000, interval: 200 }).toBeGreaterThanOrEqual(5);
+    const messages = new DynamoMessageStore(table('MESSAGES_TABLE'));
+    const sent = aMessage({
+      tenantId: 'tenant-a',
+      sessionId: session.sessionId,
+      createdAt: at(5),
+      updatedAt: at(5),
+    });
+    await messages.putIfAbsent(sent);
+    await messages.updateStatus(sent.messageId, { status: 'SENT', waMessageId: 'WA-OUT-1', now: at(6) });
+    await messages.updateStatus(sent.messageId, { status: 'DELIVERED', now: at(7) });
+    await messages.updateStatus(sent.messageId, { status: 'READ', now: at(8) });
+
+    await expect.poll(() => received.length, { timeout: 30_000, interval: 200 }).toBeGreaterThanOrEqual(8);
     const bodies = received.map((r) =>
       new Webhook(endpoint.secret).verify(r.body, r.headers as Record<string, string>),
     );
@@ -104,10 +117,25 @@ describe('webhook pipeline on the local stand-ins', () => {
         text: 'hello there',
       }),
     });
+    const outbound = bodies
+      .filter((b) => (b as { type: string }).type === 'message.status')
+      .map((b) => (b as { data: { status: string; waMessageId?: string; messageId: string } }).data);
+    expect(outbound).toEqual([
+      { sessionId: session.sessionId, messageId: sent.messageId, waMessageId: 'WA-OUT-1', status: 'SENT' },
+      {
+        sessionId: session.sessionId,
+        messageId: sent.messageId,
+        waMessageId: 'WA-OUT-1',
+        status: 'DELIVERED',
+      },
+      { sessionId: session.sessionId, messageId: sent.messageId, waMessageId: 'WA-OUT-1', status: 'READ' },
+    ]);
+    // Distinct events have distinct ids (a retry would repeat its own).
+    expect(new Set(received.map((r) => r.headers['webhook-id'])).size).toBe(received.length);
     await expect
       .poll(async () =>
         (await listDeliveries(deps, 'tenant-a', endpoint.webhookId, {})).items.map((d) => d.state),
       )
-      .toEqual(['delivered', 'delivered', 'delivered', 'delivered', 'delivered']);
+      .toEqual(Array(8).fill('delivered'));
   });
 });
