@@ -6,6 +6,7 @@ import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
 import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
+import { SqsCommandPublisher } from '#shared/adapters/sqs-command-publisher.ts';
 import type { RunnerConfig } from '#shared/config.ts';
 import { qrToTerminal } from '#shared/domain/qr-image.ts';
 import { createLogger } from '#shared/logger.ts';
@@ -14,6 +15,7 @@ import { IncomingOutbox } from './incoming-outbox.ts';
 import { sqsIncomingPublisher } from './incoming-publisher.ts';
 import { IncomingSpool } from './incoming-spool.ts';
 import { emfMetrics } from './metrics.ts';
+import { SendSweeper } from './send-sweeper.ts';
 import type { SessionContext } from './session.ts';
 import { Supervisor } from './supervisor.ts';
 
@@ -75,6 +77,9 @@ export const startRunner = async (
   });
   const version = config.WHATSAPP_VERSION?.split('.').map(Number) as [number, number, number] | undefined;
   const runnerId = config.RUNNER_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const sessions = new DynamoSessionStore(table(config.SESSIONS_TABLE));
+  const messages = new DynamoMessageStore(table(config.MESSAGES_TABLE));
+  const commands = new SqsCommandPublisher(clients.sqs, config.COMMAND_QUEUE_URLS);
   const supervisor = new Supervisor({
     runnerId,
     shards: shardsOf(config.RUNNER_SHARDS, config.COMMAND_QUEUE_URLS.length),
@@ -86,9 +91,24 @@ export const startRunner = async (
     heartbeatMs: config.HEARTBEAT_MS,
     sendWaitMs: config.SEND_WAIT_MS,
     receiveWaitSeconds: config.COMMAND_WAIT_SECONDS,
+    sweepSends: (shard, fence) => {
+      const sweeper = new SendSweeper({
+        shard,
+        sessions,
+        messages,
+        commands,
+        fence,
+        now: Date.now,
+        timers,
+        logger,
+        metrics,
+      });
+      sweeper.start();
+      return sweeper;
+    },
     session: {
-      sessions: new DynamoSessionStore(table(config.SESSIONS_TABLE)),
-      messages: new DynamoMessageStore(table(config.MESSAGES_TABLE)),
+      sessions,
+      messages,
       objects,
       publishIncoming: outbox.publish,
       recoverIncoming: (sessionId) => outbox.recover(sessionId),

@@ -24,6 +24,8 @@ export interface SupervisorOptions {
   sendWaitMs?: number;
   receiveWaitSeconds?: number;
   session: SessionContext;
+  /** Started per held shard: re-enqueues its sends that never left (send-sweeper.ts); stopped on loss. */
+  sweepSends?: (shard: number, fence: () => number | undefined) => { stop(): void };
 }
 
 /** Statuses whose sessions a runner reopens by itself after a restart (the others wait for a start command). */
@@ -54,6 +56,7 @@ class ShardWorker {
   lease?: Lease;
   readonly sessions = new Map<string, WhatsAppSession>();
   private consumer?: CommandConsumer;
+  private sweeper?: { stop(): void };
   private timer?: NodeJS.Timeout;
   /** Fires when the lease is about to run out without a renewal: the sockets go at once. */
   private expiryTimer?: NodeJS.Timeout;
@@ -85,6 +88,7 @@ class ShardWorker {
    */
   async shutdown(): Promise<void> {
     this.draining = true;
+    this.sweeper?.stop();
     await this.consumer?.stop();
     await Promise.allSettled([...this.sessions.values()].map((s) => s.shutdown()));
     this.sessions.clear();
@@ -168,6 +172,9 @@ class ShardWorker {
       waitSeconds: this.o.receiveWaitSeconds,
     });
     this.consumer.start();
+    this.sweeper = this.o.sweepSends?.(this.shard, () =>
+      this.holds() && this.lease?.fence === lease.fence ? lease.fence : undefined,
+    );
     void this.resumeShard(lease);
   }
 
@@ -263,6 +270,8 @@ class ShardWorker {
     this.o.session.logger.warn('shard lease lost: stopping its sessions', { shard: this.shard, reason });
     this.o.session.metrics('LeaseLost');
     clearTimeout(this.expiryTimer);
+    this.sweeper?.stop();
+    this.sweeper = undefined;
     for (const session of this.sessions.values()) session.halt();
     this.sessions.clear();
     void this.consumer?.stop();

@@ -62,6 +62,16 @@ describe('the IAM conformance check over the synthesized template', () => {
     expect(checkCalls(model, calls)).toEqual([]);
   });
 
+  it("allows the runner's send sweeper: its shard's sessions, the QUEUED index, a command again", () => {
+    const calls = [
+      call('runner', 'DynamoDBClient', 'QueryCommand', { TableName: 'tab12-Sessions', IndexName: 'gsi1' }),
+      call('runner', 'DynamoDBClient', 'QueryCommand', { TableName: 'tab12-Messages', IndexName: 'gsi2' }),
+      call('runner', 'DynamoDBClient', 'UpdateItemCommand', { TableName: 'tab12-Messages', Key: {} }),
+      call('runner', 'SQSClient', 'SendMessageCommand', { QueueUrl: QUEUE, MessageBody: '{}' }),
+    ];
+    expect(checkCalls(model, calls)).toEqual([]);
+  });
+
   it('refuses what a component was not granted, naming the component, the action and the resource', () => {
     const calls = [
       call('route:GetOpenApi', 'DynamoDBClient', 'GetItemCommand', { TableName: 'tab12-Sessions', Key: {} }),

@@ -142,6 +142,8 @@ export class StatelessStack extends Stack {
         table(target, 'leases', 'readWrite');
         bindBucket(target, resources.authStateBucket, resources.authStatePolicy, 'AUTH_STATE_BUCKET');
         bindQueuesForConsuming(target, commandQueues, 'COMMAND_QUEUE_URLS', resources.commandQueueUrls);
+        // The send sweeper enqueues again a send that never left (send-sweeper.ts).
+        for (const queue of commandQueues) queue.grantSendMessages(target);
         // A malformed command is moved to its queue's DLQ by the runner itself (command-consumer.ts).
         for (const pair of resources.commandQueues) pair.deadLetterQueue.grantSendMessages(target);
         bindQueuesForSending(
