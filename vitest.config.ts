@@ -16,7 +16,7 @@ process.env.AWS_CALL_LOG_DIR ??= mkdtempSync(join(tmpdir(), 'aws-calls-'));
 
 export default defineConfig({
   test: {
-    include: ['{shared,functions,session-runner,local,infra}/**/*.test.ts'],
+    include: ['{shared,functions,session-runner,local,infra}/**/*.test.ts', 'faults/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // The teardown synthesizes the CDK app for the IAM conformance check.

@@ -1,0 +1,104 @@
+import type { FaultStack } from './fault-stack.ts';
+
+/** Polls `check` until it returns a value (not undefined/false), or throws naming `what`. */
+export const waitFor = async <T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value as T;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(150);
+  }
+};
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A linked session of the scenarios: its id, the phone it is linked to, and a contact that chats with it. */
+export interface Linked {
+  sessionId: string;
+  phone: string;
+  contact: string;
+}
+
+/** Links `count` sessions (init, QR, the phone scans) and waits until each is CONNECTED. */
+export const linkSessions = async (stack: FaultStack, tag: string, count: number, base: number) => {
+  const linked: Linked[] = [];
+  for (let i = 0; i < count; i++) {
+    const init = await stack.call('POST', '/init', { chatbotId: `${tag}-${i}` });
+    if (init.status >= 300) throw new Error(`init answered ${init.status}: ${JSON.stringify(init.body)}`);
+    const sessionId = init.body.sessionId as string;
+    const qr = await waitFor(`a QR for ${tag}-${i}`, async () => (await stack.sessions.get(sessionId))?.qr);
+    const phone = String(base + i);
+    await stack.sim.scanQr(phone, qr);
+    linked.push({ sessionId, phone, contact: String(base + 500_000 + i) });
+  }
+  await allConnected(stack, linked, 120_000);
+  return linked;
+};
+
+/** The status the tenant API reports (derived: a session whose runner is gone is not CONNECTED). */
+export const apiStatus = async (stack: FaultStack, l: Linked) =>
+  (await stack.call('GET', `/status/${l.sessionId}`)).body as { status?: string; lastError?: string };
+
+/**
+ * Waits until the tenant API reports every session CONNECTED, written by a runner whose fence is
+ * above `afterFence` (so a runner that took over, not the one that just died).
+ */
+export const allConnected = (stack: FaultStack, linked: Linked[], timeoutMs = 60_000, afterFence = 0) =>
+  waitFor(
+    'every session CONNECTED',
+    async () => {
+      const all = await Promise.all(linked.map((l) => apiStatus(stack, l)));
+      const stored = await Promise.all(linked.map((l) => stack.sessions.get(l.sessionId)));
+      return all.every((s) => s.status === 'CONNECTED') && stored.every((s) => (s?.fence ?? 0) > afterFence);
+    },
+    timeoutMs,
+  );
+
+/** The highest fence any of the sessions carries now. */
+export const fenceOf = async (stack: FaultStack, linked: Linked[]) =>
+  Math.max(
+    0,
+    ...(await Promise.all(linked.map(async (l) => (await stack.sessions.get(l.sessionId))?.fence ?? 0))),
+  );
+
+/**
+ * Sends through the tenant API until it is accepted (202): a 409 while the session is between
+ * runners or a 503 while a dependency is down is the API telling the tenant to retry.
+ */
+export const sendAccepted = async (stack: FaultStack, l: Linked, text: string, timeoutMs = 90_000) => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await stack.call('POST', '/send', { sessionId: l.sessionId, to: l.contact, message: text });
+    if (res.status === 202) return res.body.messageId as string;
+    if (![409, 429, 503].includes(res.status) || Date.now() > deadline)
+      throw new Error(`send answered ${res.status}: ${JSON.stringify(res.body)}`);
+    await sleep(250);
+  }
+};
+
+/** Texts that a contact shows more than once (under different WhatsApp ids). */
+export const duplicateTexts = (texts: string[]) => {
+  const seen = new Map<string, number>();
+  for (const t of texts) seen.set(t, (seen.get(t) ?? 0) + 1);
+  return [...seen.entries()].filter(([, n]) => n > 1).map(([t]) => t);
+};
+
+/** Runs `task` for each item with at most `limit` at a time. */
+export const pool = async <T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> => {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await task(items[i] as T);
+      }
+    }),
+  );
+  return results;
+};

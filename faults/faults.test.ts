@@ -1,0 +1,35 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type FaultStack, startFaultStack } from './fault-stack.ts';
+import { ROWS } from './rows.ts';
+
+// The short version of `npm run faults`: each built row at small size, on one shared fault stack.
+
+let stack: FaultStack;
+
+beforeAll(async () => {
+  stack = await startFaultStack({
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    s3Endpoint: inject('fauxqsEndpoint'),
+    logDir: mkdtempSync(join(tmpdir(), 'faults-')),
+  });
+}, 60_000);
+afterAll(async () => {
+  await stack?.close();
+});
+
+const row = (key: string) => {
+  const found = ROWS.find((r) => r.key === key);
+  if (!found) throw new Error(`no row ${key}`);
+  return found;
+};
+
+describe('fault rows (short)', () => {
+  it('r1: a runner killed with -9 mid-traffic loses nothing, duplicates nothing, needs no new QR, and receipts still arrive', async () => {
+    const result = await row('r1').run(stack, 'short', () => undefined);
+    expect(result.failures).toEqual([]);
+    expect(result.measured.outbound).toBeGreaterThan(0);
+  }, 120_000);
+});

@@ -1,0 +1,26 @@
+import type { FaultStack } from './fault-stack.ts';
+import type { RowResult } from './row.ts';
+import { r1KillRunner } from './scenarios/r1-kill-runner.ts';
+
+/** The sizes of one run: `full` for `npm run faults`, `short` inside `npm test`. */
+export type RunSize = 'full' | 'short';
+
+export interface Row {
+  key: string;
+  run(stack: FaultStack, size: RunSize, progress: (line: string) => void): Promise<RowResult>;
+}
+
+/** Every built row, in the order they run. */
+export const ROWS: Row[] = [
+  {
+    key: 'r1',
+    run: (stack, size, progress) =>
+      r1KillRunner(
+        stack,
+        size === 'full'
+          ? { sessions: 10, messages: 200, rounds: 5 }
+          : { sessions: 2, messages: 10, rounds: 1 },
+        progress,
+      ),
+  },
+];

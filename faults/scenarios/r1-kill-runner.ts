@@ -1,0 +1,186 @@
+import {
+  allConnected,
+  duplicateTexts,
+  fenceOf,
+  type Linked,
+  linkSessions,
+  pool,
+  sendAccepted,
+  sleep,
+  waitFor,
+} from '../drive.ts';
+import type { FaultStack, RunnerProcess } from '../fault-stack.ts';
+import { type RowResult, row } from '../row.ts';
+
+export interface R1Size {
+  sessions: number;
+  /** Outbound messages per round (and as many inbound), spread over the sessions. */
+  messages: number;
+  rounds: number;
+}
+
+const FINAL = new Set(['SENT', 'DELIVERED', 'READ']);
+
+/** The runner that holds the shard now, started when none runs (as ECS would). */
+export const currentRunner = async (stack: FaultStack): Promise<RunnerProcess> =>
+  stack.runners().find((r) => r.alive()) ?? (await stack.startRunner());
+
+/**
+ * r1: kill -9 of the runner at a random moment of each round while every session sends and
+ * receives; a new runner starts a second later. Nothing lost, nothing twice (at the contacts and in
+ * storage), no new QR, and read receipts of messages sent before each kill still arrive.
+ */
+export const r1KillRunner = async (
+  stack: FaultStack,
+  size: R1Size,
+  progress: (line: string) => void,
+): Promise<RowResult> =>
+  row('r1', 'kill -9 of the runner during traffic', async (check, measured) => {
+    await currentRunner(stack);
+    const linked = await linkSessions(stack, 'r1', size.sessions, 4915300000000);
+    progress(`r1: ${linked.length} sessions linked`);
+    const outbound: { messageId: string; text: string; l: Linked; acceptedAt: number }[] = [];
+    const inbound: { text: string; l: Linked }[] = [];
+    const published: Record<string, unknown>[] = [];
+    const killDelays: number[] = [];
+    const at = (i: number) => linked[i % linked.length] as Linked;
+
+    for (let round = 0; round < size.rounds; round++) {
+      // A random moment inside the traffic: after a random number of this round's deliveries, plus up to 300 ms.
+      const killAfter = 1 + Math.floor(Math.random() * Math.max(1, size.messages - 2));
+      killDelays.push(killAfter);
+      const start = Date.now();
+      const sentBefore = outbound.length;
+      let killedAt = Number.POSITIVE_INFINITY;
+      let fence = 0;
+      const killer = (async () => {
+        // Counted where the exchange happens: messages of this round that reached their contacts.
+        await waitFor(
+          'deliveries before the kill',
+          () =>
+            outbound
+              .slice(sentBefore)
+              .filter((o) => stack.sim.inbox(o.l.contact).some((m) => m.text === o.text)).length >= killAfter,
+          90_000,
+        );
+        await sleep(Math.floor(Math.random() * 300));
+        const victim = await currentRunner(stack);
+        fence = await fenceOf(stack, linked);
+        killedAt = Date.now();
+        victim.child.kill('SIGKILL');
+        await victim.exited;
+        await sleep(1000); // ECS starts the replacement task
+        await stack.startRunner();
+      })();
+      const outs = pool(
+        Array.from({ length: size.messages }, (_, i) => i),
+        8,
+        async (i) => {
+          const l = at(i);
+          const text = `r1 out ${round}.${i}`;
+          const messageId = await sendAccepted(stack, l, text);
+          outbound.push({ messageId, text, l, acceptedAt: Date.now() });
+        },
+      );
+      const ins = pool(
+        Array.from({ length: size.messages }, (_, i) => i),
+        8,
+        async (i) => {
+          const l = at(i);
+          const text = `r1 in ${round}.${i}`;
+          await stack.sim.sendText(l.contact, l.phone, text);
+          inbound.push({ text, l });
+        },
+      );
+      await Promise.all([killer, outs, ins]);
+      const phase = (what: string) =>
+        progress(`r1: round ${round + 1}: ${what} after ${Date.now() - start} ms`);
+      phase('traffic accepted and runner replaced');
+      await allConnected(stack, linked, 90_000, fence);
+      phase('every session CONNECTED again');
+      await waitFor(
+        `round ${round}: every outbound message at its contact`,
+        () => outbound.every((o) => stack.sim.inbox(o.l.contact).some((m) => m.text === o.text)),
+        90_000,
+      ).catch((error) => check(false, (error as Error).message));
+      phase('outbound at the contacts');
+      await waitFor(
+        `round ${round}: every inbound message published`,
+        async () => {
+          published.push(...(await stack.takeIncoming()));
+          return inbound.every((m) =>
+            published.some((p) => p.sessionId === m.l.sessionId && p.text === m.text),
+          );
+        },
+        90_000,
+      ).catch((error) => check(false, (error as Error).message));
+      phase('inbound published');
+      // The contacts read everything; messages accepted before the kill must still become READ.
+      for (const l of linked) stack.sim.markReadFrom(l.contact, l.phone);
+      const beforeKill = outbound.filter((o) => o.acceptedAt < killedAt);
+      // (all rounds so far: receipts of earlier rounds must not get lost either)
+      await waitFor(
+        `round ${round}: read receipts of the ${beforeKill.length} messages sent before the kill`,
+        async () => {
+          const all = await Promise.all(beforeKill.map((o) => stack.messages.get(o.messageId)));
+          return all.every((m) => m?.status === 'READ');
+        },
+        60_000,
+      ).catch((error) => check(false, (error as Error).message));
+      progress(
+        `r1: round ${round + 1}/${size.rounds} done (kill after delivery ${killAfter}, ${beforeKill.length - sentBefore} of ${size.messages} sent before it, ${Date.now() - start} ms)`,
+      );
+    }
+
+    const inboxTexts = linked.flatMap((l) => stack.sim.inbox(l.contact).map((m) => m.text));
+    const lostOut = outbound.filter((o) => !inboxTexts.includes(o.text));
+    const lostIn = inbound.filter(
+      (m) => !published.some((p) => p.sessionId === m.l.sessionId && p.text === m.text),
+    );
+    const dupAtContact = duplicateTexts(inboxTexts);
+    const dupInStorage = duplicateTexts(published.map((p) => `${p.sessionId} ${p.text}`));
+    const statuses = await Promise.all(outbound.map((o) => stack.messages.get(o.messageId)));
+    const notFinal = statuses.filter((m) => !m || !FINAL.has(m.status));
+    const stored = await Promise.all(linked.map((l) => stack.sessions.get(l.sessionId)));
+    const devices = stack.sim.stats().devices;
+    const repairs =
+      linked.reduce(
+        (n, l) => n + Math.max(0, devices.filter((d) => d.jid.startsWith(l.phone)).length - 1),
+        0,
+      ) + stored.filter((s) => s?.qr || s?.status === 'LOGGED_OUT').length;
+    Object.assign(measured, {
+      sessions: linked.length,
+      rounds: size.rounds,
+      outbound: outbound.length,
+      inbound: inbound.length,
+      lost: lostOut.length + lostIn.length,
+      duplicates: dupAtContact.length + dupInStorage.length,
+      notSent: notFinal.length,
+      repairs,
+      killedAfterDelivery: killDelays.join(' '),
+    });
+    check(
+      lostOut.length === 0,
+      `lost outbound: ${lostOut
+        .slice(0, 5)
+        .map((o) => o.text)
+        .join(', ')}`,
+    );
+    check(
+      lostIn.length === 0,
+      `lost inbound: ${lostIn
+        .slice(0, 5)
+        .map((m) => m.text)
+        .join(', ')}`,
+    );
+    check(dupAtContact.length === 0, `shown twice at a contact: ${dupAtContact.slice(0, 5).join(', ')}`);
+    check(dupInStorage.length === 0, `published twice: ${dupInStorage.slice(0, 5).join(', ')}`);
+    check(
+      notFinal.length === 0,
+      `not SENT/DELIVERED/READ in storage: ${notFinal
+        .slice(0, 5)
+        .map((m) => `${m?.messageId} ${m?.status}`)
+        .join(', ')}`,
+    );
+    check(repairs === 0, `${repairs} session(s) needed a new link`);
+  });
