@@ -19,6 +19,11 @@ export interface SupervisorOptions {
   resumeConcurrency?: number;
   /** Bound of one lease call: a hung call is given up and the lease loop goes on. */
   leaseCallTimeoutMs?: number;
+  /**
+   * How often a runner that holds no lease of a shard tries to take it (default 2 s, at most a third
+   * of the lease): a lease released by a draining runner is taken within seconds in a deploy.
+   */
+  acquireRetryMs?: number;
   heartbeatMs?: number;
   /** How long a send waits for its session to (re)connect before it fails. */
   sendWaitMs?: number;
@@ -36,6 +41,8 @@ const resumable = (s: Session) =>
 
 const RETRY_BASE_MS = 500;
 const RETRY_CAP_MS = 15_000;
+/** Default pause between two attempts to acquire a lease this runner does not hold. */
+const ACQUIRE_RETRY_MS = 2_000;
 
 /** Rejects when `work` takes longer than `ms` (the work itself cannot be cancelled; its result is ignored). */
 const within = <T>(
@@ -144,7 +151,9 @@ class ShardWorker {
     } catch (error) {
       this.o.session.logger.warn('lease call failed', { shard: this.shard, error: (error as Error).message });
     }
-    this.schedule(this.o.leaseDurationMs / 3);
+    // A held lease is renewed at a third of its duration; a free or foreign one is retried sooner.
+    const renewEvery = this.o.leaseDurationMs / 3;
+    this.schedule(this.lease ? renewEvery : Math.min(this.o.acquireRetryMs ?? ACQUIRE_RETRY_MS, renewEvery));
   }
 
   /** A lease call bounded in time: a hung call must not stop the lease loop for good. */

@@ -75,9 +75,12 @@ export const runnerShards = (index: number, runnerCount: number, shardCount: num
 
 /**
  * The session runner on ECS Fargate: one service per runner with one task each. A deployment
- * stops the old task before it starts the new one (0 % / 100 %), so two runners never compete for
- * a shard's sockets; the DynamoDB leases with fencing tokens are the second guard (a zombie task
- * whose writes are ignored). The circuit breaker rolls back a task that never gets healthy.
+ * starts the new task while the old one still runs (100 % / 200 %): the new one gets healthy
+ * holding no lease, then ECS stops the old one, which drains on SIGTERM (within the stop timeout),
+ * closes its sockets and releases its leases, and the new one takes them within seconds (it
+ * retries a lease it does not hold every 2 s). The leases decide who holds a shard, so two tasks
+ * never serve the same sessions; their fencing tokens make a zombie task's writes void. The
+ * circuit breaker rolls back a task that never gets healthy, and the old task stays until then.
  */
 export class SessionRunnerService extends Construct implements BindingTarget {
   readonly cluster: Cluster;
@@ -180,8 +183,8 @@ export class SessionRunnerService extends Construct implements BindingTarget {
         cluster: this.cluster,
         taskDefinition,
         desiredCount: 1,
-        minHealthyPercent: 0,
-        maxHealthyPercent: 100,
+        minHealthyPercent: 100,
+        maxHealthyPercent: 200,
         circuitBreaker: { enable: true, rollback: true },
         availabilityZoneRebalancing: AvailabilityZoneRebalancing.DISABLED,
         platformVersion: FargatePlatformVersion.LATEST,

@@ -507,7 +507,7 @@ describe('session runner', () => {
     });
   });
 
-  it('never runs two tasks of a runner at once and rolls back a deployment that does not get healthy', () => {
+  it('starts the new task of a runner before the old one stops, and rolls back a deployment that does not get healthy', () => {
     for (const service of [...services(base), ...services(custom)]) {
       expect(service.Properties).toMatchObject({
         DesiredCount: 1,
@@ -515,8 +515,8 @@ describe('session runner', () => {
         EnableExecuteCommand: false,
         AvailabilityZoneRebalancing: 'DISABLED',
         DeploymentConfiguration: {
-          MinimumHealthyPercent: 0,
-          MaximumPercent: 100,
+          MinimumHealthyPercent: 100,
+          MaximumPercent: 200,
           DeploymentCircuitBreaker: { Enable: true, Rollback: true },
         },
       });
