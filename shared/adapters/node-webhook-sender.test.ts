@@ -48,7 +48,7 @@ const certificateFor = (name: string) => {
 let server: Server;
 let port: number;
 let cert: string;
-const seen: { servername: string | false; host?: string; path?: string }[] = [];
+const seen: { servername: string | false | null; host?: string; path?: string }[] = [];
 
 beforeAll(async () => {
   const tls = certificateFor('receiver.test');
