@@ -5,13 +5,27 @@ import { SimulatorError } from './errors.ts';
 import type { Simulator } from './index.ts';
 import { DISCONNECT_CODES } from './stream-errors.ts';
 
-const MAX_BODY_BYTES = 64 * 1024;
+// Room for a file of 16 MiB in base64 (`POST /contacts/{contact}/send` with `media`).
+const MAX_BODY_BYTES = 24 * 1024 * 1024;
 
 type Handler = (params: string[], body: unknown) => unknown;
 
 const scanBody = z.object({ qr: z.string().min(1) });
 const codeBody = z.object({ code: z.string().min(1) });
-const sendBody = z.object({ to: z.string().regex(/^\+?\d+$/), text: z.string().min(1).max(65_536) });
+const mediaBody = z.object({
+  base64: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9+/=\s]+$/, 'base64'),
+  mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+(;.*)?$/, 'a MIME type'),
+  fileName: z.string().min(1).max(255).optional(),
+  caption: z.string().min(1).max(1024).optional(),
+});
+// A text, or a file (with an optional caption): exactly one of them.
+const sendBody = z.union([
+  z.object({ to: z.string().regex(/^\+?\d+$/), text: z.string().min(1).max(65_536) }).strict(),
+  z.object({ to: z.string().regex(/^\+?\d+$/), media: mediaBody }).strict(),
+]);
 // One message by id, or (docs/whatsapp-simulator.md) everything received from the linked number `from`.
 const readBody = z.union([
   z.object({ id: z.string().min(1) }),
@@ -50,8 +64,16 @@ export function createControlApi(
       'POST',
       /^\/contacts\/([^/]+)\/send$/,
       ([contact = ''], body) => {
-        const { to, text } = sendBody.parse(body);
-        return sim.sendText(contact, to.replace('+', ''), text);
+        const send = sendBody.parse(body);
+        const to = send.to.replace('+', '');
+        if ('text' in send) return sim.sendText(contact, to, send.text);
+        const { base64, mimeType, fileName, caption } = send.media;
+        return sim.sendMedia(contact, to, {
+          bytes: Buffer.from(base64, 'base64'),
+          mimeType,
+          fileName,
+          caption,
+        });
       },
     ],
     [
@@ -95,7 +117,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new SimulatorError('BODY_TOO_LARGE', 'the body is over 64 KiB', 413);
+    if (size > MAX_BODY_BYTES) throw new SimulatorError('BODY_TOO_LARGE', 'the body is over 24 MiB', 413);
     chunks.push(chunk as Buffer);
   }
   if (!size) return {};

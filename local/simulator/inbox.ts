@@ -1,9 +1,14 @@
+import type { ReceivedFile } from './media-crypto.ts';
+
 /** One WhatsApp message as the receiving phone shows it. */
 export interface InboxEntry {
   id: string;
   /** The sender's number, digits only. */
   from: string;
+  /** The text, or a file's caption ('' without one). */
   text: string;
+  /** A file, decrypted by the contact: sha256 of the plain bytes. */
+  media?: ReceivedFile;
   /** Unix seconds of the first delivery. */
   timestamp: number;
   /** Deliveries of the same message id after the first (a resend shows once, as on a phone). */
@@ -20,13 +25,13 @@ export class Inbox {
   }
 
   /** Records a delivery; a repeat of a known id only increments its `repeats`. */
-  record(id: string, from: string, text: string, timestamp: number): InboxEntry {
+  record(id: string, from: string, text: string, timestamp: number, media?: ReceivedFile): InboxEntry {
     const known = this.entries.get(id);
     if (known) {
       known.repeats += 1;
       return known;
     }
-    const entry: InboxEntry = { id, from, text, timestamp, repeats: 0 };
+    const entry: InboxEntry = { id, from, text, ...(media ? { media } : {}), timestamp, repeats: 0 };
     this.entries.set(id, entry);
     return entry;
   }

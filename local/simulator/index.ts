@@ -4,6 +4,9 @@ import type { CertificateFlaw } from './certificate-chain.ts';
 import { createControlApi } from './control-api.ts';
 import { SimulatorError } from './errors.ts';
 import type { InboxEntry } from './inbox.ts';
+import type { OutgoingFile } from './media-crypto.ts';
+import { MediaStore, serveMediaHost } from './media-host.ts';
+import { createMediaTls } from './media-tls.ts';
 import { pairCredentials } from './paired-credentials.ts';
 import type { LinkedDevice } from './pairing.ts';
 import { serve, WS_PATH } from './server.ts';
@@ -14,6 +17,7 @@ import { type DisconnectCode, isDisconnectCode } from './stream-errors.ts';
 export { CERTIFICATE_FLAWS, type CertificateFlaw } from './certificate-chain.ts';
 export { SimulatorError } from './errors.ts';
 export type { InboxEntry } from './inbox.ts';
+export type { OutgoingFile, ReceivedFile } from './media-crypto.ts';
 export type { LinkedDevice } from './pairing.ts';
 export type { SimulatorStats } from './simulator.ts';
 export { DISCONNECT_CODES, type DisconnectCode } from './stream-errors.ts';
@@ -53,12 +57,18 @@ export interface Simulator {
   /** The root public key a client must trust (32 bytes, and as hex). */
   readonly rootPublicKey: Buffer;
   readonly rootPublicKeyHex: string;
+  /** PEM of the simulator's own CA: what a client must trust (in simulator mode only) for media. */
+  readonly mediaCaPem: string;
+  /** `https://<host>:<port>` of the loopback media host. */
+  readonly mediaUrl: string;
   /** The phone `phone` scans a QR string from `connection.update`; resolves once the device is linked. */
   scanQr(phone: string, qr: string): Promise<LinkedDevice>;
   /** The phone `phone` types the code `requestPairingCode` returned; resolves once linked. */
   enterPairingCode(phone: string, code: string): Promise<LinkedDevice>;
   /** The contact `contact` sends `text` to the linked number `to`. */
   sendText(contact: string, to: string, text: string): Promise<{ id: string }>;
+  /** The contact `contact` sends a file (a WhatsApp media message) to the linked number `to`. */
+  sendMedia(contact: string, to: string, file: OutgoingFile): Promise<{ id: string }>;
   /** The contact reads message `id` it received: the sender gets a read receipt. */
   markRead(contact: string, id: string): void;
   /** The contact reads everything unread it received from the linked number `from`; returns how many. */
@@ -83,7 +93,11 @@ export async function start(options: StartOptions = {}): Promise<Simulator> {
     options.rootKeyPair ?? (saved ? keyPairFromState(saved.rootKeyPair) : Curve.generateKeyPair());
   let stateFile: SimulatorStateFile | undefined;
   const changed = () => stateFile?.schedule();
+  const mediaTls = createMediaTls();
+  const media = new MediaStore();
+  const mediaHost = await serveMediaHost(media, mediaTls, host);
   const core = new SimulatorCore({
+    media,
     onChange: changed,
     rootKeyPair,
     certificateFlaw: options.certificateFlaw,
@@ -124,12 +138,18 @@ export async function start(options: StartOptions = {}): Promise<Simulator> {
     },
     rootPublicKey,
     rootPublicKeyHex: rootPublicKey.toString('hex'),
+    mediaCaPem: mediaTls.caPem,
+    mediaUrl: media.origin,
     scanQr: async (phone, qr) => persisting(core.pairing.scanQr(number(phone, 'phone'), qr)),
     enterPairingCode: async (phone, code) =>
       persisting(core.pairing.code.enterPairingCode(number(phone, 'phone'), code)),
     sendText: async (contact, to, text) => {
       if (!text) throw new SimulatorError('INVALID_TEXT', 'text must not be empty');
       return persisting(core.messaging.sendText(number(contact, 'contact'), number(to, 'to'), text));
+    },
+    sendMedia: async (contact, to, file) => {
+      if (!file.bytes.length) throw new SimulatorError('INVALID_MEDIA', 'the file must not be empty');
+      return persisting(core.messaging.sendMedia(number(contact, 'contact'), number(to, 'to'), file));
     },
     markRead: (contact, id) => core.messaging.markRead(number(contact, 'contact'), id),
     markReadFrom: (contact, from) =>
@@ -152,6 +172,7 @@ export async function start(options: StartOptions = {}): Promise<Simulator> {
     stop: async () => {
       core.close();
       await server?.close();
+      await mediaHost.close();
       stateFile?.save();
     },
   };

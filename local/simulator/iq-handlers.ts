@@ -15,6 +15,8 @@ export interface IqServices {
   activate(connection: Connection): void;
   /** The device unlinked itself (`sock.logout()`). */
   removeDevice(account: Account, device: number): void;
+  /** Where uploads go (`host:port` of the loopback media host) and the auth they must carry. */
+  mediaConn(): { hostname: string; auth: string };
 }
 
 type IqContent = BinaryNode[] | undefined;
@@ -89,6 +91,17 @@ const HANDLERS: Record<string, IqHandler> = {
   'md set remove-companion-device': (services, connection) => {
     if (connection.device) services.removeDevice(connection.device.account, connection.device.companion.id);
     return undefined;
+  },
+  // Baileys asks before every upload (and caches it for `ttl` seconds).
+  'w:m set media_conn': (services) => {
+    const { hostname, auth } = services.mediaConn();
+    return [
+      {
+        tag: 'media_conn',
+        attrs: { auth, ttl: '300', auth_ttl: '21600', max_buckets: '12' },
+        content: [{ tag: 'host', attrs: { hostname, maxContentLengthBytes: String(64 * 1024 * 1024) } }],
+      },
+    ];
   },
   'abt get props': () => [{ tag: 'props', attrs: { protocol: '1', hash: 'simulator' } }],
   'privacy get privacy': () => [

@@ -7,11 +7,14 @@ import {
   getBinaryNodeChildren,
   proto,
 } from '@whiskeysockets/baileys';
+import { mediaOf } from '#runner/whatsapp-media.ts';
 import type { Account, AccountRegistry, ResolvedJid } from './accounts.ts';
 import { toBuffer, unixNow } from './binary.ts';
 import type { Connection } from './connection.ts';
 import type { DeviceConnections } from './device-connections.ts';
 import { SimulatorError } from './errors.ts';
+import { mediaMessage, type OutgoingFile, receiveMedia } from './media-crypto.ts';
+import type { MediaStore } from './media-host.ts';
 import type { CipherType, PreKeyBundle } from './signal-party.ts';
 
 /** Counters shared with `GET /stats`. */
@@ -34,8 +37,8 @@ interface ReceiptRoute {
   read?: boolean;
 }
 
-interface SentText {
-  text: string;
+interface SentMessage {
+  message: proto.IMessage;
   timestamp: number;
 }
 
@@ -49,7 +52,7 @@ const MEMORY = 10_000;
  */
 export class Messaging {
   private readonly receiptRoutes = new Map<string, ReceiptRoute>();
-  private readonly sent = new Map<string, SentText>();
+  private readonly sent = new Map<string, SentMessage>();
   private readonly sendChains = new Map<string, Promise<unknown>>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -58,17 +61,32 @@ export class Messaging {
     private readonly devices: DeviceConnections,
     readonly counters: MessageCounters,
     private readonly receiptDelayMs: number,
+    private readonly media: MediaStore,
   ) {}
 
   /** The contact `from` sends `text` to every linked device of `to`; resolves with the message id. */
   async sendText(from: string, to: string, text: string): Promise<{ id: string }> {
+    return this.send(from, to, async () => ({ conversation: text }));
+  }
+
+  /** The contact `from` sends a file (encrypted onto the media host) to every linked device of `to`. */
+  async sendMedia(from: string, to: string, file: OutgoingFile): Promise<{ id: string }> {
+    return this.send(from, to, () => mediaMessage(file, this.media));
+  }
+
+  private async send(
+    from: string,
+    to: string,
+    build: () => Promise<proto.IMessage>,
+  ): Promise<{ id: string }> {
     const target = this.registry.get(to);
     if (!target?.companions.size) throw new SimulatorError('NOT_LINKED', `${to} has no linked device`, 409);
     const contact = this.registry.getOrCreate(from);
     const id = `3A${randomBytes(9).toString('hex').toUpperCase()}`;
     const timestamp = unixNow();
-    remember(this.sent, `${from}:${id}`, { text, timestamp });
-    await this.serialize(from, () => this.deliverText(contact, target, id, text, timestamp));
+    const message = await build();
+    remember(this.sent, `${from}:${id}`, { message, timestamp });
+    await this.serialize(from, () => this.deliverMessage(contact, target, id, message, timestamp));
     return { id };
   }
 
@@ -119,7 +137,11 @@ export class Messaging {
         continue;
       }
       const text = textOf(message);
-      if (text !== undefined) target.account.inbox.record(id, sender.phone, text, timestamp);
+      const media = mediaOf(message);
+      const file = media && (await receiveMedia(media, this.media));
+      if (media && !file) this.counters.decryptFailures += 1;
+      if (file) target.account.inbox.record(id, sender.phone, media.caption ?? '', timestamp, file);
+      else if (text !== undefined) target.account.inbox.record(id, sender.phone, text, timestamp);
       const route = { sender, device: companion.id, chatJid };
       remember(this.receiptRoutes, `${target.account.phone}:${id}`, route);
       this.scheduleReceipt(route, id, 'delivery');
@@ -143,8 +165,14 @@ export class Messaging {
     this.timers.clear();
   }
 
-  private async deliverText(contact: Account, target: Account, id: string, text: string, timestamp: number) {
-    const plaintext = encodeWAMessage({ conversation: text });
+  private async deliverMessage(
+    contact: Account,
+    target: Account,
+    id: string,
+    message: proto.IMessage,
+    timestamp: number,
+  ) {
+    const plaintext = encodeWAMessage(message);
     for (const companion of target.companions.values()) {
       const address = target.signalAddress(companion.id);
       if (!contact.primary.hasSession(address)) {
@@ -153,7 +181,7 @@ export class Messaging {
         await contact.primary.startSession(address, bundle);
       }
       const { type, ciphertext } = await contact.primary.encrypt(address, plaintext);
-      this.deliver(target, companion.id, incomingNode(contact, id, timestamp, type, ciphertext));
+      this.deliver(target, companion.id, incomingNode(contact, id, timestamp, type, ciphertext, message));
     }
   }
 
@@ -168,9 +196,10 @@ export class Messaging {
     const address = account.signalAddress(companion.id);
     await this.serialize(contact.phone, async () => {
       await contact.primary.startSession(address, bundle);
-      const plaintext = encodeWAMessage({ conversation: original.text });
+      const plaintext = encodeWAMessage(original.message);
       const { type, ciphertext } = await contact.primary.encrypt(address, plaintext);
-      this.deliver(account, companion.id, incomingNode(contact, id, original.timestamp, type, ciphertext));
+      const node = incomingNode(contact, id, original.timestamp, type, ciphertext, original.message);
+      this.deliver(account, companion.id, node);
     });
   }
 
@@ -242,7 +271,9 @@ function incomingNode(
   timestamp: number,
   type: CipherType,
   ciphertext: Buffer,
+  message: proto.IMessage,
 ): BinaryNode {
+  const media = mediaOf(message);
   return {
     tag: 'message',
     attrs: {
@@ -250,10 +281,16 @@ function incomingNode(
       sender_lid: contact.lidJid(),
       id,
       t: String(timestamp),
-      type: 'text',
+      type: media ? 'media' : 'text',
       notify: contact.pushName,
     },
-    content: [{ tag: 'enc', attrs: { v: '2', type }, content: ciphertext }],
+    content: [
+      {
+        tag: 'enc',
+        attrs: { v: '2', type, ...(media ? { mediatype: media.voiceNote ? 'ptt' : media.type } : {}) },
+        content: ciphertext,
+      },
+    ],
   };
 }
 

@@ -6,6 +6,7 @@ import { type CertificateFlaw, createServerIdentity, type ServerIdentity } from 
 import { Connection, type ConnectionHandler } from './connection.ts';
 import { DeviceConnections, type DeviceStats } from './device-connections.ts';
 import { handleIq, type IqServices } from './iq-handlers.ts';
+import type { MediaStore } from './media-host.ts';
 import { type MessageCounters, Messaging } from './messaging.ts';
 import type { HandshakeResult } from './noise-responder.ts';
 import { Pairing } from './pairing.ts';
@@ -26,6 +27,8 @@ export interface SimulatorConfig {
   onError?: ((error: unknown) => void) | undefined;
   /** Called after every stanza a device sent, which may have changed accounts (to persist them). */
   onChange?: (() => void) | undefined;
+  /** The encrypted files on the loopback media host. */
+  media: MediaStore;
 }
 
 export interface SimulatorStats extends MessageCounters {
@@ -58,7 +61,13 @@ export class SimulatorCore implements ConnectionHandler, IqServices {
   constructor(private readonly config: SimulatorConfig) {
     this.identity = createServerIdentity(config.rootKeyPair, { flaw: config.certificateFlaw });
     this.pairing = new Pairing(this.registry, { qrRefs: config.qrRefs, timeoutMs: config.pairingTimeoutMs });
-    this.messaging = new Messaging(this.registry, this.devices, this.counters, config.receiptDelayMs);
+    this.messaging = new Messaging(
+      this.registry,
+      this.devices,
+      this.counters,
+      config.receiptDelayMs,
+      config.media,
+    );
   }
 
   /** Takes over an upgraded `/ws/chat` WebSocket. */
@@ -101,6 +110,10 @@ export class SimulatorCore implements ConnectionHandler, IqServices {
       attrs: { from: SERVER_JID },
       content: [{ tag: 'offline', attrs: { count: String(backlog.length) } }],
     });
+  }
+
+  mediaConn(): { hostname: string; auth: string } {
+    return { hostname: this.config.media.hostname, auth: this.config.media.auth };
   }
 
   removeDevice(account: Account, device: number): void {

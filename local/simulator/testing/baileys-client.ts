@@ -3,6 +3,7 @@ import {
   type AuthenticationState,
   type ConnectionState,
   makeWASocket,
+  type SocketConfig,
   type WAMessage,
   type WAMessageUpdate,
   type WASocket,
@@ -37,6 +38,8 @@ export class BaileysTestClient {
     private readonly url: string,
     creds?: AuthenticationCreds,
     private readonly timeoutMs = 5_000,
+    /** More socket settings, e.g. a `fetchAgent` that trusts the simulator's media CA. */
+    private readonly socketOptions: Partial<SocketConfig> = {},
   ) {
     this.auth = useMemoryAuthState(creds).state;
     this.restart();
@@ -54,6 +57,7 @@ export class BaileysTestClient {
       keepAliveIntervalMs: 30_000,
       markOnlineOnConnect: true,
       syncFullHistory: false,
+      ...this.socketOptions,
     });
     sock.ev.on('connection.update', (update) => {
       if (sock !== this.sock) return;
