@@ -1,0 +1,386 @@
+import { EventEmitter } from 'node:events';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { Boom } from '@hapi/boom';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Command, SendCommand } from '#shared/contracts/commands.ts';
+import { createLogger } from '#shared/logger.ts';
+import { aMessage, aSession } from '#shared/testing/builders.ts';
+import { InMemoryLeaseStore } from '#shared/testing/in-memory-lease-store.ts';
+import { InMemoryObjectStore } from '#shared/testing/in-memory-object-store.ts';
+import { InMemoryMessageStore, InMemorySessionStore } from '#shared/testing/in-memory-stores.ts';
+import type { RunnerMetric } from './metrics.ts';
+import { type SessionContext, WhatsAppSession } from './session.ts';
+import { Supervisor } from './supervisor.ts';
+
+// The runner's life cycle on fake timers: the lease loop (renewal, loss at the safety margin, a hung
+// call), draining, a send waiting for its session, and reconnect backoff. Baileys is replaced by a
+// fake socket the test opens and closes; the command queue by a double; the stores by the fakes.
+
+interface FakeSocket {
+  ev: EventEmitter;
+  ws: EventEmitter;
+  user: { id: string };
+  createdAt: number;
+  ended: boolean;
+  /** How long the next sendMessage calls take (fake time). */
+  sendDelayMs: number;
+  sending: number;
+  sent: string[];
+  sendMessage(to: string, content: { text: string }, options: { messageId: string }): Promise<unknown>;
+  end(): void;
+  logout(): Promise<void>;
+}
+
+const sockets: FakeSocket[] = [];
+
+vi.mock('@whiskeysockets/baileys', async (importOriginal) => {
+  const original = await importOriginal<typeof import('@whiskeysockets/baileys')>();
+  const makeSocket = (): FakeSocket => {
+    const sock: FakeSocket = {
+      ev: new EventEmitter(),
+      ws: new EventEmitter(),
+      user: { id: '4915100000001:1@s.whatsapp.net' },
+      createdAt: Date.now(),
+      ended: false,
+      sendDelayMs: 0,
+      sending: 0,
+      sent: [],
+      async sendMessage(_to, _content, options) {
+        sock.sending++;
+        await new Promise((r) => setTimeout(r, sock.sendDelayMs));
+        sock.sent.push(options.messageId);
+        return {};
+      },
+      end: () => {
+        sock.ended = true;
+      },
+      logout: async () => undefined,
+    };
+    sockets.push(sock);
+    return sock;
+  };
+  return { ...original, default: makeSocket };
+});
+
+const logger = createLogger('test');
+logger.setLogLevel('SILENT');
+
+const LEASE_MS = 30_000;
+
+/** A command queue double: hands out what `push` put in, once; records deletes and give-backs. */
+const queueDouble = () => {
+  const pending: Command[] = [];
+  const deleted: string[] = [];
+  const givenBack: string[] = [];
+  let n = 0;
+  const bodies = new Map<string, Command>();
+  const sqs = {
+    send: async (cmd: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      const kind = cmd.constructor.name;
+      const command = bodies.get(String(cmd.input.ReceiptHandle));
+      if (kind === 'DeleteMessageCommand' && command) deleted.push(command.commandId);
+      if (kind === 'ChangeMessageVisibilityCommand' && command && cmd.input.VisibilityTimeout !== 30)
+        givenBack.push(command.commandId);
+      if (kind !== 'ReceiveMessageCommand') return {};
+      const batch = pending.splice(0);
+      if (batch.length === 0) await new Promise((r) => setTimeout(r, 100));
+      return {
+        Messages: batch.map((c) => {
+          const handle = `r${++n}`;
+          bodies.set(handle, c);
+          return {
+            MessageId: `m${n}`,
+            ReceiptHandle: handle,
+            Body: JSON.stringify(c),
+            Attributes: { MessageGroupId: c.sessionId },
+          };
+        }),
+      };
+    },
+  } as unknown as SQSClient;
+  return { sqs, push: (c: Command) => pending.push(c), deleted, givenBack };
+};
+
+const timers: SessionContext['timers'] = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+const supervisors: Supervisor[] = [];
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  vi.setSystemTime(Date.parse('2026-01-01T12:00:00.000Z'));
+  sockets.length = 0;
+});
+afterEach(async () => {
+  const stopping = Promise.all(supervisors.splice(0).map((s) => s.shutdown()));
+  await vi.advanceTimersByTimeAsync(60_000);
+  await stopping;
+  vi.useRealTimers();
+});
+
+const setup = (o: { sessions?: number; sendWaitMs?: number; leaseCallTimeoutMs?: number } = {}) => {
+  const sessions = new InMemorySessionStore();
+  const records = Array.from({ length: o.sessions ?? 1 }, (_, i) =>
+    aSession({ status: 'CONNECTED', chatbotId: `bot-${i}` }),
+  );
+  for (const r of records) sessions.items.set(r.sessionId, r);
+  const messages = new InMemoryMessageStore();
+  const leases = new InMemoryLeaseStore();
+  const metrics: RunnerMetric[] = [];
+  const queue = queueDouble();
+  const supervisor = new Supervisor({
+    runnerId: 'r1',
+    shards: [0],
+    commandQueueUrls: ['http://127.0.0.1:1/000000000000/commands-0.fifo'],
+    sqs: queue.sqs,
+    leases,
+    leaseDurationMs: LEASE_MS,
+    staggerMs: 0,
+    // The silence watchdog is not under test: fake sockets send no frames.
+    heartbeatMs: 3_600_000,
+    receiveWaitSeconds: 0,
+    ...(o.sendWaitMs !== undefined && { sendWaitMs: o.sendWaitMs }),
+    ...(o.leaseCallTimeoutMs !== undefined && { leaseCallTimeoutMs: o.leaseCallTimeoutMs }),
+    session: {
+      sessions,
+      messages,
+      objects: new InMemoryObjectStore(),
+      publishIncoming: async () => undefined,
+      metrics: (name) => void metrics.push(name),
+      logger,
+      timers,
+      now: Date.now,
+      runnerId: 'r1',
+      waWebSocketUrl: 'ws://127.0.0.1:1',
+      sendMinIntervalMs: 0,
+      backoff: { baseMs: 1000, capMs: 60_000 },
+    },
+  });
+  supervisors.push(supervisor);
+  const shard = () => supervisor.status()[0] as { fence?: number; sessions: number };
+  /** Starts the supervisor and lets it take the shard and open every session. */
+  const startAndResume = async () => {
+    supervisor.start();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(shard().fence).toBe(1);
+    expect(shard().sessions).toBe(records.length);
+    expect(supervisor.ready()).toBe(true);
+  };
+  const openSocket = async (i: number) => {
+    sockets[i]?.ev.emit('connection.update', { connection: 'open' });
+    await vi.advanceTimersByTimeAsync(0);
+  };
+  const queuedSend = async (sessionIndex = 0) => {
+    const record = records[sessionIndex] as (typeof records)[number];
+    const message = aMessage({ sessionId: record.sessionId, tenantId: record.tenantId });
+    await messages.putIfAbsent(message);
+    const command: SendCommand = {
+      v: 1,
+      type: 'send',
+      sessionId: record.sessionId,
+      commandId: message.messageId,
+      messageId: message.messageId,
+      to: message.to,
+      text: message.text,
+    };
+    queue.push(command);
+    return message;
+  };
+  return {
+    supervisor,
+    sessions,
+    messages,
+    leases,
+    metrics,
+    queue,
+    records,
+    shard,
+    startAndResume,
+    openSocket,
+    queuedSend,
+  };
+};
+
+describe('the lease loop', () => {
+  it('renews the lease every third of its duration and keeps the shard under the same fence', async () => {
+    const { leases, metrics, shard, startAndResume } = setup();
+    let renewals = 0;
+    const renew = leases.renew.bind(leases);
+    leases.renew = (...args) => {
+      renewals++;
+      return renew(...args);
+    };
+    await startAndResume();
+    await vi.advanceTimersByTimeAsync(5 * LEASE_MS);
+    expect(renewals).toBe(15);
+    expect(shard()).toMatchObject({ fence: 1, sessions: 1 });
+    expect((await leases.get(0))?.expiresAt).toBeGreaterThan(Date.now() + LEASE_MS / 2);
+    expect(metrics).not.toContain('LeaseLost');
+    expect(sockets[0]?.ended).toBe(false);
+  });
+
+  it("halts the shard's sockets at the safety margin before expiry when renewals keep failing, writing nothing", async () => {
+    const { leases, sessions, records, metrics, shard, startAndResume, openSocket } = setup();
+    await startAndResume();
+    await openSocket(0);
+    leases.renew = async () => {
+      throw new Error('DynamoDB unavailable');
+    };
+    const expiresAt = (await leases.get(0))?.expiresAt as number;
+    const margin = expiresAt - LEASE_MS / 6;
+    await vi.advanceTimersByTimeAsync(margin - Date.now() - 1);
+    expect(shard().sessions).toBe(1); // still within the lease
+    expect(sockets[0]?.ended).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(shard()).toEqual({ shard: 0, fence: undefined, sessions: 0 });
+    expect(sockets[0]?.ended).toBe(true);
+    expect(metrics).toContain('LeaseLost');
+    // Halted, not stopped: the status stays for the next owner, no DISCONNECTED from a loser.
+    expect((await sessions.get((records[0] as { sessionId: string }).sessionId))?.status).toBe('CONNECTED');
+    // Nobody else took it: once the lease expired, this runner takes it again under a new fence.
+    await vi.advanceTimersByTimeAsync(expiresAt - Date.now() + LEASE_MS / 3);
+    expect(shard().fence).toBe(2);
+  });
+
+  it('gives up a hung renewal after its bound, renews on the next tick and keeps the shard', async () => {
+    const { leases, metrics, shard, startAndResume } = setup({ leaseCallTimeoutMs: 2_000 });
+    await startAndResume();
+    let calls = 0;
+    const renew = leases.renew.bind(leases);
+    leases.renew = (...args) => (++calls === 1 ? new Promise(() => undefined) : renew(...args));
+    await vi.advanceTimersByTimeAsync(LEASE_MS / 3); // the hung call starts
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(2_000 + LEASE_MS / 3); // given up, then the next tick
+    expect(calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(3 * LEASE_MS);
+    expect(calls).toBeGreaterThan(5);
+    expect(shard()).toMatchObject({ fence: 1, sessions: 1 });
+    expect(metrics).not.toContain('LeaseLost');
+  });
+});
+
+describe('a send waiting for its session', () => {
+  it('sends once the session connects within SEND_WAIT_MS', async () => {
+    const { messages, queue, startAndResume, openSocket, queuedSend } = setup({ sendWaitMs: 20_000 });
+    await startAndResume();
+    const message = await queuedSend();
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(sockets[0]?.sent).toEqual([]);
+    await openSocket(0);
+    await vi.advanceTimersByTimeAsync(10);
+    expect((await messages.get(message.messageId))?.status).toBe('SENT');
+    expect(sockets[0]?.sent).toHaveLength(1);
+    expect(queue.deleted).toEqual([message.messageId]);
+  });
+
+  it('gives up after SEND_WAIT_MS with FAILED SESSION_NOT_CONNECTED, not before', async () => {
+    const { messages, metrics, queue, startAndResume, queuedSend } = setup({ sendWaitMs: 20_000 });
+    await startAndResume();
+    const message = await queuedSend();
+    await vi.advanceTimersByTimeAsync(150); // received
+    await vi.advanceTimersByTimeAsync(19_000);
+    expect((await messages.get(message.messageId))?.status).toBe('QUEUED');
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(await messages.get(message.messageId)).toMatchObject({
+      status: 'FAILED',
+      error: 'SESSION_NOT_CONNECTED',
+    });
+    expect(metrics).toContain('CommandsFailed');
+    expect(queue.deleted).toEqual([message.messageId]);
+    expect(sockets[0]?.sent).toEqual([]);
+  });
+});
+
+describe('draining on SIGTERM', () => {
+  it('finishes the send in flight, gives back a send still waiting, closes the sockets and releases the lease within 30 s', async () => {
+    const { supervisor, messages, leases, queue, startAndResume, openSocket, queuedSend } = setup({
+      sessions: 2,
+    });
+    await startAndResume();
+    await openSocket(0); // the second session never connects
+    (sockets[0] as FakeSocket).sendDelayMs = 4_000;
+    const inFlight = await queuedSend(0);
+    const waiting = await queuedSend(1);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sockets[0]?.sending).toBe(1);
+
+    const started = Date.now();
+    let drained = false;
+    const shutdown = supervisor.shutdown().then(() => {
+      drained = true;
+    });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(drained).toBe(false); // the send in flight is awaited
+    await vi.advanceTimersByTimeAsync(28_000);
+    await shutdown;
+    expect(drained).toBe(true);
+    expect(Date.now() - started).toBeLessThanOrEqual(30_000);
+
+    expect((await messages.get(inFlight.messageId))?.status).toBe('SENT');
+    expect(queue.deleted).toContain(inFlight.messageId);
+    // Left for the next runner: not FAILED, not deleted, given back to the queue.
+    expect((await messages.get(waiting.messageId))?.status).toBe('QUEUED');
+    expect(queue.deleted).not.toContain(waiting.messageId);
+    expect(queue.givenBack).toContain(waiting.messageId);
+    expect(sockets.every((s) => s.ended)).toBe(true);
+    expect(await leases.acquire(0, 'r2', Date.now(), LEASE_MS)).toMatchObject({ fence: 2 });
+    expect(supervisor.status()[0]).toMatchObject({ fence: undefined, sessions: 0 });
+  });
+});
+
+describe('reconnect backoff', () => {
+  it('reconnects after delays that grow from the base, stay within the cap, and carry jitter', async () => {
+    const sessions = new InMemorySessionStore();
+    const record = aSession({ status: 'CONNECTING' });
+    await sessions.create(record);
+    const jitter = [1, 0, 0.5, 1, 0, 1, 0.5, 0.25];
+    let draws = 0;
+    const backoff = { baseMs: 1_000, capMs: 16_000, random: () => jitter[draws++ % jitter.length] as number };
+    const session = new WhatsAppSession(record, 1, {
+      sessions,
+      messages: new InMemoryMessageStore(),
+      objects: new InMemoryObjectStore(),
+      publishIncoming: async () => undefined,
+      metrics: () => undefined,
+      logger,
+      timers,
+      now: Date.now,
+      waWebSocketUrl: 'ws://127.0.0.1:1',
+      sendMinIntervalMs: 0,
+      backoff,
+    });
+    await session.start();
+    const delays: number[] = [];
+    for (let attempt = 0; attempt < jitter.length; attempt++) {
+      const sock = sockets.at(-1) as FakeSocket;
+      sock.ws.emit('frame'); // it reached WhatsApp; the connection was lost (428)
+      const closedAt = Date.now();
+      sock.ev.emit('connection.update', {
+        connection: 'close',
+        lastDisconnect: { error: new Boom('Connection Closed', { statusCode: 428 }), date: new Date() },
+      });
+      const before = sockets.length;
+      const exponential = Math.min(backoff.capMs, backoff.baseMs * 2 ** attempt);
+      await vi.advanceTimersByTimeAsync(exponential / 2 - 1);
+      expect(sockets.length, `attempt ${attempt}: not before half the delay`).toBe(before);
+      await vi.advanceTimersByTimeAsync(exponential / 2 + 1);
+      expect(sockets.length, `attempt ${attempt}: by the full delay`).toBe(before + 1);
+      delays.push((sockets.at(-1) as FakeSocket).createdAt - closedAt);
+    }
+    // base·2^n, times 0.5 + jitter/2, capped at 16 s.
+    expect(delays).toEqual([1_000, 1_000, 3_000, 8_000, 8_000, 16_000, 12_000, 10_000]);
+    // Once open, the next loss starts again from the base.
+    (sockets.at(-1) as FakeSocket).ev.emit('connection.update', { connection: 'open' });
+    await vi.advanceTimersByTimeAsync(0);
+    (sockets.at(-1) as FakeSocket).ev.emit('connection.update', {
+      connection: 'close',
+      lastDisconnect: { error: new Boom('Connection Closed', { statusCode: 428 }), date: new Date() },
+    });
+    const count = sockets.length;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sockets.length).toBe(count + 1);
+    session.halt();
+  });
+});
