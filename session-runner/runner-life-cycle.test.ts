@@ -10,7 +10,9 @@ import { InMemoryObjectStore } from '#shared/testing/in-memory-object-store.ts';
 import { InMemoryMessageStore, InMemorySessionStore } from '#shared/testing/in-memory-stores.ts';
 import type { RunnerMetric } from './metrics.ts';
 import { type SessionContext, WhatsAppSession } from './session.ts';
-import { Supervisor } from './supervisor.ts';
+import { SendSweeper } from './send-sweeper.ts';
+import { Supervisor, type SupervisorOptions } from './supervisor.ts';
+import { waMessageIdFor } from './wa-message-id.ts';
 
 // The runner's life cycle on fake timers: the lease loop (renewal, loss at the safety margin, a hung
 // call), draining, a send waiting for its session, and reconnect backoff. Baileys is replaced by a
@@ -120,7 +122,14 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-const setup = (o: { sessions?: number; sendWaitMs?: number; leaseCallTimeoutMs?: number } = {}) => {
+const setup = (
+  o: {
+    sessions?: number;
+    sendWaitMs?: number;
+    leaseCallTimeoutMs?: number;
+    sweepSends?: SupervisorOptions['sweepSends'];
+  } = {},
+) => {
   const sessions = new InMemorySessionStore();
   const records = Array.from({ length: o.sessions ?? 1 }, (_, i) =>
     aSession({ status: 'CONNECTED', chatbotId: `bot-${i}` }),
@@ -143,6 +152,7 @@ const setup = (o: { sessions?: number; sendWaitMs?: number; leaseCallTimeoutMs?:
     receiveWaitSeconds: 0,
     ...(o.sendWaitMs !== undefined && { sendWaitMs: o.sendWaitMs }),
     ...(o.leaseCallTimeoutMs !== undefined && { leaseCallTimeoutMs: o.leaseCallTimeoutMs }),
+    ...(o.sweepSends && { sweepSends: o.sweepSends }),
     session: {
       sessions,
       messages,
@@ -382,5 +392,70 @@ describe('reconnect backoff', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(sockets.length).toBe(count + 1);
     session.halt();
+  });
+});
+
+describe('the send sweeper in the runner', () => {
+  it('runs while the shard is held: started with its fence, stopped on loss, started again under the new fence', async () => {
+    const sweepers: { fence: () => number | undefined; stopped: boolean }[] = [];
+    const { leases, shard, startAndResume } = setup({
+      sweepSends: (_shard, fence) => {
+        const sweeper = { fence, stopped: false, stop: () => void (sweeper.stopped = true) };
+        sweepers.push(sweeper);
+        return sweeper;
+      },
+    });
+    await startAndResume();
+    expect(sweepers).toHaveLength(1);
+    expect(sweepers[0]?.fence()).toBe(1);
+    const renew = leases.renew.bind(leases);
+    leases.renew = async () => undefined; // refused once: lost
+    await vi.advanceTimersByTimeAsync(LEASE_MS / 3);
+    expect(shard().fence).toBeUndefined();
+    expect(sweepers[0]).toMatchObject({ stopped: true });
+    expect(sweepers[0]?.fence()).toBeUndefined();
+    leases.renew = renew;
+    await vi.advanceTimersByTimeAsync(LEASE_MS);
+    expect(shard().fence).toBe(2);
+    expect(sweepers).toHaveLength(2);
+    expect(sweepers[1]?.fence()).toBe(2);
+  });
+
+  it('sends a message whose command was lost, under the WhatsApp id of its messageId, exactly once', async () => {
+    let sweeper: SendSweeper | undefined;
+    const ctx = setup({
+      sweepSends: (shardNo, fence) => {
+        sweeper = new SendSweeper({
+          shard: shardNo,
+          sessions: ctx.sessions,
+          messages: ctx.messages,
+          commands: { publish: async (_shard, command) => void ctx.queue.push(command) },
+          fence,
+          now: Date.now,
+          timers,
+          logger,
+        });
+        sweeper.start();
+        return sweeper;
+      },
+    });
+    const { messages, records, startAndResume, openSocket } = ctx;
+    await startAndResume();
+    await openSocket(0);
+    const record = records[0] as (typeof records)[number];
+    // Accepted (QUEUED), but its command never reached the queue.
+    const lost = aMessage({
+      sessionId: record.sessionId,
+      tenantId: record.tenantId,
+      createdAt: new Date(Date.now()).toISOString(),
+    });
+    await messages.putIfAbsent(lost);
+    await vi.advanceTimersByTimeAsync(2 * 60_000);
+    expect(sockets[0]?.sent).toEqual([]); // not yet: its command may still be on its way
+    await vi.advanceTimersByTimeAsync(2 * 60_000);
+    expect(sockets[0]?.sent).toEqual([waMessageIdFor(lost.messageId)]);
+    expect((await messages.get(lost.messageId))?.status).toBe('SENT');
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(sockets[0]?.sent).toHaveLength(1);
   });
 });
