@@ -9,8 +9,8 @@ import { InMemoryLeaseStore } from '#shared/testing/in-memory-lease-store.ts';
 import { InMemoryObjectStore } from '#shared/testing/in-memory-object-store.ts';
 import { InMemoryMessageStore, InMemorySessionStore } from '#shared/testing/in-memory-stores.ts';
 import type { RunnerMetric } from './metrics.ts';
-import { type SessionContext, WhatsAppSession } from './session.ts';
 import { SendSweeper } from './send-sweeper.ts';
+import { type SessionContext, WhatsAppSession } from './session.ts';
 import { Supervisor, type SupervisorOptions } from './supervisor.ts';
 import { waMessageIdFor } from './wa-message-id.ts';
 
@@ -400,7 +400,13 @@ describe('the send sweeper in the runner', () => {
     const sweepers: { fence: () => number | undefined; stopped: boolean }[] = [];
     const { leases, shard, startAndResume } = setup({
       sweepSends: (_shard, fence) => {
-        const sweeper = { fence, stopped: false, stop: () => void (sweeper.stopped = true) };
+        const sweeper = {
+          fence,
+          stopped: false,
+          stop: () => {
+            sweeper.stopped = true;
+          },
+        };
         sweepers.push(sweeper);
         return sweeper;
       },
