@@ -20,7 +20,7 @@ import {
   type QueueDefinition,
   WEBHOOK_DELIVERY_QUEUE,
 } from '#shared/adapters/queue-definitions.ts';
-import { TABLES, type TableDefinition } from '#shared/adapters/table-definitions.ts';
+import { type IndexDefinition, TABLES, type TableDefinition } from '#shared/adapters/table-definitions.ts';
 
 // The tables whose changes become events to tenants stream their items' old and new images.
 const STREAMED = new Set<string>(EVENT_SOURCE_TABLES.map((key) => TABLES[key].id));
@@ -39,6 +39,14 @@ export const provisionTables = async (
   }
   return env;
 };
+
+const indexSchema = (index: IndexDefinition) => ({
+  IndexName: index.name,
+  KeySchema: [
+    { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+    { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+  ],
+});
 
 const createTable = async (dynamo: DynamoDBClient, name: string, table: TableDefinition): Promise<void> => {
   const attributes = new Set([
@@ -60,11 +68,7 @@ const createTable = async (dynamo: DynamoDBClient, name: string, table: TableDef
         ],
         ...(table.indexes.length > 0 && {
           GlobalSecondaryIndexes: table.indexes.map((index) => ({
-            IndexName: index.name,
-            KeySchema: [
-              { AttributeName: index.partitionKey, KeyType: 'HASH' },
-              { AttributeName: index.sortKey, KeyType: 'RANGE' },
-            ],
+            ...indexSchema(index),
             Projection: { ProjectionType: 'ALL' },
           })),
         }),
@@ -77,6 +81,22 @@ const createTable = async (dynamo: DynamoDBClient, name: string, table: TableDef
     const kept = await dynamo.send(new DescribeTableCommand({ TableName: name }));
     if (STREAMED.has(table.id) && !kept.Table?.StreamSpecification?.StreamEnabled) {
       await dynamo.send(new UpdateTableCommand({ TableName: name, StreamSpecification: STREAM }));
+    }
+    // ... or from before one of its indexes (gsi2, the sweeper's) was declared.
+    const keptIndexes = new Set(kept.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName));
+    for (const index of table.indexes.filter((i) => !keptIndexes.has(i.name))) {
+      await dynamo.send(
+        new UpdateTableCommand({
+          TableName: name,
+          AttributeDefinitions: [index.partitionKey, index.sortKey].map((a) => ({
+            AttributeName: a,
+            AttributeType: 'S',
+          })),
+          GlobalSecondaryIndexUpdates: [
+            { Create: { ...indexSchema(index), Projection: { ProjectionType: 'ALL' } } },
+          ],
+        }),
+      );
     }
     return;
   }

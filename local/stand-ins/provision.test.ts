@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, describe, expect, it, inject } from 'vitest';
+import { createAwsClients } from '#shared/adapters/aws-clients.ts';
+import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
+import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
+import { TABLES } from '#shared/adapters/table-definitions.ts';
+import { aMessage } from '#shared/testing/builders.ts';
+import { provisionTables } from './provision.ts';
+
+// A local stack keeps its tables across restarts (DynamoDB Local with -dbPath): provisioning must
+// bring a table from an earlier version up to the current definition, not only create new ones.
+
+const dynamo = new DynamoDBClient({ endpoint: inject('dynamoEndpoint') });
+const clients = createAwsClients({ DYNAMODB_ENDPOINT: inject('dynamoEndpoint') });
+afterAll(() => {
+  dynamo.destroy();
+  clients.dynamo.destroy();
+  clients.sqs.destroy();
+  clients.s3.destroy();
+});
+
+describe('provisionTables', () => {
+  it('adds an index declared since the table was created (the Messages table without gsi2)', async () => {
+    const prefix = `p${randomBytes(4).toString('hex')}`;
+    const name = `${prefix}-${TABLES.messages.id}`;
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: ['pk', 'gsi1pk', 'gsi1sk'].map((a) => ({
+          AttributeName: a,
+          AttributeType: 'S',
+        })),
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'gsi1',
+            KeySchema: [
+              { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+              { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      }),
+    );
+    const env = await provisionTables(dynamo, prefix);
+    expect(env.MESSAGES_TABLE).toBe(name);
+    const described = await dynamo.send(new DescribeTableCommand({ TableName: name }));
+    expect(described.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual(['gsi1', 'gsi2']);
+    // And the sweeper's query works on it.
+    const messages = new DynamoMessageStore(new DynamoTable(clients.dynamo, name));
+    const message = aMessage();
+    await messages.putIfAbsent(message);
+    const queued = await messages.listQueued(message.sessionId, { createdBefore: '2099', limit: 10 });
+    expect(queued.map((q) => q.message.messageId)).toEqual([message.messageId]);
+    // Provisioning again changes nothing.
+    await provisionTables(dynamo, prefix);
+  });
+});
