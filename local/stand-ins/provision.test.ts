@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createAwsClients } from '#shared/adapters/aws-clients.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
