@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Command, SendCommand } from '#shared/contracts/commands.ts';
+import type { SessionStatus } from '#shared/domain/session-status.ts';
 import { createLogger } from '#shared/logger.ts';
 import { aMessage, aSession } from '#shared/testing/builders.ts';
 import { InMemoryMessageStore, InMemorySessionStore } from '#shared/testing/in-memory-stores.ts';
@@ -21,11 +22,11 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const setup = () => {
+const setup = (o: { status?: SessionStatus } = {}) => {
   const sessions = new InMemorySessionStore();
   const messages = new InMemoryMessageStore();
   const published: { shard: number; command: Command }[] = [];
-  const session = aSession({ shard: 2, status: 'CONNECTED' });
+  const session = aSession({ shard: 2, status: o.status ?? 'CONNECTED' });
   sessions.items.set(session.sessionId, session);
   let fence: number | undefined = 7;
   let listings = 0;
@@ -132,6 +133,39 @@ describe('SendSweeper', () => {
     expect(result).toEqual({ resent: [], failed: [old.messageId] });
     expect(published).toEqual([]);
     expect(await messages.get(old.messageId)).toMatchObject({ status: 'FAILED', error: NOT_SENT });
+  });
+
+  it('leaves a moving backlog alone: no copies while the oldest QUEUED send keeps changing', async () => {
+    const { sweeper, messages, published, accept, minutes } = setup();
+    // 12 sends accepted at once; the session gets through one a minute (a slow, long backlog).
+    const backlog = [];
+    for (let i = 0; i < 12; i++) backlog.push(await accept());
+    backlog.sort((a, b) => a.messageId.localeCompare(b.messageId)); // the store's order at one instant
+    sweeper.start();
+    await minutes(1); // the first look: nothing is due yet, the oldest is noted
+    for (const message of backlog.slice(0, 10)) {
+      await messages.updateStatus(message.messageId, { status: 'SENT', now: new Date().toISOString() });
+      await minutes(1);
+    }
+    expect(published).toEqual([]);
+    // The queue stops moving (its last two commands lost): both are enqueued again.
+    await minutes(1);
+    expect(published.map((p) => (p.command as SendCommand).messageId).sort()).toEqual(
+      backlog.slice(10).map((m) => m.messageId),
+    );
+    sweeper.stop();
+  });
+
+  it('enqueues nothing for a session that is not connected, and gives its sends up after the age bound', async () => {
+    const { sweeper, messages, published, accept, minutes } = setup({ status: 'CONNECTING' });
+    const message = await accept();
+    sweeper.start();
+    await minutes(29);
+    expect(published).toEqual([]);
+    expect((await messages.get(message.messageId))?.status).toBe('QUEUED');
+    await minutes(1);
+    expect(await messages.get(message.messageId)).toMatchObject({ status: 'FAILED', error: NOT_SENT });
+    expect(published).toEqual([]);
   });
 
   it('leaves a send alone while a live claim holds it, and enqueues it again once the claim is stale', async () => {

@@ -57,13 +57,16 @@ const latest = (...instants: (string | undefined)[]) =>
 /**
  * Finds the accepted sends of a held shard that never left (enqueue lost, queue purged, runner gone
  * mid-wait) and enqueues their send again under the same messageId, so the same WhatsApp id goes out
- * (the recipient dedupes; the claim in the store lets one copy send). A send still QUEUED after
- * `maxResends` enqueues or `maxAgeMs` is FAILED with `NOT_SENT`. Every write carries the lease fence.
+ * (the recipient dedupes; the claim in the store lets one copy send). Only for a connected session
+ * whose queue is not moving. A send still QUEUED after `maxResends` such enqueues, or `maxAgeMs`
+ * after it was accepted, is FAILED with `NOT_SENT`. Every write carries the lease fence.
  */
 export class SendSweeper {
   private readonly o: SendSweeperOptions & typeof DEFAULTS;
   private timer?: unknown;
   private running = false;
+  /** Per session, its oldest QUEUED send at the last sweep (is its queue moving?). */
+  private readonly heads = new Map<string, string>();
   /** The sweep started last by the timer (tests and shutdown await it). */
   lastSweep?: Promise<SweepResult | undefined>;
 
@@ -108,17 +111,28 @@ export class SendSweeper {
     if (fence === undefined) return result;
     const now = this.o.now();
     const sessions = await this.o.sessions.listByShard(this.o.shard);
+    const seen = new Set<string>();
     for (const session of sessions) {
       if (this.o.fence() !== fence) return result;
+      seen.add(session.sessionId);
+      // Every QUEUED send of the session, oldest first (the bound only allows for clock skew).
       const queued = await this.o.messages.listQueued(session.sessionId, {
-        // Accepted at or before the bound (the store's bound is exclusive).
-        createdBefore: iso(now - this.o.staleAfterMs + 1),
+        createdBefore: iso(now + this.o.staleAfterMs),
         limit: this.o.batch,
       });
+      const head = queued[0]?.message.messageId;
+      const previous = this.heads.get(session.sessionId);
+      if (head) this.heads.set(session.sessionId, head);
+      else this.heads.delete(session.sessionId);
+      // A session works through its commands in order: when its oldest QUEUED send changed since
+      // the last sweep, its queue is moving (a backlog, not a loss) and copies would only lengthen
+      // it. Commands are only worth sending again to a connected session (else they wait and fail).
+      const stuck = previous === undefined || previous === head;
+      const resend = stuck && session.status === 'CONNECTED' && session.desiredState === 'running';
       for (const send of queued) {
         if (this.o.fence() !== fence) return result;
         try {
-          await this.settle(send, session.shard, fence, now, result);
+          await this.settle(send, { shard: session.shard, fence, now, resend }, result);
         } catch (error) {
           // One message's trouble must not hold up the others; it is looked at again next sweep.
           this.o.logger.warn('sweeping a send failed', {
@@ -129,6 +143,7 @@ export class SendSweeper {
         }
       }
     }
+    for (const sessionId of this.heads.keys()) if (!seen.has(sessionId)) this.heads.delete(sessionId);
     if (result.resent.length + result.failed.length > 0)
       this.o.logger.info('sends swept', {
         shard: this.o.shard,
@@ -140,15 +155,15 @@ export class SendSweeper {
 
   private async settle(
     send: QueuedSend,
-    shard: number,
-    fence: number,
-    now: number,
+    at: { shard: number; fence: number; now: number; resend: boolean },
     result: SweepResult,
   ): Promise<void> {
     const { message } = send;
+    const { fence, now } = at;
     if (send.claimedAt && Date.parse(send.claimedAt) > now - this.o.claimStaleMs) return; // under way
     if (latest(message.createdAt, send.claimedAt, send.resentAt) > now - this.o.staleAfterMs) return;
-    if (send.resends >= this.o.maxResends || Date.parse(message.createdAt) <= now - this.o.maxAgeMs) {
+    const tooOld = Date.parse(message.createdAt) <= now - this.o.maxAgeMs;
+    if (tooOld || (at.resend && send.resends >= this.o.maxResends)) {
       const failed = await this.o.messages.giveUpSend(message.messageId, {
         sessionId: message.sessionId,
         fence,
@@ -162,9 +177,10 @@ export class SendSweeper {
       }
       return;
     }
+    if (!at.resend) return;
     const count = await this.o.messages.noteResend(message.messageId, { fence, now: iso(now) });
     if (count === undefined) return; // sent or failed meanwhile, or a newer owner has it
-    await this.o.commands.publish(shard, {
+    await this.o.commands.publish(at.shard, {
       v: 1,
       type: 'send',
       sessionId: message.sessionId,
