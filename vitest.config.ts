@@ -1,27 +1,62 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { integrationTestFiles } from './local/stand-ins/test-projects.ts';
 
-// Every test process talks only to loopback stand-ins: dummy credentials, no SDK or CDK chatter.
-// Set here, in the main process, so the global setup and the forked workers all inherit it.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-process.env.CDK_DISABLE_CLI_TELEMETRY = 'true';
-process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER'; // what s3rver (the local S3 stand-in) insists on; the others accept any
-process.env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
-process.env.AWS_REGION ??= 'us-east-1';
-// Every AWS call a component makes in this run is recorded here; the global teardown checks them
-// against the roles of the synthesized CDK app (the IAM conformance check, infra/iam/).
+// Every test process talks only to loopback stand-ins, whatever the caller's shell holds (a DevOps
+// user of a CDK project has AWS credentials, a profile and a region exported). Set here, in the main
+// process, so the global setup, the forked workers and the processes they spawn all inherit it.
+for (const key of Object.keys(process.env)) {
+  // Every AWS_* and CDK_* setting of the caller goes: profiles, session tokens, role ARNs, web
+  // identity files, container credential URLs, configured endpoints, default accounts and regions.
+  if (/^(AWS_|CDK_DEFAULT_)/.test(key) && key !== 'AWS_CALL_LOG_DIR') delete process.env[key];
+}
+const noFile = join(tmpdir(), 'wa-gateway-tests-no-aws-config');
+Object.assign(process.env, {
+  // Dummy credentials: what s3rver insists on; the other stand-ins accept any.
+  AWS_ACCESS_KEY_ID: 'S3RVER',
+  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_REGION: 'us-east-1',
+  // No ~/.aws/config or ~/.aws/credentials (profiles, endpoint_url, retry settings) is read.
+  AWS_CONFIG_FILE: noFile,
+  AWS_SHARED_CREDENTIALS_FILE: noFile,
+  AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true',
+  // Every client the product builds refuses a request to anything but loopback (aws-client-defaults.ts).
+  AWS_LOOPBACK_ONLY: '1',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  CDK_DISABLE_CLI_TELEMETRY: 'true',
+});
+// Every AWS call a component makes in this run is recorded here; the integration project's global
+// teardown checks them against the roles of the synthesized CDK app (the IAM conformance check).
 process.env.AWS_CALL_LOG_DIR ??= mkdtempSync(join(tmpdir(), 'aws-calls-'));
+
+const ALL_TESTS = ['{shared,functions,session-runner,local,infra}/**/*.test.ts', 'faults/**/*.test.ts'];
+// Tests that need the stand-ins (DynamoDB Local, fauxqs) or start processes: see test-projects.ts.
+const integration = integrationTestFiles(import.meta.dirname);
 
 export default defineConfig({
   test: {
-    include: ['{shared,functions,session-runner,local,infra}/**/*.test.ts', 'faults/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // The teardown synthesizes the CDK app for the IAM conformance check.
     teardownTimeout: 120_000,
-    globalSetup: ['./local/stand-ins/test-global-setup.ts'],
     pool: 'forks',
+    // `npm test` runs both; `npm run test:unit` runs the unit project alone (no stand-ins).
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ALL_TESTS, exclude: [...configDefaults.exclude, ...integration] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: integration,
+          globalSetup: ['./local/stand-ins/test-global-setup.ts'],
+        },
+      },
+    ],
   },
 });

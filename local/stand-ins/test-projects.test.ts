@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../infra/paths.ts';
+import { integrationTestFiles } from './test-projects.ts';
+
+describe('test projects', () => {
+  const integration = integrationTestFiles(REPO_ROOT);
+
+  it('puts a test that needs the stand-ins in the integration project, also through a helper it imports', () => {
+    // Calls inject() itself.
+    expect(integration).toContain('shared/adapters/object-store.contract.test.ts');
+    // Through session-runner/testing/runner-harness.ts → shared/testing/aws-test-env.ts.
+    expect(integration).toContain('session-runner/runner-process.test.ts');
+  });
+
+  it('puts a test that starts heavy work itself (esbuild over the app, CloudFormation validation) there too', () => {
+    expect(integration).toEqual(expect.arrayContaining(['infra/bundling.test.ts', 'infra/nag.test.ts']));
+  });
+
+  it('leaves tests on fakes and template assertions to the unit project', () => {
+    for (const unit of [
+      'functions/http/route-table.test.ts',
+      'shared/use-cases/sessions.test.ts',
+      'infra/stacks/stateless-stack.test.ts',
+      'local/stand-ins/test-projects.test.ts',
+    ]) {
+      expect(integration).not.toContain(unit);
+    }
+  });
+});

@@ -1,0 +1,79 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+/**
+ * Splits the test files into the two vitest projects: `integration` for a file that needs the
+ * run's stand-ins (its own code or anything it imports injects the DynamoDB Local or fauxqs
+ * endpoint that the global setup provides) or that starts heavy work itself (processes, a browser, the local
+ * stack, esbuild over the app, CloudFormation validation);
+ * `unit` for the rest, which run without the DynamoDB Local JVM and fauxqs. Worked out from the
+ * sources at each run, so a new test lands in the right project without a list to maintain.
+ */
+
+const TEST_ROOTS = ['shared', 'functions', 'session-runner', 'local', 'infra', 'faults'];
+const ALIASES: Record<string, string> = {
+  '#shared/': 'shared/',
+  '#functions/': 'functions/',
+  '#local/': 'local/',
+  '#runner/': 'session-runner/',
+};
+const NEEDS_STAND_INS = /inject\(\s*['"](dynamoEndpoint|fauxqsEndpoint)['"]/;
+/**
+ * Heavy work the test file itself starts: child processes, stand-ins, a browser, esbuild over the
+ * whole app, CDK's CloudFormation validation (WebAssembly, seconds per synth).
+ */
+const STARTS_HEAVY_WORK =
+  /\bspawn\(|startDynamoDbLocal\(|startFauxqs\(|chromium\.launch\(|bundleRunner\(|bundle: true|cfnValidation:/;
+const IMPORT = /(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+const walk = (dir: string): string[] =>
+  readdirSync(dir).flatMap((name) => {
+    if (name === 'node_modules' || name.startsWith('.')) return [];
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return walk(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+
+/** Test files (relative to `root`) of the integration project; every other test file is a unit test. */
+export const integrationTestFiles = (root: string): string[] => {
+  const sources = new Map<string, string>();
+  const source = (file: string): string => {
+    let text = sources.get(file);
+    if (text === undefined) {
+      text = readFileSync(file, 'utf8');
+      sources.set(file, text);
+    }
+    return text;
+  };
+  const importsOf = (file: string): string[] =>
+    [...source(file).matchAll(IMPORT)].flatMap((m) => {
+      const spec = (m[1] ?? m[2]) as string;
+      const alias = Object.keys(ALIASES).find((a) => spec.startsWith(a));
+      const path = spec.startsWith('.')
+        ? resolve(dirname(file), spec)
+        : alias
+          ? join(root, (ALIASES[alias] as string) + spec.slice(alias.length))
+          : undefined;
+      return path && existsSync(path) && statSync(path).isFile() ? [path] : [];
+    });
+  const needsStandIns = (test: string): boolean => {
+    const seen = new Set([test]);
+    const todo = [test];
+    for (let file = todo.pop(); file; file = todo.pop()) {
+      if (NEEDS_STAND_INS.test(source(file))) return true;
+      for (const next of importsOf(file)) {
+        if (!seen.has(next)) {
+          seen.add(next);
+          todo.push(next);
+        }
+      }
+    }
+    return false;
+  };
+  return TEST_ROOTS.filter((dir) => existsSync(join(root, dir)))
+    .flatMap((dir) => walk(join(root, dir)))
+    .filter((file) => file.endsWith('.test.ts'))
+    .filter((file) => STARTS_HEAVY_WORK.test(source(file)) || needsStandIns(file))
+    .map((file) => relative(root, file))
+    .sort();
+};
