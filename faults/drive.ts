@@ -102,3 +102,22 @@ export const pool = async <T, R>(items: T[], limit: number, task: (item: T) => P
   );
   return results;
 };
+
+/**
+ * The statuses of the given messages that are not SENT, DELIVERED or READ once storage settled
+ * (the SENT write follows the delivery), waiting up to `timeoutMs` for them to get there.
+ */
+export const unsentAfterSettling = async (stack: FaultStack, messageIds: string[], timeoutMs = 30_000) => {
+  const unsent = async () =>
+    (
+      await Promise.all(messageIds.map(async (id) => (await stack.messages.get(id))?.status ?? 'missing'))
+    ).filter((s) => !['SENT', 'DELIVERED', 'READ'].includes(s));
+  return waitFor(
+    'every message SENT in storage',
+    async () => {
+      const left = await unsent();
+      return left.length === 0 && left;
+    },
+    timeoutMs,
+  ).catch(unsent);
+};

@@ -32,4 +32,10 @@ describe('fault rows (short)', () => {
     expect(result.failures).toEqual([]);
     expect(result.measured.outbound).toBeGreaterThan(0);
   }, 120_000);
+
+  it('r3: whole FIFO groups with a 1 s visibility during a burst: every message once, each session in order', async () => {
+    const result = await row('r3').run(stack, 'short', () => undefined);
+    expect(result.failures).toEqual([]);
+    expect(result.measured.redelivered).toBeGreaterThan(0);
+  }, 90_000);
 });

@@ -1,6 +1,7 @@
 import type { FaultStack } from './fault-stack.ts';
 import type { RowResult } from './row.ts';
 import { r1KillRunner } from './scenarios/r1-kill-runner.ts';
+import { r3FifoGroups } from './scenarios/r3-fifo-groups.ts';
 
 /** The sizes of one run: `full` for `npm run faults`, `short` inside `npm test`. */
 export type RunSize = 'full' | 'short';
@@ -20,6 +21,15 @@ export const ROWS: Row[] = [
         size === 'full'
           ? { sessions: 10, messages: 200, rounds: 5 }
           : { sessions: 2, messages: 10, rounds: 1 },
+        progress,
+      ),
+  },
+  {
+    key: 'r3',
+    run: (stack, size, progress) =>
+      r3FifoGroups(
+        stack,
+        size === 'full' ? { sessions: 5, messages: 100 } : { sessions: 2, messages: 10 },
         progress,
       ),
   },
