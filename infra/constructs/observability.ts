@@ -33,6 +33,8 @@ export const RUNNER_METRICS = {
   incomingSpooled: 'IncomingSpooled',
   incomingRedriven: 'IncomingRedriven',
   incomingDropped: 'IncomingDropped',
+  sendsResent: 'SendsResent',
+  sendsGivenUp: 'SendsGivenUp',
 } as const satisfies Record<string, RunnerMetric>;
 
 export interface ObservabilityProps {
@@ -168,6 +170,14 @@ export class Observability extends Construct {
       threshold: 1,
       description:
         'Incoming messages were lost: neither SQS nor S3 took them before the runner stopped (or one was unreadable). Check both and the runner log "incoming message dropped".',
+    });
+
+    // An accepted send that never left, given up by the send sweeper (FAILED NOT_SENT).
+    this.alarm('SendsGivenUp', {
+      metric: runnerMetric(RUNNER_METRICS.sendsGivenUp),
+      threshold: 1,
+      description:
+        'Accepted sends never left and were FAILED with NOT_SENT by the send sweeper: check the command queues (purged? DLQ?) and the runner log "sends swept".',
     });
 
     // Lambda: handlers map every expected failure to a response, so any error is a bug.

@@ -746,6 +746,18 @@ describe('observability', () => {
     expect(alarmOn(base, RUNNER_METRICS.incomingRedriven)).toHaveLength(0);
   });
 
+  it('pages on any send the sweeper gave up (NOT_SENT), not on its re-enqueues', () => {
+    const [alarm] = alarmOn(base, RUNNER_METRICS.sendsGivenUp);
+    expect(alarm?.Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: 'session-runner' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarmOn(base, RUNNER_METRICS.sendsResent)).toHaveLength(0);
+  });
+
   it('pages on lost leases, 440 and 401 disconnects and failed commands from the runner EMF metrics', () => {
     for (const metric of [
       RUNNER_METRICS.leaseLost,
