@@ -18,12 +18,9 @@ const runner = () => {
 };
 const device = () => h.sim.stats().devices.find((d) => d.jid.startsWith(PHONE));
 const connected = async () => (await h.sessions.get(sessionId))?.status === 'CONNECTED';
-const leaseFence = async () =>
-  (
-    await new DynamoLeaseStore(new DynamoTable(h.aws.clients.dynamo, h.runnerEnv.LEASES_TABLE as string)).get(
-      0,
-    )
-  )?.fence ?? 0;
+const leaseNow = () =>
+  new DynamoLeaseStore(new DynamoTable(h.aws.clients.dynamo, h.runnerEnv.LEASES_TABLE as string)).get(0);
+const leaseFence = async () => (await leaseNow())?.fence ?? 0;
 
 beforeAll(async () => {
   h = await startHarness();
@@ -80,8 +77,13 @@ describe('runner processes', () => {
   it('lets a second runner wait while the first holds the shard, then take over without a replacement', async () => {
     const first = children.at(-1) as RunnerChild;
     const fence = await leaseFence();
+    const held = (await leaseNow()) ?? expect.fail('no lease');
     const second = runner();
-    await new Promise((r) => setTimeout(r, 6000)); // longer than a lease: the first keeps renewing
+    // Until the lease held when the second started would have run out: the first renewed it.
+    await h.waitFor(
+      'a renewal past the lease the second runner found',
+      async () => Date.now() > held.expiresAt && ((await leaseNow())?.expiresAt ?? 0) > held.expiresAt,
+    );
     expect(await leaseFence()).toBe(fence);
     expect(device()?.connections).toBe(1);
     const replacements = device()?.replacements ?? 0;
