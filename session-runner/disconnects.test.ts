@@ -95,7 +95,7 @@ describe('disconnect codes', () => {
   it('logs out on request: the device is unlinked, the auth state deleted, a re-init shows a new QR', async () => {
     const { sessionId, phone } = await linked();
     const res = await h.call('POST', '/disconnect', { sessionId, logout: true });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(202);
     await h.waitFor('LOGGED_OUT', async () => (await h.sessions.get(sessionId))?.status === 'LOGGED_OUT');
     expect(await authObjects(sessionId)).toBe(0);
     await h.waitFor('device removed', () => !h.sim.stats().devices.some((d) => d.jid.startsWith(phone)));
@@ -109,7 +109,7 @@ describe('disconnect codes', () => {
     await runner.shutdown();
     // The old runner's aborted long poll stays open on the server for its wait (1 s): let it end.
     await new Promise((r) => setTimeout(r, 1500));
-    expect((await h.call('POST', '/disconnect', { sessionId, logout: true })).status).toBe(200);
+    expect((await h.call('POST', '/disconnect', { sessionId, logout: true })).status).toBe(202);
     runner = await startRunner(loadConfig(RunnerEnv, h.runnerEnv), { socketOverrides: FAST_SOCKET });
     await h.waitFor('LOGGED_OUT', async () => (await h.sessions.get(sessionId))?.status === 'LOGGED_OUT');
     await h.waitFor(

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { type AwsClients, createAwsClients } from '#shared/adapters/aws-clients.ts';
 import { DynamoLeaseStore } from '#shared/adapters/dynamodb-lease-store.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
+import { purgeSessionMessages } from '#shared/adapters/dynamodb-session-purge.ts';
 import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
@@ -91,6 +92,10 @@ export const startRunner = async (
     heartbeatMs: config.HEARTBEAT_MS,
     sendWaitMs: config.SEND_WAIT_MS,
     receiveWaitSeconds: config.COMMAND_WAIT_SECONDS,
+    purgeSessionMessages: async (sessionId) => {
+      const deleted = await purgeSessionMessages(table(config.MESSAGES_TABLE), sessionId);
+      logger.info('session messages purged', { sessionId, items: deleted });
+    },
     sweepSends: (shard, fence) => {
       const sweeper = new SendSweeper({
         shard,

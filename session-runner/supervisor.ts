@@ -1,7 +1,8 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { Command, SendCommand } from '#shared/contracts/commands.ts';
+import type { Command, DeleteCommand, SendCommand } from '#shared/contracts/commands.ts';
 import type { Session } from '#shared/domain/entities.ts';
 import type { Lease, LeaseStore } from '#shared/ports/lease-store.ts';
+import { DurableAuthState } from './auth-state/durable-auth-state.ts';
 import { CommandConsumer, type CommandResult } from './command-consumer.ts';
 import { SPOOL_ROOT } from './incoming-spool.ts';
 import { type SessionContext, WhatsAppSession } from './session.ts';
@@ -28,6 +29,8 @@ export interface SupervisorOptions {
   /** How long a send waits for its session to (re)connect before it fails. */
   sendWaitMs?: number;
   receiveWaitSeconds?: number;
+  /** Deletes a session's conversations and messages (a `delete` command with `purge`). */
+  purgeSessionMessages?: (sessionId: string) => Promise<void>;
   session: SessionContext;
   /** Started per held shard: re-enqueues its sends that never left (send-sweeper.ts); stopped on loss. */
   sweepSends?: (shard: number, fence: () => number | undefined) => { stop(): void };
@@ -336,6 +339,8 @@ class ShardWorker {
     if (!record || record.shard !== this.shard) return { kind: 'done' };
     switch (command.type) {
       case 'start':
+        // A start queued before its tenant deleted the session: nothing to open any more.
+        if (record.status === 'DELETING') return { kind: 'done' };
         // A pairing number given at re-init travels in the command.
         await this.open({
           ...record,
@@ -366,7 +371,45 @@ class ShardWorker {
       }
       case 'send':
         return this.send(record, command);
+      case 'delete':
+        return this.remove(record, command);
     }
+  }
+
+  /**
+   * The tenant deleted the session (it is DELETING): unlink the device (a socket is opened for
+   * that when none is and the auth state is linked), delete the auth state, optionally the
+   * conversations and messages, and last the record. A failure throws: the command comes again.
+   */
+  private async remove(record: Session, command: DeleteCommand): Promise<CommandResult> {
+    if (record.status !== 'DELETING') {
+      this.o.session.logger.warn('delete command for a session not being deleted: dropped', {
+        sessionId: record.sessionId,
+      });
+      return { kind: 'done' };
+    }
+    let running = this.sessions.get(record.sessionId);
+    if (!running) {
+      const auth = await DurableAuthState.load({
+        store: this.o.session.objects,
+        sessionId: record.sessionId,
+        fence: this.lease?.fence ?? 0,
+        onError: (what, error) => this.warn(record.sessionId, what, error),
+      });
+      if (auth.linked) running = await this.open(record);
+      else await auth.destroy();
+    }
+    if (running) {
+      try {
+        await running.stop(true); // logs out (unlinks the device) and deletes the auth state
+      } finally {
+        if (this.sessions.get(record.sessionId) === running) this.sessions.delete(record.sessionId);
+      }
+    }
+    if (command.purge) await this.o.purgeSessionMessages?.(record.sessionId);
+    await this.o.session.sessions.delete(record.sessionId);
+    this.o.session.logger.info('session deleted', { sessionId: record.sessionId, purge: command.purge });
+    return { kind: 'done' };
   }
 
   private async send(record: Session, command: SendCommand): Promise<CommandResult> {

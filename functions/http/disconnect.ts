@@ -2,8 +2,11 @@ import { disconnectSession } from '#shared/use-cases/sessions.ts';
 import { httpRoute } from './http-route.ts';
 import { ROUTE } from './routes.ts';
 
-/** POST /whatsapp-qr/disconnect — the runner closes the socket (and unlinks the device with `logout`). */
+/** POST /whatsapp-qr/disconnect — 202: the runner closes the socket (and unlinks the device with `logout`). */
 export const handler = httpRoute(ROUTE.Disconnect, async ({ deps, tenantId, body }) => {
   const session = await disconnectSession(deps, tenantId, body);
-  return { status: 200, json: { sessionId: session.sessionId, status: session.status } };
+  return {
+    status: 202,
+    json: { sessionId: session.sessionId, status: session.status, desiredState: 'STOPPED' },
+  };
 });

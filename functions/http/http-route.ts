@@ -37,6 +37,8 @@ const toResponse = (result: HttpResult): APIGatewayProxyResultV2 => {
   if ('text' in result) {
     return { statusCode: result.status, headers: { 'content-type': result.contentType }, body: result.text };
   }
+  // A success without a body (204): nothing to describe with a content type.
+  if (result.json === undefined) return { statusCode: result.status, headers: { ...result.headers } };
   return {
     statusCode: result.status,
     headers: { 'content-type': 'application/json', ...result.headers },

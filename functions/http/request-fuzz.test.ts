@@ -19,14 +19,21 @@ import { ROUTES, type RouteDefinition } from './routes.ts';
 // parameters, cursors, body fields, headers, the key) gets hostile values. Never a 5xx, and a
 // refused request (400, 401, 404, 405, 413, 415) leaves every table exactly as it was.
 
-const PER_ROUTE = 45; // 12 routes → 540 requests
+const PER_ROUTE = 45; // 17 routes → 765 requests
 const UNCHANGED_ON = new Set([400, 401, 404, 405, 413, 415]);
 
 let aws: TestAws;
 let api: LocalApi;
 let keyA: string;
 let keyB: string;
-const ids = { session: '', conversation: '', message: '', otherConversation: '', foreignSession: '' };
+const ids = {
+  session: '',
+  conversation: '',
+  message: '',
+  otherConversation: '',
+  foreignSession: '',
+  doomedSession: '',
+};
 const cursors: string[] = [];
 
 beforeAll(async () => {
@@ -55,6 +62,7 @@ beforeAll(async () => {
     ).sessionId;
   ids.session = await init(keyA, 'fuzz-bot');
   ids.foreignSession = await init(keyB, 'fuzz-bot');
+  ids.doomedSession = await init(keyA, 'fuzz-doomed');
   const now = new Date().toISOString();
   await new DynamoSessionStore(
     new DynamoTable(aws.clients.dynamo, aws.env.SESSIONS_TABLE as string),
@@ -181,6 +189,11 @@ const templates = (): Record<
     query: { limit: '1', cursor: cursors[0] as string },
   },
   GetUsage: { query: { from: '2026-02-01', to: '2026-02-02' } },
+  ListSessions: { query: { status: 'CONNECTED', chatbotId: 'fuzz-bot', limit: '2' } },
+  DeleteSession: { params: { sessionId: ids.doomedSession }, query: { purge: 'false' } },
+  ListChatbots: { query: { limit: '2' } },
+  GetChatbot: { params: { chatbotId: 'fuzz-bot' } },
+  DeleteChatbot: { params: { chatbotId: 'fuzz-bot' } }, // 409: it has a session
   GetOpenApi: {},
 });
 
@@ -205,6 +218,8 @@ const generate = (route: RouteDefinition): Generated => {
       mutate(template.params?.[name as string] ?? 'x'),
     ]),
   );
+  // Deleting the session every other route works on would turn them all into 404s: only its own.
+  if (route.id === 'DeleteSession' && params.sessionId === ids.session) params.sessionId = ids.doomedSession;
   const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name] ?? ''));
   const query = new URLSearchParams();
   for (const name of new Set([...keysOf(route.request.query), 'cursor'])) {

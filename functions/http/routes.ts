@@ -23,6 +23,15 @@ import {
   UsageResponse,
 } from '#shared/contracts/http.ts';
 import {
+  ChatbotListResponse,
+  ChatbotsQuery,
+  DeleteSessionQuery,
+  DeleteSessionResponse,
+  NoContent,
+  SessionListResponse,
+  SessionsQuery,
+} from '#shared/contracts/management.ts';
+import {
   ConversationListResponse,
   ConversationMessagesResponse,
   ConversationsPageQuery,
@@ -47,7 +56,7 @@ export interface RouteResources {
   commands?: 'send';
 }
 
-export type HttpMethodName = 'GET' | 'POST' | 'PUT';
+export type HttpMethodName = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface RouteDefinition<S extends RequestSpec = RequestSpec> {
   /** Construct id, function name suffix, and the component name `route:<id>` of the IAM check. */
@@ -146,10 +155,64 @@ export const ROUTE = {
     method: 'POST',
     path: '/disconnect',
     file: 'disconnect',
-    summary: 'Close a session, optionally unlinking the device',
+    summary: 'Close a session, optionally unlinking the device (the answer has the current status)',
     request: { body: DisconnectBody },
-    responses: { 200: DisconnectResponse },
+    responses: { 202: DisconnectResponse },
+    resources: { tables: { sessions: 'readWrite', leases: 'read' }, commands: 'send' },
+  }),
+  ListSessions: route({
+    id: 'ListSessions',
+    method: 'GET',
+    path: '/sessions',
+    file: 'list-sessions',
+    summary:
+      'The sessions of the tenant, newest first, by status (as shown) or chatbot (paged with nextCursor)',
+    request: { query: SessionsQuery },
+    responses: { 200: SessionListResponse },
+    resources: { tables: SESSION_READ },
+  }),
+  DeleteSession: route({
+    id: 'DeleteSession',
+    method: 'DELETE',
+    path: '/sessions/{sessionId}',
+    file: 'delete-session',
+    summary:
+      'Delete a session: unlink the device, delete its auth state, free its chatbot (?purge=true: also its conversations and messages)',
+    request: { params: SessionIdParams, query: DeleteSessionQuery },
+    responses: { 202: DeleteSessionResponse },
+    // The runner deletes the auth state, the record and (purge) the messages: it holds those grants.
     resources: { tables: { sessions: 'readWrite' }, commands: 'send' },
+  }),
+  ListChatbots: route({
+    id: 'ListChatbots',
+    method: 'GET',
+    path: '/chatbots',
+    file: 'list-chatbots',
+    summary: 'The chatbots of the tenant, newest first (paged with nextCursor)',
+    request: { query: ChatbotsQuery },
+    responses: { 200: ChatbotListResponse },
+    resources: { tables: { sessions: 'read' } },
+  }),
+  GetChatbot: route({
+    id: 'GetChatbot',
+    method: 'GET',
+    path: '/chatbots/{chatbotId}',
+    file: 'get-chatbot',
+    summary: 'One chatbot',
+    request: { params: ChatbotIdParams },
+    responses: { 200: ChatbotView },
+    resources: { tables: { sessions: 'read' } },
+  }),
+  DeleteChatbot: route({
+    id: 'DeleteChatbot',
+    method: 'DELETE',
+    path: '/chatbots/{chatbotId}',
+    file: 'delete-chatbot',
+    summary: 'Delete a chatbot (409 SESSION_EXISTS while it has a session)',
+    request: { params: ChatbotIdParams },
+    responses: { 204: NoContent },
+    errors: [409],
+    resources: { tables: { sessions: 'readWrite' } },
   }),
   GetSessionByChatbot: route({
     id: 'GetSessionByChatbot',

@@ -368,14 +368,15 @@ describe('POST /whatsapp-qr/send', () => {
 });
 
 describe('POST /whatsapp-qr/disconnect', () => {
-  it('enqueues a stop with the logout flag after the session commands', async () => {
+  it('answers 202 with the current status and enqueues a stop with the logout flag', async () => {
     const { body } = await init('stop-bot');
     await drainCommands();
     const res = await call('POST', '/whatsapp-qr/disconnect', {
       body: { sessionId: body.sessionId, logout: true },
     });
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({ sessionId: body.sessionId, status: 'CONNECTING' });
+    // 202 with the status as it is now: the runner closes the socket afterwards.
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ sessionId: body.sessionId, status: 'CONNECTING', desiredState: 'STOPPED' });
     expect(await drainCommands()).toEqual([
       expect.objectContaining({ type: 'stop', logout: true, sessionId: body.sessionId }),
     ]);

@@ -1,8 +1,16 @@
 import type { Chatbot } from '../domain/entities.ts';
 import type { ChatbotSettings, ChatbotStore } from '../ports/chatbot-store.ts';
+import type { Page, PageRequest } from '../ports/page.ts';
+import { decodeCursor, encodeCursor } from './dynamodb-page.ts';
 import { type DynamoTable, entityOf } from './dynamodb-table.ts';
 
 const chatbotKey = (tenantId: string, chatbotId: string) => ({ pk: `CHATBOT#${tenantId}#${chatbotId}` });
+/** The tenant's chatbots in gsi2, by creation time. */
+const tenantPartition = (tenantId: string) => `TENANTCHATBOTS#${tenantId}`;
+const listingKeys = (c: Pick<Chatbot, 'tenantId' | 'chatbotId' | 'createdAt'>) => ({
+  gsi2pk: tenantPartition(c.tenantId),
+  gsi2sk: `${c.createdAt}#${c.chatbotId}`,
+});
 const SETTINGS = ['name', 'aiEnabled', 'systemPrompt', 'model'] as const;
 
 export class DynamoChatbotStore implements ChatbotStore {
@@ -14,7 +22,8 @@ export class DynamoChatbotStore implements ChatbotStore {
 
   async createIfMissing(chatbot: Chatbot): Promise<Chatbot> {
     const key = chatbotKey(chatbot.tenantId, chatbot.chatbotId);
-    if (await this.table.put({ ...key, ...chatbot }, { ConditionExpression: 'attribute_not_exists(pk)' })) {
+    const item = { ...key, ...listingKeys(chatbot), ...chatbot };
+    if (await this.table.put(item, { ConditionExpression: 'attribute_not_exists(pk)' })) {
       return chatbot;
     }
     return (await this.get(chatbot.tenantId, chatbot.chatbotId)) ?? chatbot;
@@ -22,9 +31,15 @@ export class DynamoChatbotStore implements ChatbotStore {
 
   async upsert(defaults: Chatbot, settings: ChatbotSettings, now: string): Promise<Chatbot> {
     // One atomic update: given settings overwrite, everything else keeps its value or takes the default.
-    const values: Record<string, unknown> = { ':now': now };
+    // Listed per tenant from its creation on (a chatbot stored before gsi2 existed joins the list now).
+    const listing = listingKeys(defaults);
+    const values: Record<string, unknown> = { ':now': now, ':g2pk': listing.gsi2pk, ':g2sk': listing.gsi2sk };
     const names: Record<string, string> = {};
-    const sets = ['updatedAt = :now'];
+    const sets = [
+      'updatedAt = :now',
+      'gsi2pk = if_not_exists(gsi2pk, :g2pk)',
+      'gsi2sk = if_not_exists(gsi2sk, :g2sk)',
+    ];
     const fields = ['tenantId', 'chatbotId', 'createdAt', ...SETTINGS] as const;
     for (const field of fields) {
       const given = field in settings && settings[field as keyof ChatbotSettings] !== undefined;
@@ -57,5 +72,35 @@ export class DynamoChatbotStore implements ChatbotStore {
       ConditionExpression: 'sessionId = :s',
       ExpressionAttributeValues: { ':s': sessionId },
     });
+  }
+
+  async list(tenantId: string, page: PageRequest): Promise<Page<Chatbot>> {
+    const partition = tenantPartition(tenantId);
+    const start =
+      page.cursor &&
+      decodeCursor(page.cursor, { gsi1pk: partition, pkPrefix: `CHATBOT#${tenantId}#` }, 'gsi2');
+    const { items } = await this.table.query({
+      IndexName: 'gsi2',
+      KeyConditionExpression: 'gsi2pk = :p',
+      ExpressionAttributeValues: { ':p': partition },
+      ScanIndexForward: false,
+      Limit: page.limit + 1,
+      ...(start && { ExclusiveStartKey: start }),
+    });
+    const kept = items.slice(0, page.limit);
+    const last = kept.at(-1);
+    return {
+      items: kept.map((item) => entityOf<Chatbot>(item) as Chatbot),
+      ...(items.length > page.limit && last && { nextCursor: encodeCursor(last, 'gsi2') }),
+    };
+  }
+
+  async delete(tenantId: string, chatbotId: string): Promise<'deleted' | 'has_session' | 'missing'> {
+    const key = chatbotKey(tenantId, chatbotId);
+    const deleted = await this.table.delete(key, {
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(sessionId)',
+    });
+    if (deleted) return 'deleted';
+    return (await this.table.get(key)) ? 'has_session' : 'missing';
   }
 }

@@ -3,7 +3,10 @@ import { InvalidCursorError } from '../ports/page.ts';
 /** The key attributes of an item listed through gsi1: what DynamoDB needs to resume after it. */
 export type Gsi1Key = { pk: string; gsi1pk: string; gsi1sk: string };
 
-const KEY_NAMES = ['gsi1pk', 'gsi1sk', 'pk'];
+/** A listing's index: its key attributes are `<index>pk` and `<index>sk`. */
+export type PagedIndex = 'gsi1' | 'gsi2';
+
+const keyNames = (index: PagedIndex) => [`${index}pk`, `${index}sk`, 'pk'];
 
 /** Far above any cursor a listing makes (~300 characters), far below DynamoDB's key limits. */
 export const MAX_CURSOR_CHARS = 1024;
@@ -11,11 +14,11 @@ export const MAX_CURSOR_CHARS = 1024;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const ITEM_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
 
-/** The opaque cursor of a gsi1 listing: the base64url JSON of the last item's key. */
-export const encodeCursor = (item: Record<string, unknown>): string =>
-  Buffer.from(JSON.stringify({ pk: item.pk, gsi1pk: item.gsi1pk, gsi1sk: item.gsi1sk })).toString(
-    'base64url',
-  );
+/** The opaque cursor of a gsi1 (or `index`) listing: the base64url JSON of the last item's key. */
+export const encodeCursor = (item: Record<string, unknown>, index: PagedIndex = 'gsi1'): string =>
+  Buffer.from(
+    JSON.stringify({ pk: item.pk, [`${index}pk`]: item[`${index}pk`], [`${index}sk`]: item[`${index}sk`] }),
+  ).toString('base64url');
 
 const parse = (cursor: string): unknown => {
   if (cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError();
@@ -32,24 +35,39 @@ const parse = (cursor: string): unknown => {
  * of another tenant's, session's or conversation's list is refused), the listing's pk prefix, and
  * a sort key made of an ISO time and that item's id. A forged cursor therefore never reaches
  * another partition, nor makes DynamoDB fail (a sort key over 1024 bytes would be a 500).
+ * `expected.gsi1pk` is the listing's partition in its index (`index`, gsi1 unless given).
  */
-export const decodeCursor = (cursor: string, expected: { gsi1pk: string; pkPrefix: string }): Gsi1Key => {
+export function decodeCursor(cursor: string, expected: { gsi1pk: string; pkPrefix: string }): Gsi1Key;
+export function decodeCursor(
+  cursor: string,
+  expected: { gsi1pk: string; pkPrefix: string },
+  index: PagedIndex,
+): Record<string, string>;
+export function decodeCursor(
+  cursor: string,
+  expected: { gsi1pk: string; pkPrefix: string },
+  index: PagedIndex = 'gsi1',
+): Record<string, string> {
+  const names = keyNames(index);
+  const [pkName, skName] = names as [string, string];
   const key = parse(cursor);
   if (typeof key !== 'object' || key === null || Array.isArray(key)) throw new InvalidCursorError();
   const entries = Object.entries(key);
   const strings =
-    entries.length === KEY_NAMES.length &&
-    entries.every(([name, value]) => KEY_NAMES.includes(name) && typeof value === 'string');
+    entries.length === names.length &&
+    entries.every(([name, value]) => names.includes(name) && typeof value === 'string');
   if (!strings) throw new InvalidCursorError();
-  const k = key as Gsi1Key;
-  const id = k.pk.startsWith(expected.pkPrefix) ? k.pk.slice(expected.pkPrefix.length) : '';
-  const separator = k.gsi1sk.lastIndexOf('#');
+  const k = key as Record<string, string>;
+  const pk = k.pk as string;
+  const sk = k[skName] as string;
+  const id = pk.startsWith(expected.pkPrefix) ? pk.slice(expected.pkPrefix.length) : '';
+  const separator = sk.lastIndexOf('#');
   const valid =
-    k.gsi1pk === expected.gsi1pk &&
+    k[pkName] === expected.gsi1pk &&
     ITEM_ID.test(id) &&
     separator > 0 &&
-    k.gsi1sk.slice(separator + 1) === id &&
-    ISO_TIME.test(k.gsi1sk.slice(0, separator));
+    sk.slice(separator + 1) === id &&
+    ISO_TIME.test(sk.slice(0, separator));
   if (!valid) throw new InvalidCursorError();
-  return { pk: k.pk, gsi1pk: k.gsi1pk, gsi1sk: k.gsi1sk };
-};
+  return { pk, [pkName]: k[pkName] as string, [skName]: sk };
+}

@@ -1,10 +1,14 @@
 import type { DesiredState, Session } from '../domain/entities.ts';
 import { allowedPredecessors } from '../domain/session-status.ts';
+import type { Page, PageRequest } from '../ports/page.ts';
 import type { SessionStore, SessionTransition } from '../ports/session-store.ts';
+import { decodeCursor, encodeCursor } from './dynamodb-page.ts';
 import { type DynamoTable, entityOf, updateExpression } from './dynamodb-table.ts';
 
 const sessionKey = (sessionId: string) => ({ pk: `SESSION#${sessionId}` });
 const shardKey = (shard: number) => `SHARD#${shard}`;
+/** The tenant's sessions in gsi2, by creation time. */
+const tenantPartition = (tenantId: string) => `TENANTSESSIONS#${tenantId}`;
 const FENCE_OK = '(attribute_not_exists(fence) OR fence <= :fence)';
 
 export class DynamoSessionStore implements SessionStore {
@@ -19,6 +23,8 @@ export class DynamoSessionStore implements SessionStore {
       ...sessionKey(session.sessionId),
       gsi1pk: shardKey(session.shard),
       gsi1sk: session.sessionId,
+      gsi2pk: tenantPartition(session.tenantId),
+      gsi2sk: `${session.createdAt}#${session.sessionId}`,
       ...session,
     };
     return this.table.put(item, { ConditionExpression: 'attribute_not_exists(pk)' });
@@ -86,5 +92,25 @@ export class DynamoSessionStore implements SessionStore {
       ExpressionAttributeValues: { ':shard': shardKey(shard) },
     });
     return items.map((item) => entityOf<Session>(item) as Session);
+  }
+
+  async listByTenant(tenantId: string, page: PageRequest): Promise<Page<Session>> {
+    const partition = tenantPartition(tenantId);
+    const start =
+      page.cursor && decodeCursor(page.cursor, { gsi1pk: partition, pkPrefix: 'SESSION#' }, 'gsi2');
+    const { items } = await this.table.query({
+      IndexName: 'gsi2',
+      KeyConditionExpression: 'gsi2pk = :p',
+      ExpressionAttributeValues: { ':p': partition },
+      ScanIndexForward: false,
+      Limit: page.limit + 1,
+      ...(start && { ExclusiveStartKey: start }),
+    });
+    const kept = items.slice(0, page.limit);
+    const last = kept.at(-1);
+    return {
+      items: kept.map((item) => entityOf<Session>(item) as Session),
+      ...(items.length > page.limit && last && { nextCursor: encodeCursor(last, 'gsi2') }),
+    };
   }
 }

@@ -115,10 +115,10 @@ export class DynamoTable {
   }
 }
 
-/** Strips the storage keys (pk, sk, gsi*, ttl) from an item, leaving the entity. */
+/** Strips the storage keys (pk, sk, gsi1/gsi2 keys, ttl) from an item, leaving the entity. */
 export const entityOf = <T>(item: Item | undefined): T | undefined => {
   if (!item) return undefined;
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ttl: _ttl, ...entity } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, gsi2pk: _g3, gsi2sk: _g4, ttl: _ttl, ...entity } = item;
   return entity as T;
 };
 

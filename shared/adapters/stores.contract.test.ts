@@ -191,9 +191,72 @@ describe.each([
       expect((await s.chatbots.get('tenant-a', 'c4'))?.sessionId).toBeUndefined();
       expect(await s.chatbots.attachSession('tenant-a', 'missing', 's1')).toBe(false);
     });
+
+    it("lists a tenant's chatbots newest first in pages, never another's, and refuses another list's cursor", async () => {
+      const tenant = `t-list-${Math.random().toString(36).slice(2)}`;
+      const at = (minute: number) => `2026-02-01T10:0${minute}:00.000Z`;
+      for (const [i, id] of ['a', 'b', 'c'].entries()) {
+        await s.chatbots.createIfMissing(aChatbot({ tenantId: tenant, chatbotId: id, createdAt: at(i) }));
+      }
+      // Created through upsert (PUT chatbots) joins the list too.
+      await s.chatbots.upsert(aChatbot({ tenantId: tenant, chatbotId: 'd', createdAt: at(3) }), {}, at(3));
+      await s.chatbots.createIfMissing(aChatbot({ tenantId: `${tenant}-other`, chatbotId: 'x' }));
+      const first = await s.chatbots.list(tenant, { limit: 3 });
+      expect(first.items.map((c) => c.chatbotId)).toEqual(['d', 'c', 'b']);
+      expect(first.items[0]).not.toHaveProperty('gsi2pk');
+      const second = await s.chatbots.list(tenant, { limit: 3, cursor: first.nextCursor });
+      expect([second.items.map((c) => c.chatbotId), second.nextCursor]).toEqual([['a'], undefined]);
+      await expect(
+        s.chatbots.list(`${tenant}-other`, { limit: 3, cursor: first.nextCursor }),
+      ).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
+    });
+
+    it('deletes a chatbot only while no session is linked to it', async () => {
+      await s.chatbots.createIfMissing(aChatbot({ chatbotId: 'c-del' }));
+      await s.chatbots.attachSession('tenant-a', 'c-del', 's1');
+      expect(await s.chatbots.delete('tenant-a', 'c-del')).toBe('has_session');
+      expect(await s.chatbots.get('tenant-a', 'c-del')).toBeDefined();
+      await s.chatbots.detachSession('tenant-a', 'c-del', 's1');
+      expect(await s.chatbots.delete('tenant-a', 'c-del')).toBe('deleted');
+      expect(await s.chatbots.get('tenant-a', 'c-del')).toBeUndefined();
+      expect(await s.chatbots.delete('tenant-a', 'c-del')).toBe('missing');
+    });
   });
 
   describe('sessions', () => {
+    it("lists a tenant's sessions newest first in pages, never another's, and refuses another list's cursor", async () => {
+      const tenant = `t-sessions-${Math.random().toString(36).slice(2)}`;
+      const made = [];
+      for (const minute of [0, 1, 2]) {
+        const session = aSession({ tenantId: tenant, createdAt: `2026-02-01T10:0${minute}:00.000Z` });
+        await s.sessions.create(session);
+        made.push(session.sessionId);
+      }
+      await s.sessions.create(aSession({ tenantId: `${tenant}-other` }));
+      const first = await s.sessions.listByTenant(tenant, { limit: 2 });
+      expect(first.items.map((x) => x.sessionId)).toEqual([made[2], made[1]]);
+      expect(first.items[0]).not.toHaveProperty('gsi2pk');
+      const second = await s.sessions.listByTenant(tenant, { limit: 2, cursor: first.nextCursor });
+      expect([second.items.map((x) => x.sessionId), second.nextCursor]).toEqual([[made[0]], undefined]);
+      await expect(
+        s.sessions.listByTenant(`${tenant}-other`, { limit: 2, cursor: first.nextCursor }),
+      ).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
+      // The runner's listing per shard is unchanged by the tenant index.
+      expect((await s.sessions.listByShard(0)).map((x) => x.sessionId)).toEqual(expect.arrayContaining(made));
+    });
+
+    it('lets any status become DELETING, and nothing leave it', async () => {
+      const session = aSession({ status: 'CONNECTING' });
+      await s.sessions.create(session);
+      expect(await s.sessions.transition(session.sessionId, { to: 'DELETING', now: LATER })).toMatchObject({
+        status: 'DELETING',
+      });
+      for (const to of ['CONNECTING', 'CONNECTED', 'DISCONNECTED', 'LOGGED_OUT', 'DELETING'] as const) {
+        expect(await s.sessions.transition(session.sessionId, { to, fence: 99, now: LATER })).toBeUndefined();
+      }
+      expect((await s.sessions.get(session.sessionId))?.status).toBe('DELETING');
+    });
+
     it('creates once and lists by shard', async () => {
       const session = aSession({ shard: 7 });
       expect(await s.sessions.create(session)).toBe(true);

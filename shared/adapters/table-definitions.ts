@@ -28,12 +28,18 @@ export const TTL_ATTRIBUTE = 'ttl';
 export const TABLES = {
   /** Tenants (`TENANT#id`) and API key hashes (`APIKEY#sha256`). */
   tenants: { id: 'Tenants', envKey: 'TENANTS_TABLE', partitionKey: 'pk', indexes: [] },
-  /** Sessions (`SESSION#id`, listed per shard through gsi1) and chatbots (`CHATBOT#tenant#id`). */
+  /**
+   * Sessions (`SESSION#id`, listed per shard through gsi1) and chatbots (`CHATBOT#tenant#id`);
+   * gsi2 lists both per tenant by creation time (`TENANTSESSIONS#tenant`, `TENANTCHATBOTS#tenant`).
+   */
   sessions: {
     id: 'Sessions',
     envKey: 'SESSIONS_TABLE',
     partitionKey: 'pk',
-    indexes: [{ name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+    indexes: [
+      { name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+      { name: GSI2, partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    ],
   },
   /**
    * Messages (by conversation and time through gsi1), conversations (by session and last activity),

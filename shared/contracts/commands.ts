@@ -16,8 +16,14 @@ export const SendCommand = z.object({
   text: MessageText,
 });
 export const StopCommand = z.object({ ...base, type: z.literal('stop'), logout: z.boolean() });
+/**
+ * The tenant deleted the session (it is DELETING): unlink the device if it can, delete the auth
+ * state and the session record; with `purge`, its conversations and messages too.
+ */
+export const DeleteCommand = z.object({ ...base, type: z.literal('delete'), purge: z.boolean() });
 
 /** A command on `commands-<shard>.fifo`: one ordered stream per session (MessageGroupId = sessionId). */
-export const Command = z.discriminatedUnion('type', [StartCommand, SendCommand, StopCommand]);
+export const Command = z.discriminatedUnion('type', [StartCommand, SendCommand, StopCommand, DeleteCommand]);
 export type Command = z.infer<typeof Command>;
 export type SendCommand = z.infer<typeof SendCommand>;
+export type DeleteCommand = z.infer<typeof DeleteCommand>;

@@ -79,7 +79,12 @@ export const MessageView = z.object({
   error: z.string().optional(),
   updatedAt: Timestamp,
 });
-export const DisconnectResponse = z.object({ sessionId: Uuid, status: SessionStatusSchema });
+/** `status` is the current one: the runner closes the socket afterwards (a `session.status` event follows). */
+export const DisconnectResponse = z.object({
+  sessionId: Uuid,
+  status: SessionStatusSchema,
+  desiredState: z.literal('STOPPED'),
+});
 export const ChatbotView = z.object({
   chatbotId: ChatbotId,
   name: z.string(),

@@ -106,18 +106,20 @@ const operation = (op: OpenApiRoute) => ({
     ...Object.fromEntries(
       Object.entries(op.responses).map(([status, s]) => [
         status,
-        {
-          description: 'Success',
-          content: {
-            'application/json': { schema: schema(s, 'output') },
-            ...Object.fromEntries(
-              Object.entries(op.media ?? {}).map(([m, format]) => [
-                m,
-                { schema: { type: 'string', format } },
-              ]),
-            ),
-          },
-        },
+        status === '204'
+          ? { description: 'Success, no content' }
+          : {
+              description: 'Success',
+              content: {
+                'application/json': { schema: schema(s, 'output') },
+                ...Object.fromEntries(
+                  Object.entries(op.media ?? {}).map(([m, format]) => [
+                    m,
+                    { schema: { type: 'string', format } },
+                  ]),
+                ),
+              },
+            },
       ]),
     ),
     ...Object.fromEntries(

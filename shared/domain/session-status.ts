@@ -4,20 +4,25 @@ export const SESSION_STATUSES = [
   'QR_READY',
   'CONNECTED',
   'LOGGED_OUT',
+  // Asked to be deleted by its tenant; the runner deletes it (and its auth state) from here.
+  'DELETING',
 ] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
 /**
  * The allowed transitions, in one place. Any status may fall back to DISCONNECTED or LOGGED_OUT
  * (socket closed, phone unlinked); a reconnect goes through CONNECTING without a new QR.
+ * Any status may become DELETING, and DELETING is final: no runner write can bring a session the
+ * tenant deleted back (the record itself is deleted by the runner).
  */
 const NEXT: Record<SessionStatus, readonly SessionStatus[]> = {
-  DISCONNECTED: ['CONNECTING', 'LOGGED_OUT'],
+  DISCONNECTED: ['CONNECTING', 'LOGGED_OUT', 'DELETING'],
   // CONNECTING again: a retry that could not reach WhatsApp records its lastError and tries on.
-  CONNECTING: ['CONNECTING', 'QR_READY', 'CONNECTED', 'DISCONNECTED', 'LOGGED_OUT'],
-  QR_READY: ['QR_READY', 'CONNECTING', 'CONNECTED', 'DISCONNECTED', 'LOGGED_OUT'],
-  CONNECTED: ['CONNECTING', 'DISCONNECTED', 'LOGGED_OUT'],
-  LOGGED_OUT: ['CONNECTING', 'DISCONNECTED'],
+  CONNECTING: ['CONNECTING', 'QR_READY', 'CONNECTED', 'DISCONNECTED', 'LOGGED_OUT', 'DELETING'],
+  QR_READY: ['QR_READY', 'CONNECTING', 'CONNECTED', 'DISCONNECTED', 'LOGGED_OUT', 'DELETING'],
+  CONNECTED: ['CONNECTING', 'DISCONNECTED', 'LOGGED_OUT', 'DELETING'],
+  LOGGED_OUT: ['CONNECTING', 'DISCONNECTED', 'DELETING'],
+  DELETING: [],
 };
 
 export const canTransition = (from: SessionStatus, to: SessionStatus): boolean => NEXT[from].includes(to);

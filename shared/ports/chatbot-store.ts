@@ -1,4 +1,5 @@
 import type { Chatbot } from '../domain/entities.ts';
+import type { Page, PageRequest } from './page.ts';
 
 export type ChatbotSettings = Partial<Pick<Chatbot, 'name' | 'aiEnabled' | 'systemPrompt' | 'model'>>;
 
@@ -10,6 +11,13 @@ export interface ChatbotStore {
   upsert(defaults: Chatbot, settings: ChatbotSettings, now: string): Promise<Chatbot>;
   /** Links the session unless another one is linked already; false when it lost that race. */
   attachSession(tenantId: string, chatbotId: string, sessionId: string): Promise<boolean>;
-  /** Undoes `attachSession` for that session only (rollback after a failed init). */
+  /** Frees the chatbot of that session only (rollback after a failed init, or the session deleted). */
   detachSession(tenantId: string, chatbotId: string, sessionId: string): Promise<void>;
+  /** A page of a tenant's chatbots, newest first. */
+  list(tenantId: string, page: PageRequest): Promise<Page<Chatbot>>;
+  /**
+   * Deletes the chatbot unless a session is linked to it: `deleted`, `has_session` (nothing
+   * deleted), or `missing`.
+   */
+  delete(tenantId: string, chatbotId: string): Promise<'deleted' | 'has_session' | 'missing'>;
 }

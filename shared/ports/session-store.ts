@@ -1,5 +1,6 @@
 import type { DesiredState, Session } from '../domain/entities.ts';
 import type { SessionStatus } from '../domain/session-status.ts';
+import type { Page, PageRequest } from './page.ts';
 
 /** Fields a runner may write along with a status change. `null` removes the attribute. */
 export type SessionStatusFields = Partial<{
@@ -33,4 +34,6 @@ export interface SessionStore {
   touch(sessionId: string, fence: number, now: string): Promise<boolean>;
   /** Every session of a shard (the runner's work list). */
   listByShard(shard: number): Promise<Session[]>;
+  /** A page of a tenant's sessions, newest first (stored statuses: liveness is the caller's). */
+  listByTenant(tenantId: string, page: PageRequest): Promise<Page<Session>>;
 }

@@ -110,6 +110,22 @@ export class InMemoryChatbotStore implements ChatbotStore {
     const chatbot = this.items.get(this.key(tenantId, chatbotId));
     if (chatbot?.sessionId === sessionId) delete chatbot.sessionId;
   }
+  async list(tenantId: string, page: PageRequest): Promise<Page<Chatbot>> {
+    const sortKey = (c: Chatbot) => `${c.createdAt}#${c.chatbotId}`;
+    const own = [...this.items.values()].filter((c) => c.tenantId === tenantId);
+    return pageOf(
+      own.sort((a, b) => sortKey(b).localeCompare(sortKey(a))),
+      sortKey,
+      page,
+    );
+  }
+  async delete(tenantId: string, chatbotId: string): Promise<'deleted' | 'has_session' | 'missing'> {
+    const chatbot = this.items.get(this.key(tenantId, chatbotId));
+    if (!chatbot) return 'missing';
+    if (chatbot.sessionId) return 'has_session';
+    this.items.delete(this.key(tenantId, chatbotId));
+    return 'deleted';
+  }
 }
 
 export class InMemorySessionStore implements SessionStore {
@@ -153,6 +169,15 @@ export class InMemorySessionStore implements SessionStore {
   }
   async listByShard(shard: number): Promise<Session[]> {
     return [...this.items.values()].filter((s) => s.shard === shard).map(copy);
+  }
+  async listByTenant(tenantId: string, page: PageRequest): Promise<Page<Session>> {
+    const sortKey = (x: Session) => `${x.createdAt}#${x.sessionId}`;
+    const own = [...this.items.values()].filter((x) => x.tenantId === tenantId);
+    return pageOf(
+      own.sort((a, b) => sortKey(b).localeCompare(sortKey(a))),
+      sortKey,
+      page,
+    );
   }
   private fenceOk = (session: Session, fence: number | undefined) =>
     fence === undefined || session.fence === undefined || session.fence <= fence;

@@ -1,6 +1,7 @@
 import type { UpsertChatbotInput } from '../contracts/http.ts';
 import { type Chatbot, DEFAULT_SYSTEM_PROMPT } from '../domain/entities.ts';
-import { AppError } from '../errors.ts';
+import { AppError, ConflictError, NotFoundError } from '../errors.ts';
+import type { Page } from '../ports/page.ts';
 import type { GatewayDeps } from './deps.ts';
 
 /**
@@ -48,4 +49,38 @@ export const upsertChatbot = async (
   if (!isModelAllowed(input.model, deps.allowedModels)) throw new ModelNotAllowedError(deps.allowedModels);
   const now = deps.clock.now().toISOString();
   return deps.chatbots.upsert(defaultChatbot(tenantId, chatbotId, now), input, now);
+};
+
+/** A page of the tenant's chatbots, newest first; 400 INVALID_CURSOR for a cursor of another list. */
+export const listChatbots = (
+  deps: Pick<GatewayDeps, 'chatbots'>,
+  tenantId: string,
+  query: { cursor?: string; limit?: number },
+): Promise<Page<Chatbot>> => deps.chatbots.list(tenantId, { limit: query.limit ?? 50, cursor: query.cursor });
+
+/** The tenant's chatbot; 404 for an unknown one and for another tenant's. */
+export const getChatbot = async (
+  deps: Pick<GatewayDeps, 'chatbots'>,
+  tenantId: string,
+  chatbotId: string,
+): Promise<Chatbot> => {
+  const chatbot = await deps.chatbots.get(tenantId, chatbotId);
+  if (!chatbot) throw new NotFoundError('CHATBOT_NOT_FOUND', 'No such chatbot');
+  return chatbot;
+};
+
+/**
+ * Deletes the tenant's chatbot; 409 SESSION_EXISTS while a session is linked to it (delete the
+ * session first), 404 for an unknown one and for another tenant's.
+ */
+export const deleteChatbot = async (
+  deps: Pick<GatewayDeps, 'chatbots'>,
+  tenantId: string,
+  chatbotId: string,
+): Promise<void> => {
+  const outcome = await deps.chatbots.delete(tenantId, chatbotId);
+  if (outcome === 'missing') throw new NotFoundError('CHATBOT_NOT_FOUND', 'No such chatbot');
+  if (outcome === 'has_session') {
+    throw new ConflictError('SESSION_EXISTS', 'The chatbot has a session: delete the session first');
+  }
 };

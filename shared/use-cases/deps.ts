@@ -37,14 +37,17 @@ export interface GatewayDeps {
   shardCount: number;
 }
 
-/** The tenant's session, or 404 for an unknown id and for another tenant's (never 403, never its data). */
+/**
+ * The tenant's session, or 404 for an unknown id, for another tenant's (never 403, never its data)
+ * and for one its tenant deleted (DELETING: only the session listing still shows it).
+ */
 export const loadOwnSession = async (
   deps: Pick<GatewayDeps, 'sessions'>,
   tenantId: string,
   sessionId: string,
 ): Promise<Session> => {
   const session = await deps.sessions.get(sessionId);
-  if (!session || session.tenantId !== tenantId) {
+  if (!session || session.tenantId !== tenantId || session.status === 'DELETING') {
     throw new NotFoundError('SESSION_NOT_FOUND', 'No such session');
   }
   return session;

@@ -150,7 +150,10 @@ const start = async (deps: GatewayDeps, session: Session): Promise<Session> => {
   return moved ?? (await deps.sessions.get(session.sessionId)) ?? session;
 };
 
-/** Asks the runner to close the session's socket (and unlink the device when `logout`). */
+/**
+ * Asks the runner to close the session's socket (and unlink the device when `logout`); answers the
+ * session as it is now (with liveness): the status changes once the runner has closed it.
+ */
 export const disconnectSession = async (
   deps: GatewayDeps,
   tenantId: string,
@@ -165,7 +168,8 @@ export const disconnectSession = async (
     logout: input.logout ?? false,
   });
   const now = deps.clock.now().toISOString();
-  return (await deps.sessions.setDesiredState(session.sessionId, 'stopped', now)) ?? session;
+  const stored = (await deps.sessions.setDesiredState(session.sessionId, 'stopped', now)) ?? session;
+  return withRunnerLiveness(deps, stored);
 };
 
 /** The session as the tenant should see it: held statuses only while a runner holds it. */
