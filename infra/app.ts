@@ -24,6 +24,7 @@ for (const key of [...FLAT_CONTEXT_KEYS, ...Object.keys(VPC_CONTEXT_KEYS)]) {
   if (value !== undefined) flat[key] = value;
 }
 flat.alarmEmail ??= process.env.ALARM_EMAIL;
+flat.mediaRetentionDays ??= process.env.MEDIA_RETENTION_DAYS;
 
 try {
   addGateway(app, parseStageConfig(mergeStageInput(stages[stage], flat)));

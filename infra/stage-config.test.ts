@@ -16,6 +16,7 @@ describe('stage configuration', () => {
       logRetentionDays: 30,
       vpc: { mode: 'public', maxAzs: 2, natGateways: 1 },
       removalPolicy: 'retain',
+      mediaRetentionDays: 30,
       sendRatePerMinute: 60,
       initRatePerMinute: 10,
       sessionsPerTenant: 50,

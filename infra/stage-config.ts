@@ -77,6 +77,8 @@ export const StageConfigSchema = z
     vpc: VpcConfig,
     /** `destroy` only for throw-away stages: tables, bucket and key go with the stack. */
     removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+    /** Days incoming media is kept (`MEDIA_RETENTION_DAYS`): a lifecycle rule on `media/` of the auth-state bucket. */
+    mediaRetentionDays: int(1, 3650).default(30),
     /** Per-tenant send rate of the API (`SEND_RATE_PER_MINUTE`). */
     sendRatePerMinute: int(1, 100_000).default(60),
     /** Per-tenant `POST /init` calls per minute (`INIT_RATE_PER_MINUTE`): each may start a socket and a QR. */

@@ -6,12 +6,14 @@ import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
 import { purgeSessionMessages } from '#shared/adapters/dynamodb-session-purge.ts';
 import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
+import { S3MediaStore } from '#shared/adapters/s3-media-store.ts';
 import { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
 import { SqsCommandPublisher } from '#shared/adapters/sqs-command-publisher.ts';
 import type { RunnerConfig } from '#shared/config.ts';
 import { qrToTerminal } from '#shared/domain/qr-image.ts';
 import { createLogger } from '#shared/logger.ts';
 import { startHealthServer } from './health.ts';
+import { IncomingMedia } from './incoming-media.ts';
 import { IncomingOutbox } from './incoming-outbox.ts';
 import { sqsIncomingPublisher } from './incoming-publisher.ts';
 import { IncomingSpool } from './incoming-spool.ts';
@@ -19,6 +21,7 @@ import { emfMetrics } from './metrics.ts';
 import { SendSweeper } from './send-sweeper.ts';
 import type { SessionContext } from './session.ts';
 import { Supervisor } from './supervisor.ts';
+import { mediaSourceFor } from './whatsapp-media.ts';
 
 /** The process around the runner; injected so that shutdown is testable without a real process. */
 export interface RunnerProcess {
@@ -116,6 +119,13 @@ export const startRunner = async (
       messages,
       objects,
       publishIncoming: outbox.publish,
+      // Files go to the auth-state bucket under media/<tenantId>/ (its KMS key, a retention rule).
+      incomingMedia: new IncomingMedia({
+        store: new S3MediaStore(clients.s3, config.AUTH_STATE_BUCKET),
+        source: mediaSourceFor(config.WHATSAPP_WS_URL, config.WHATSAPP_SIMULATOR_MEDIA_CA),
+        logger,
+        timers,
+      }),
       recoverIncoming: (sessionId) => outbox.recover(sessionId),
       metrics,
       logger,

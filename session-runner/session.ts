@@ -17,10 +17,12 @@ import type { ObjectStore } from '#shared/ports/object-store.ts';
 import type { SessionStatusFields, SessionStore } from '#shared/ports/session-store.ts';
 import { DurableAuthState } from './auth-state/durable-auth-state.ts';
 import { silentBaileysLogger } from './baileys-logger.ts';
+import { type IncomingMedia, mediaIdOf } from './incoming-media.ts';
 import type { IncomingPublisher } from './incoming-publisher.ts';
 import type { MetricSink } from './metrics.ts';
 import { type BackoffOptions, closeAction } from './reconnect-policy.ts';
 import { waMessageIdFor } from './wa-message-id.ts';
+import { mediaNote, mediaOf } from './whatsapp-media.ts';
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -34,6 +36,8 @@ export interface SessionContext {
   objects: ObjectStore;
   /** Takes an incoming message; resolves once it is durable (SQS or the S3 spool). */
   publishIncoming: IncomingPublisher;
+  /** Stores the file of an incoming image, voice note, video or document (none: only the note is kept). */
+  incomingMedia?: Pick<IncomingMedia, 'capture'>;
   /** Before a session's socket opens: a spool left for it is redriven first (per-chat order). */
   recoverIncoming?: (sessionId: string) => Promise<void>;
   metrics: MetricSink;
@@ -407,7 +411,9 @@ export class WhatsAppSession {
       timer = this.ctx.timers.setTimeout(r, RECEIPT_WAIT_MS);
     });
     await Promise.race([
-      this.ctx.publishIncoming(message).catch((e) => this.warn('incoming message not stored', e)),
+      this.withMedia(message, m)
+        .then((full) => this.ctx.publishIncoming(full))
+        .catch((e) => this.warn('incoming message not stored', e)),
       bound,
     ]);
     this.ctx.timers.clearTimeout(timer);
@@ -418,14 +424,28 @@ export class WhatsAppSession {
     // Stored before its receipt already (the usual path); the rest is published from here.
     if (!message || this.storedIncoming.delete(`${message.chat}\n${message.waMessageId}`)) return;
     // The outbox owns it from here: SQS, or the S3 spool when SQS fails; per-chat order.
-    await this.ctx.publishIncoming(message).catch((e) => this.warn('incoming message not stored', e));
+    await this.withMedia(message, m)
+      .then((full) => this.ctx.publishIncoming(full))
+      .catch((e) => this.warn('incoming message not stored', e));
+  }
+
+  /** The message with its file stored (or marked failed); the receipt waits for it within its bound. */
+  private async withMedia(message: MessageReceived, m: WAMessage): Promise<MessageReceived> {
+    const store = this.ctx.incomingMedia;
+    const media = store && mediaOf(m.message);
+    if (!store || !media) return message;
+    const mediaId = mediaIdOf(this.sessionId, message.waMessageId);
+    return { ...message, media: await store.capture(this.record.tenantId, mediaId, media) };
   }
 
   /** The text a contact wrote as a `message.received`, or undefined for what is not published. */
   private received(m: WAMessage): MessageReceived | undefined {
     // Normalized as Baileys' cleanMessage does (the receipt hook runs before it).
     const jid = m.key.remoteJid ? jidNormalizedUser(m.key.remoteJid) : '';
-    const text = m.message?.conversation ?? m.message?.extendedTextMessage?.text;
+    const media = mediaOf(m.message);
+    // A file reaches the AI as a note of it ("[image: caption]").
+    const text =
+      m.message?.conversation ?? m.message?.extendedTextMessage?.text ?? (media && mediaNote(media));
     if (
       m.key.fromMe ||
       !m.key.id ||

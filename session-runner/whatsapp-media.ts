@@ -105,6 +105,18 @@ export function downloadUrlOf(media: MediaContent, source: MediaSource = {}): UR
   throw new MediaDownloadError('the message has no WhatsApp media path');
 }
 
+/**
+ * The download source of a runner: the simulator's CA only for a loopback WhatsApp URL (as its
+ * root key), refused otherwise; WhatsApp's host under the public roots without one.
+ */
+export function mediaSourceFor(waWebSocketUrl: string, simulatorCa: string | undefined): MediaSource {
+  if (!simulatorCa) return {};
+  if (!isLoopbackHost(new URL(waWebSocketUrl).hostname)) {
+    throw new MediaDownloadError('refusing the simulator media CA: the WhatsApp URL is not loopback');
+  }
+  return { simulatorCa };
+}
+
 /** A download failed: not reachable, refused, or the bytes do not match what the message declares. */
 export class MediaDownloadError extends Error {
   override readonly name = 'MediaDownloadError';

@@ -151,6 +151,8 @@ export const RunnerEnv = EndpointEnv.extend({
     .string()
     .regex(/^[0-9a-f]{64}$/)
     .optional(),
+  /** PEM of the simulator's media CA; only honoured for a loopback WHATSAPP_WS_URL (local stack, tests). */
+  WHATSAPP_SIMULATOR_MEDIA_CA: z.string().includes('BEGIN CERTIFICATE').optional(),
   /** WhatsApp Web version `major.minor.patch`; the pinned Baileys default when unset. */
   WHATSAPP_VERSION: z
     .string()

@@ -9,6 +9,7 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { MEDIA_PREFIX } from '#shared/domain/media.ts';
 
 export interface AuthStateBucketProps {
   removalPolicy: RemovalPolicy;
@@ -16,12 +17,15 @@ export interface AuthStateBucketProps {
   noncurrentVersionDays?: number;
   /** Days the S3 server access logs are kept. */
   accessLogDays?: number;
+  /** Days the tenants' files under `media/` are kept (`MEDIA_RETENTION_DAYS`, default 30). */
+  mediaRetentionDays?: number;
 }
 
 /**
  * The S3 bucket of the runner's Baileys auth state (creds and Signal keys: secrets that let
  * anyone impersonate a linked device). A customer-managed key with rotation, versioning so a bad
  * compaction can be rolled back, old versions expired, TLS only, no public access, and access logs.
+ * Incoming media lives here too, under `media/<tenantId>/` (same key, its own retention rule).
  */
 export class AuthStateBucket extends Construct {
   readonly bucket: Bucket;
@@ -72,6 +76,14 @@ export class AuthStateBucket extends Construct {
           noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 14),
           expiredObjectDeleteMarker: true,
           abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+        {
+          // Incoming media (media/<tenantId>/<mediaId>) is kept for the retention period only,
+          // and a replaced or expired file is not kept as an old version either.
+          id: 'expire-media',
+          prefix: MEDIA_PREFIX,
+          expiration: Duration.days(props.mediaRetentionDays ?? 30),
+          noncurrentVersionExpiration: Duration.days(1),
         },
       ],
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,

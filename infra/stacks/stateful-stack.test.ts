@@ -127,6 +127,13 @@ describe('stateful stack: auth-state bucket', () => {
         ExpiredObjectDeleteMarker: true,
         AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
       }),
+      {
+        Id: 'expire-media',
+        Status: 'Enabled',
+        Prefix: 'media/',
+        ExpirationInDays: 30,
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      },
     ]);
     expect(Properties.PublicAccessBlockConfiguration).toEqual({
       BlockPublicAcls: true,

@@ -28,7 +28,10 @@ export class StatefulStack extends Stack {
     const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     this.tables = new GatewayTables(this, 'Tables', { removalPolicy });
-    this.authState = new AuthStateBucket(this, 'AuthState', { removalPolicy });
+    this.authState = new AuthStateBucket(this, 'AuthState', {
+      removalPolicy,
+      mediaRetentionDays: config.mediaRetentionDays,
+    });
     this.queues = new GatewayQueues(this, 'Queues', {
       shardCount: config.shardCount,
       namePrefix: `wa-${config.stage}-`,

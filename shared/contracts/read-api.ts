@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { MessageStatusSchema, Timestamp, Uuid } from './common.ts';
 import { ConversationsQuery, CursorQuery } from './http.ts';
+import { MessageMediaSchema } from './media.ts';
 
 export const ConversationView = z.object({
   conversationId: z.string(),
@@ -19,6 +20,7 @@ export const ConversationMessageView = z.object({
   from: z.string().optional(),
   to: z.string(),
   text: z.string(),
+  media: MessageMediaSchema.optional(),
   status: MessageStatusSchema,
   waMessageId: z.string().optional(),
   createdAt: Timestamp,

@@ -1,3 +1,4 @@
+import type { MessageMedia } from './media.ts';
 import type { MessageStatus, SessionStatus } from './session-status.ts';
 
 export interface Tenant {
@@ -16,6 +17,8 @@ export interface Chatbot {
   aiEnabled: boolean;
   systemPrompt: string;
   model?: string;
+  /** AI replies mark the answered message read and show "typing…" first; unset means on. */
+  conversationManners?: boolean;
   /** The chatbot's one session, set once at the first init. */
   sessionId?: string;
   createdAt: string;
@@ -59,6 +62,8 @@ export interface Message {
   waMessageId?: string;
   error?: string;
   conversationId?: string;
+  /** The file the message carries (`text` is then a note of it, e.g. `[image: caption]`). */
+  media?: MessageMedia;
   createdAt: string;
   updatedAt: string;
 }

@@ -107,6 +107,7 @@ export const processIncoming = async (deps: AiDeps, event: MessageReceived): Pro
     from: event.from,
     to: jidOf(session?.phoneNumber) ?? '',
     text: event.text,
+    ...(event.media && { media: event.media }),
     status: 'DELIVERED',
     waMessageId: event.waMessageId,
     createdAt: receivedAt,
@@ -202,7 +203,10 @@ export const processIncoming = async (deps: AiDeps, event: MessageReceived): Pro
   });
   // A concurrent delivery stored its own reply first: send that one, whose usage it counted.
   const toSend = stored ? reply : ((await deps.messages.get(replyId)) ?? reply);
-  if (toSend.status === 'QUEUED') await enqueueSend(deps, session, toSend);
+  // Manners on unless the chatbot turned them off: read the message, "typing…", then the reply.
+  const manners =
+    chatbot.conversationManners === false ? undefined : { readWaMessageId: event.waMessageId, chat: event.chat };
+  if (toSend.status === 'QUEUED') await enqueueSend(deps, session, toSend, manners);
   return { ...result, reply: { messageId: replyId, outcome: stored ? 'queued' : 'requeued' } };
 };
 

@@ -44,6 +44,7 @@ export const toConversationMessageView = (m: Message): ConversationMessageViewT 
     from: m.from,
     to: m.to,
     text: m.text,
+    media: m.media,
     status: m.status,
     waMessageId: m.waMessageId,
     createdAt: m.createdAt,

@@ -1,0 +1,114 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startS3Local } from '#local/stand-ins/s3-local.ts';
+import type { MediaStore } from '../ports/media-store.ts';
+import { InMemoryMediaStore } from '../testing/in-memory-media-store.ts';
+import { createAwsClients } from './aws-clients.ts';
+import { S3MediaStore } from './s3-media-store.ts';
+
+// The same contract for the fake, S3 on fauxqs (the tests' stand-in) and S3 on s3rver (the local stack's).
+
+const dir = mkdtempSync(join(tmpdir(), 's3rver-media-'));
+let s3rver: Awaited<ReturnType<typeof startS3Local>>;
+const clients: S3Client[] = [];
+
+beforeAll(async () => {
+  s3rver = await startS3Local({ directory: dir, buckets: ['contract'] });
+});
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  await s3rver?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const s3Store = async (endpoint: string) => {
+  const client = createAwsClients({ S3_ENDPOINT: endpoint }).s3;
+  clients.push(client);
+  const bucket = `m${Math.random().toString(16).slice(2, 10)}`;
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  return { store: new S3MediaStore(client, bucket), client, bucket };
+};
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A stream that hands out `bytes` in small chunks, as a download does. */
+const chunked = (bytes: Buffer) =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < bytes.length; i += 1000) yield bytes.subarray(i, i + 1000);
+    })(),
+  );
+
+describe.each([
+  ['in-memory fake', async () => ({ store: new InMemoryMediaStore() as MediaStore })],
+  ['S3 on fauxqs', () => s3Store(inject('fauxqsEndpoint'))],
+  ['S3 on s3rver', () => s3Store(s3rver.endpoint)],
+])('media store contract: %s', (_name, make: () => Promise<{ store: MediaStore }>) => {
+  it('stores a streamed file and describes it by tenant and id', async () => {
+    const { store } = await make();
+    const bytes = randomBytes(10_500);
+    const id = randomUUID();
+    const info = {
+      mimeType: 'application/pdf',
+      fileName: 'Rechnung März.pdf',
+      size: bytes.length,
+      sha256: sha256(bytes),
+    };
+    await store.put('tenant-a', id, chunked(bytes), info);
+    expect(await store.head('tenant-a', id)).toEqual(info);
+  });
+
+  it('knows no file of another tenant under the same id, nor an unknown id', async () => {
+    const { store } = await make();
+    const id = randomUUID();
+    const bytes = randomBytes(10);
+    await store.put('tenant-a', id, chunked(bytes), {
+      mimeType: 'image/png',
+      size: 10,
+      sha256: sha256(bytes),
+    });
+    expect(await store.head('tenant-b', id)).toBeUndefined();
+    expect(await store.head('tenant-a', randomUUID())).toBeUndefined();
+  });
+
+  it('stores nothing when the stream fails', async () => {
+    const { store } = await make();
+    const id = randomUUID();
+    const failing = new Readable({
+      read() {
+        this.push(randomBytes(100));
+        this.destroy(new Error('MAC mismatch'));
+      },
+    });
+    await expect(
+      store.put('tenant-a', id, failing, { mimeType: 'image/png', size: 5000, sha256: '' }),
+    ).rejects.toThrow();
+    expect(await store.head('tenant-a', id)).toBeUndefined();
+  });
+});
+
+describe('S3 media store on s3rver', () => {
+  it('keeps the bytes under media/<tenantId>/<mediaId>', async () => {
+    const { store, client, bucket } = await s3Store(s3rver.endpoint);
+    const bytes = randomBytes(3000);
+    const id = randomUUID();
+    await store.put('t1', id, chunked(bytes), {
+      mimeType: 'image/jpeg',
+      size: bytes.length,
+      sha256: sha256(bytes),
+    });
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `media/t1/${id}` }));
+    expect(
+      sha256(
+        Buffer.from(
+          await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+        ),
+      ),
+    ).toBe(sha256(bytes));
+  });
+});

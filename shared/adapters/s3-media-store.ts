@@ -1,0 +1,81 @@
+import type { Readable } from 'node:stream';
+import { HeadObjectCommand, NotFound, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mediaKeyOf } from '../domain/media.ts';
+import type { MediaStore, StoredMedia } from '../ports/media-store.ts';
+import { guard } from './aws-errors.ts';
+
+/**
+ * Files under `media/<tenantId>/<mediaId>` of one bucket (the auth-state bucket: SSE-KMS with its
+ * key in AWS, and a lifecycle rule on the prefix for `MEDIA_RETENTION_DAYS`). The description
+ * travels as the object's content type and metadata, so a lookup is one HEAD.
+ */
+export class S3MediaStore implements MediaStore {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async put(tenantId: string, mediaId: string, body: Readable, info: StoredMedia): Promise<void> {
+    // The SDK neither listens for a body's error nor ends the request on one: the upload would
+    // hang and the error go uncaught. A failed stream aborts the request, so S3 stores nothing.
+    const abort = new AbortController();
+    let streamError: unknown;
+    body.on('error', (error) => {
+      streamError ??= error;
+      abort.abort(error);
+    });
+    try {
+      await this.send(tenantId, mediaId, body, info, abort.signal);
+    } catch (error) {
+      throw streamError ?? error;
+    }
+  }
+
+  private async send(
+    tenantId: string,
+    mediaId: string,
+    body: Readable,
+    info: StoredMedia,
+    signal: AbortSignal,
+  ) {
+    await guard('s3', () =>
+      this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: mediaKeyOf(tenantId, mediaId),
+          // A stream of known length is sent as it comes: the file is never held whole.
+          Body: body,
+          ContentLength: info.size,
+          ContentType: info.mimeType,
+          Metadata: {
+            sha256: info.sha256,
+            // Metadata is ASCII only.
+            ...(info.fileName && { 'file-name': encodeURIComponent(info.fileName) }),
+          },
+        }),
+        { abortSignal: signal },
+      ),
+    );
+  }
+
+  async head(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {
+    try {
+      const out = await guard('s3', () =>
+        this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: mediaKeyOf(tenantId, mediaId) })),
+      );
+      const fileName = out.Metadata?.['file-name'];
+      return {
+        mimeType: out.ContentType ?? 'application/octet-stream',
+        ...(fileName && { fileName: decodeURIComponent(fileName) }),
+        size: out.ContentLength ?? 0,
+        sha256: out.Metadata?.sha256 ?? '',
+      };
+    } catch (error) {
+      const name = (error as Error).name;
+      if (error instanceof NotFound || name === 'NotFound' || name === 'NoSuchKey') return undefined;
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import type { Readable } from 'node:stream';
+import { mediaKeyOf } from '../domain/media.ts';
+import type { MediaStore, StoredMedia } from '../ports/media-store.ts';
+
+/** Files in memory, for unit tests; held by the same contract suite as the S3 store. */
+export class InMemoryMediaStore implements MediaStore {
+  readonly files = new Map<string, { info: StoredMedia; body: Buffer }>();
+  /** Makes the next `count` puts fail, like S3 during an outage. */
+  failPuts = 0;
+
+  async put(tenantId: string, mediaId: string, body: Readable, info: StoredMedia): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    if (this.failPuts > 0) {
+      this.failPuts -= 1;
+      throw new Error('media store unavailable');
+    }
+    const bytes = Buffer.concat(chunks);
+    if (bytes.length !== info.size) throw new Error(`expected ${info.size} bytes, got ${bytes.length}`);
+    this.files.set(mediaKeyOf(tenantId, mediaId), { info: { ...info }, body: bytes });
+  }
+
+  async head(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {
+    const file = this.files.get(mediaKeyOf(tenantId, mediaId));
+    return file && { ...file.info };
+  }
+}
