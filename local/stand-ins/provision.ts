@@ -48,6 +48,17 @@ const indexSchema = (index: IndexDefinition) => ({
   ],
 });
 
+/** Waits until a new index is built: DynamoDB Local fails writes to the table meanwhile. */
+const indexesActive = async (dynamo: DynamoDBClient, name: string): Promise<void> => {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: name }));
+    if ((Table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE')) return;
+    if (Date.now() > deadline) throw new Error(`the indexes of ${name} are not active after 60 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
 const createTable = async (dynamo: DynamoDBClient, name: string, table: TableDefinition): Promise<void> => {
   const attributes = new Set([
     table.partitionKey,
@@ -97,6 +108,7 @@ const createTable = async (dynamo: DynamoDBClient, name: string, table: TableDef
           ],
         }),
       );
+      await indexesActive(dynamo, name);
     }
     return;
   }
