@@ -125,6 +125,8 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
         ...(simulator && {
           WHATSAPP_WS_URL: simulator.url,
           WHATSAPP_SIMULATOR_ROOT_KEY: simulator.rootPublicKeyHex,
+          // Media: the runner trusts the simulator's own CA for its loopback media host only.
+          WHATSAPP_SIMULATOR_MEDIA_CA: simulator.mediaCaPem,
         }),
         ...options.runnerEnv,
       },
