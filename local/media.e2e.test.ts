@@ -1,0 +1,147 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './stand-ins/free-port.ts';
+
+// Incoming media on the local stack (`npm start` with WHATSAPP=simulator): a contact's image and
+// voice note reach the tenant's conversation with their sha256, stored in S3 under the tenant.
+
+const dataDir = mkdtempSync(join(tmpdir(), 'wqg-media-e2e-'));
+let stack: ChildProcess;
+let api: string;
+let sim: string;
+let key: string;
+let output = '';
+const PHONE = '4915100000888';
+const CONTACT = '4915177777888';
+
+const waitFor = async <T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+};
+// biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary JSON
+const json = async (path: string, init: RequestInit = {}): Promise<any> => {
+  const res = await fetch(`${api}/whatsapp-qr${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...init.headers },
+  });
+  return { ...((await res.json()) as object), code: res.status };
+};
+const simPost = (path: string, body: unknown) =>
+  fetch(`${sim}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** The bytes s3rver keeps for a key (one file per object under DATA_DIR/s3). */
+const storedObject = (suffix: string): Buffer | undefined => {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+    );
+  const file = walk(join(dataDir, 's3')).find((f) => f.includes(suffix) && f.endsWith('._S3rver_object'));
+  return file ? readFileSync(file) : undefined;
+};
+
+beforeAll(async () => {
+  const [port, simPort] = [await freePort(), await freePort()];
+  api = `http://127.0.0.1:${port}`;
+  const { DEV_API_KEY: _unset, ...env } = process.env;
+  stack = spawn('npm', ['start'], {
+    env: {
+      ...env,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      WHATSAPP: 'simulator',
+      SIMULATOR_PORT: String(simPort),
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const collect = (chunk: Buffer) => {
+    output += chunk;
+  };
+  stack.stdout?.on('data', collect);
+  stack.stderr?.on('data', collect);
+  const line = await waitFor('the ready line', async () => /^ready: .*$/m.exec(output)?.[0], 90_000);
+  sim = /simulator=(\S+)/.exec(line)?.[1] as string;
+  key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
+}, 120_000);
+
+afterAll(async () => {
+  if (stack?.exitCode === null) {
+    const { stack: pid } = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as { stack: number };
+    const exited = new Promise((r) => stack.once('exit', r));
+    process.kill(pid, 'SIGTERM');
+    await exited;
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('incoming media on the local stack with the simulator', () => {
+  it('stores a contact image and voice note under the tenant and lists them with the same sha256', async () => {
+    const init = await json('/init', { method: 'POST', body: JSON.stringify({ chatbotId: 'media-shop' }) });
+    expect(init.code).toBe(201);
+    const qr = await waitFor('the QR', async () => {
+      const res = await json(`/qr-code/${init.sessionId}`);
+      return res.code === 200 ? (res.qr as string) : undefined;
+    });
+    expect((await simPost(`/phones/${PHONE}/scan`, { qr })).status).toBe(200);
+    await waitFor('CONNECTED', async () => (await json(`/status/${init.sessionId}`)).status === 'CONNECTED');
+
+    const photo = randomBytes(40_000);
+    // A tiny OGG/Opus voice note: the stack never decodes it, only the bytes matter.
+    const voice = Buffer.concat([Buffer.from('OggS\0\x02', 'binary'), randomBytes(600)]);
+    const sent = [
+      { base64: photo.toString('base64'), mimeType: 'image/jpeg', caption: 'broken lid' },
+      { base64: voice.toString('base64'), mimeType: 'audio/ogg; codecs=opus' },
+    ];
+    for (const media of sent) {
+      expect((await simPost(`/contacts/${CONTACT}/send`, { to: PHONE, media })).status).toBe(200);
+    }
+
+    const conversation = await waitFor('the conversation', async () => {
+      const list = await json(`/conversations?sessionId=${init.sessionId}`);
+      return list.items?.[0]?.conversationId as string | undefined;
+    });
+    const items = await waitFor('both messages', async () => {
+      const page = await json(`/conversations/${conversation}/messages`);
+      return page.items?.length >= 2 && page.items;
+    });
+    expect(items.map((m: { text: string }) => m.text)).toEqual(['[image: broken lid]', '[voice note]']);
+    const [image, note] = items.map((m: { media: Record<string, unknown> }) => m.media);
+    expect(image).toMatchObject({
+      mimeType: 'image/jpeg',
+      size: photo.length,
+      sha256: sha256(photo),
+      caption: 'broken lid',
+    });
+    expect(note).toMatchObject({
+      mimeType: 'audio/ogg; codecs=opus',
+      size: voice.length,
+      sha256: sha256(voice),
+    });
+    for (const [media, bytes] of [
+      [image, photo],
+      [note, voice],
+    ] as const) {
+      expect(media.error).toBeUndefined();
+      const stored = storedObject(`${media.mediaId}`);
+      expect(stored && sha256(stored)).toBe(sha256(bytes));
+    }
+  });
+});
