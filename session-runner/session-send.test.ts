@@ -6,7 +6,7 @@ import { createLogger } from '#shared/logger.ts';
 import { aMessage, aSession } from '#shared/testing/builders.ts';
 import { InMemoryObjectStore } from '#shared/testing/in-memory-object-store.ts';
 import { InMemoryMessageStore, InMemorySessionStore } from '#shared/testing/in-memory-stores.ts';
-import { isTransientSendError, type SessionContext, WhatsAppSession } from './session.ts';
+import { isTransientSendError, type SessionContext, typingMsFor, WhatsAppSession } from './session.ts';
 import { waMessageIdFor } from './wa-message-id.ts';
 
 // The send path, receipts and retry requests of one session, over a fake Baileys socket: what
@@ -22,6 +22,12 @@ interface FakeSocket {
   /** Baileys' retry-request hook, as the session configured it. */
   getMessage: (key: { id?: string }) => Promise<unknown>;
   sendMessage(to: string, content: { text: string }, options: { messageId: string }): Promise<unknown>;
+  /** Read receipts and presence updates sent, in order with the sends (`read:<id>`, `composing:<to>`…). */
+  manners: string[];
+  /** Makes the next read-receipt call fail. */
+  failRead?: boolean;
+  readMessages(keys: { remoteJid: string; id: string }[]): Promise<void>;
+  sendPresenceUpdate(type: string, to: string): Promise<void>;
   end(): void;
   logout(): Promise<void>;
 }
@@ -42,7 +48,16 @@ vi.mock('@whiskeysockets/baileys', async (importOriginal) => {
         const failure = sock.failures.shift();
         if (failure) throw failure;
         sock.sent.push({ to, text: content.text, messageId: options.messageId });
+        sock.manners.push(`send:${to}`);
         return {};
+      },
+      manners: [],
+      async readMessages(keys) {
+        if (sock.failRead) throw new Error('read receipt refused');
+        sock.manners.push(...keys.map((k) => `read:${k.remoteJid}:${k.id}`));
+      },
+      async sendPresenceUpdate(type, to) {
+        sock.manners.push(`${type}:${to}`);
       },
       end: () => undefined,
       logout: async () => undefined,
@@ -131,6 +146,37 @@ describe('a session sending', () => {
       status: 'SENT',
       waMessageId: waMessageIdFor(message.messageId),
     });
+  });
+
+  it('with manners: marks the answered message read, types for a time proportional to the reply, then sends', async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    const chat = '4915100000002@s.whatsapp.net';
+    const manners = { readWaMessageId: 'WA-IN-1', chat };
+    expect(await session.send({ ...command, manners })).toBe('sent');
+    expect(sock.manners).toEqual([
+      `read:${chat}:WA-IN-1`,
+      `composing:${message.to}`,
+      `paused:${message.to}`,
+      `send:${message.to}`,
+    ]);
+    expect(backoffs).toEqual([typingMsFor('Hi there')]);
+    expect(typingMsFor('Hi there')).toBeLessThan(typingMsFor('x'.repeat(60)));
+    expect(typingMsFor('x'.repeat(4000))).toBe(4000);
+    // Without manners (an API send): no read receipt, no typing.
+    const plain = await queued();
+    sock.manners.length = 0;
+    expect(await session.send(plain.command)).toBe('sent');
+    expect(sock.manners).toEqual([`send:${plain.message.to}`]);
+  });
+
+  it('sends even when marking the message read fails', async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    sock.failRead = true;
+    const manners = { readWaMessageId: 'WA-IN-2', chat: message.to };
+    expect(await session.send({ ...command, manners })).toBe('sent');
+    expect(sock.sent).toHaveLength(1);
   });
 
   it('gives the command back when a live claim holds the message, and sends nothing', async () => {

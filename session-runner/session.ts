@@ -6,7 +6,7 @@ import makeWASocket, {
   type WAMessage,
   type WASocket,
 } from '@whiskeysockets/baileys';
-import type { SendCommand } from '#shared/contracts/commands.ts';
+import type { SendCommand, SendManners } from '#shared/contracts/commands.ts';
 import type { MessageReceived } from '#shared/contracts/incoming.ts';
 import type { Session } from '#shared/domain/entities.ts';
 import type { SessionStatus } from '#shared/domain/session-status.ts';
@@ -77,6 +77,8 @@ const NEXT_QR_TTL_MS = 20_000;
  */
 const SEND_CLAIM_STALE_MS = 5 * 60_000;
 const DEFAULT_SEND_RETRY = { attempts: 3, baseMs: 1000 };
+/** "typing…" before an AI reply: about a fast typist's time for it, from 0.5 s up to 4 s. */
+export const typingMsFor = (text: string): number => Math.min(4000, 500 + text.length * 30);
 
 /**
  * One Baileys socket through its life: auth state from S3, QR or pairing code, CONNECTED, the
@@ -182,6 +184,7 @@ export class WhatsAppSession {
     if (claim.kind === 'final') return 'skipped';
     // The stored message is the truth: its recipient and text, not the command's copy.
     const { to, text } = claim.message;
+    if (command.manners) await this.converse(sock, command.manners, to, text);
     const retry = this.ctx.sendRetry ?? DEFAULT_SEND_RETRY;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -204,6 +207,20 @@ export class WhatsAppSession {
     }
     await this.recordOutcome(command.messageId, { status: 'SENT', waMessageId });
     return 'sent';
+  }
+
+  /**
+   * Conversation manners before an AI reply: the answered message is marked read, then "typing…"
+   * for a moment proportional to the reply. Best effort: a failure here never holds the send back.
+   */
+  private async converse(sock: WASocket, manners: SendManners, to: string, text: string): Promise<void> {
+    const ignore = (e: unknown) => this.warn('conversation manners skipped', e);
+    await sock
+      .readMessages([{ remoteJid: manners.chat, id: manners.readWaMessageId, fromMe: false }])
+      .catch(ignore);
+    await sock.sendPresenceUpdate('composing', to).catch(ignore);
+    await this.sleep(typingMsFor(text));
+    await sock.sendPresenceUpdate('paused', to).catch(ignore);
   }
 
   /** SENT or FAILED, fenced; refused when a newer owner took the message over or a receipt came first. */

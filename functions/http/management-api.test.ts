@@ -194,6 +194,20 @@ describe('chatbots', () => {
     expect((await call('GET', '/whatsapp-qr/chatbots?cursor=bm9wZQ')).body.error.code).toBe('INVALID_CURSOR');
   });
 
+  it('has conversation manners on by default, and PUT turns them off and on', async () => {
+    const created = await call('PUT', '/whatsapp-qr/chatbots/cb-manners', { body: { name: 'Polite' } });
+    expect(created.body.conversationManners).toBe(true);
+    const off = await call('PUT', '/whatsapp-qr/chatbots/cb-manners', {
+      body: { conversationManners: false },
+    });
+    expect([off.body.conversationManners, off.body.name]).toEqual([false, 'Polite']);
+    expect((await call('GET', '/whatsapp-qr/chatbots/cb-manners')).body.conversationManners).toBe(false);
+    const bad = await call('PUT', '/whatsapp-qr/chatbots/cb-manners', {
+      body: { conversationManners: 'no' },
+    });
+    expect([bad.status, bad.body.error.details[0].path]).toEqual([400, 'body.conversationManners']);
+  });
+
   it('deletes a chatbot (204) only once its session is deleted (409 SESSION_EXISTS before)', async () => {
     const { sessionId } = await init('cb-linked');
     const refused = await call('DELETE', '/whatsapp-qr/chatbots/cb-linked');

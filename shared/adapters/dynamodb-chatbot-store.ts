@@ -11,7 +11,7 @@ const listingKeys = (c: Pick<Chatbot, 'tenantId' | 'chatbotId' | 'createdAt'>) =
   gsi2pk: tenantPartition(c.tenantId),
   gsi2sk: `${c.createdAt}#${c.chatbotId}`,
 });
-const SETTINGS = ['name', 'aiEnabled', 'systemPrompt', 'model'] as const;
+const SETTINGS = ['name', 'aiEnabled', 'systemPrompt', 'model', 'conversationManners'] as const;
 
 export class DynamoChatbotStore implements ChatbotStore {
   constructor(private readonly table: DynamoTable) {}

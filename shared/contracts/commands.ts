@@ -8,12 +8,22 @@ export const StartCommand = z.object({
   type: z.literal('start'),
   pairingPhoneNumber: z.string().optional(),
 });
+/**
+ * Conversation manners of an AI reply: the incoming message it answers is marked read, and the
+ * contact sees "typing…" for a moment proportional to the reply before it arrives.
+ */
+export const SendManners = z.object({
+  /** The incoming message being answered, and its chat JID. */
+  readWaMessageId: z.string().min(1).max(256),
+  chat: z.string().min(1).max(256),
+});
 export const SendCommand = z.object({
   ...base,
   type: z.literal('send'),
   messageId: Uuid,
   to: z.string().min(1),
   text: MessageText,
+  manners: SendManners.optional(),
 });
 export const StopCommand = z.object({ ...base, type: z.literal('stop'), logout: z.boolean() });
 /**
@@ -26,4 +36,5 @@ export const DeleteCommand = z.object({ ...base, type: z.literal('delete'), purg
 export const Command = z.discriminatedUnion('type', [StartCommand, SendCommand, StopCommand, DeleteCommand]);
 export type Command = z.infer<typeof Command>;
 export type SendCommand = z.infer<typeof SendCommand>;
+export type SendManners = z.infer<typeof SendManners>;
 export type DeleteCommand = z.infer<typeof DeleteCommand>;

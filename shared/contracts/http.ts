@@ -24,6 +24,8 @@ export const UpsertChatbotBody = z.strictObject({
   aiEnabled: z.boolean().optional(),
   systemPrompt: z.string().max(8000).optional(),
   model: z.string().min(1).max(256).optional(),
+  /** AI replies mark the message read and show "typing…" first (on unless set false). */
+  conversationManners: z.boolean().optional(),
 });
 
 export const SessionIdParams = z.object({ sessionId: Uuid });
@@ -91,6 +93,7 @@ export const ChatbotView = z.object({
   aiEnabled: z.boolean(),
   systemPrompt: z.string(),
   model: z.string().optional(),
+  conversationManners: z.boolean(),
   sessionId: Uuid.optional(),
   createdAt: Timestamp,
   updatedAt: Timestamp,

@@ -1,7 +1,9 @@
 import type { Chatbot } from '../domain/entities.ts';
 import type { Page, PageRequest } from './page.ts';
 
-export type ChatbotSettings = Partial<Pick<Chatbot, 'name' | 'aiEnabled' | 'systemPrompt' | 'model'>>;
+export type ChatbotSettings = Partial<
+  Pick<Chatbot, 'name' | 'aiEnabled' | 'systemPrompt' | 'model' | 'conversationManners'>
+>;
 
 export interface ChatbotStore {
   get(tenantId: string, chatbotId: string): Promise<Chatbot | undefined>;

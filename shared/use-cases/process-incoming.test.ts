@@ -90,6 +90,8 @@ describe('processIncoming', () => {
           messageId: replyId,
           to: PEER,
           text: 're: Do you have red bikes?',
+          // Manners are on by default: the runner marks this message read and shows "typing…".
+          manners: { readWaMessageId: event.waMessageId, chat: PEER },
         },
       },
     ]);
@@ -100,6 +102,13 @@ describe('processIncoming', () => {
       aiInputTokens: 100,
       aiOutputTokens: 20,
     });
+  });
+
+  it('queues the reply without conversation manners when the chatbot turned them off', async () => {
+    await deps.chatbots.upsert(aChatbot(), { conversationManners: false }, '2026-01-01T12:00:00.000Z');
+    await processIncoming(deps, received());
+    expect(deps.commands.published).toHaveLength(1);
+    expect(deps.commands.published[0]?.command).not.toHaveProperty('manners');
   });
 
   it('stores, counts and answers a redelivered message once, asking the model once', async () => {

@@ -25,6 +25,7 @@ export const toChatbotView = (c: Chatbot): ChatbotViewT =>
     aiEnabled: c.aiEnabled,
     systemPrompt: c.systemPrompt,
     model: c.model,
+    conversationManners: c.conversationManners ?? true,
     sessionId: c.sessionId,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
