@@ -254,20 +254,37 @@ describe('the lease loop', () => {
     expect(shard().fence).toBe(2);
   });
 
-  it('gives up a hung renewal after its bound, renews on the next tick and keeps the shard', async () => {
+  it('gives up a hung renewal after its bound and renews again at once, keeping the shard', async () => {
     const { leases, metrics, shard, startAndResume } = setup({ leaseCallTimeoutMs: 2_000 });
     await startAndResume();
     let calls = 0;
     const renew = leases.renew.bind(leases);
     leases.renew = (...args) => (++calls === 1 ? new Promise(() => undefined) : renew(...args));
-    await vi.advanceTimersByTimeAsync(LEASE_MS / 3); // the hung call starts
+    const acquiredAt = Date.now() - 10; // startAndResume let 10 ms pass
+    await vi.advanceTimersByTimeAsync(acquiredAt + LEASE_MS / 3 - Date.now()); // the hung call starts
     expect(calls).toBe(1);
-    await vi.advanceTimersByTimeAsync(2_000 + LEASE_MS / 3); // given up, then the next tick
+    await vi.advanceTimersByTimeAsync(2_000 - 1);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1); // given up
+    await vi.advanceTimersByTimeAsync(1); // the next renewal goes out at once, not a third later
     expect(calls).toBe(2);
     await vi.advanceTimersByTimeAsync(3 * LEASE_MS);
     expect(calls).toBeGreaterThan(5);
     expect(shard()).toMatchObject({ fence: 1, sessions: 1 });
     expect(metrics).not.toContain('LeaseLost');
+  });
+
+  it('keeps the shard through one renewal that hangs for the whole default bound (a third of the lease)', async () => {
+    const { leases, metrics, shard, startAndResume } = setup();
+    await startAndResume();
+    let calls = 0;
+    const renew = leases.renew.bind(leases);
+    leases.renew = (...args) => (++calls === 1 ? new Promise(() => undefined) : renew(...args));
+    await vi.advanceTimersByTimeAsync(3 * LEASE_MS);
+    expect(calls).toBeGreaterThan(5);
+    expect(metrics).not.toContain('LeaseLost');
+    expect(shard()).toMatchObject({ fence: 1, sessions: 1 });
+    expect(sockets[0]?.ended).toBe(false);
   });
 });
 

@@ -128,6 +128,7 @@ class ShardWorker {
   /** Acquire or renew the lease; on loss, stop every socket of the shard at once. */
   private async tick(): Promise<void> {
     const now = this.o.session.now();
+    let failed = false;
     try {
       if (this.lease && !this.holds()) this.lose('expired before renewal');
       if (this.lease) {
@@ -152,11 +153,16 @@ class ShardWorker {
         if (lease) await this.take(lease);
       }
     } catch (error) {
+      failed = true;
       this.o.session.logger.warn('lease call failed', { shard: this.shard, error: (error as Error).message });
     }
-    // A held lease is renewed at a third of its duration; a free or foreign one is retried sooner.
+    // A held lease is renewed at a third of its duration; a free or foreign one, or a renewal that
+    // failed, is retried sooner. Counted from the start of this tick: a renewal that hung up to its
+    // bound must not push the next one past the safety margin (one slow call would drop the shard).
     const renewEvery = this.o.leaseDurationMs / 3;
-    this.schedule(this.lease ? renewEvery : Math.min(this.o.acquireRetryMs ?? ACQUIRE_RETRY_MS, renewEvery));
+    const retry = Math.min(this.o.acquireRetryMs ?? ACQUIRE_RETRY_MS, renewEvery);
+    const interval = this.lease && !failed ? renewEvery : retry;
+    this.schedule(Math.max(0, interval - (this.o.session.now() - now)));
   }
 
   /** A lease call bounded in time: a hung call must not stop the lease loop for good. */
