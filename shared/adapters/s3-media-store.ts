@@ -1,5 +1,12 @@
 import type { Readable } from 'node:stream';
-import { HeadObjectCommand, NotFound, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  NotFound,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { mediaKeyOf } from '../domain/media.ts';
 import type { MediaStore, StoredMedia } from '../ports/media-store.ts';
 import { guard } from './aws-errors.ts';
@@ -58,6 +65,56 @@ export class S3MediaStore implements MediaStore {
     );
   }
 
+  /**
+   * SigV4 query signing of the GET the client itself would send (its endpoint, path style and
+   * region), short-circuited before signing and sending: no request leaves. The call recorder
+   * still sees a GetObject of this component, which is right: S3 authorizes the URL's GET with the
+   * signer's permissions.
+   */
+  async presignGet(
+    tenantId: string,
+    mediaId: string,
+    expiresInSeconds: number,
+    fileName?: string,
+  ): Promise<string> {
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: mediaKeyOf(tenantId, mediaId),
+      ...(fileName && { ResponseContentDisposition: `attachment; filename*=UTF-8''${rfc3986(fileName)}` }),
+    });
+    const config = this.s3.config;
+    command.middlewareStack.add(
+      (() => async (args: { request: unknown }) => {
+        const built = args.request as PresignableRequest;
+        const signer = new SignatureV4({
+          service: 's3',
+          region: await config.region(),
+          credentials: config.credentials,
+          sha256: config.sha256,
+          uriEscapePath: false,
+          applyChecksum: false,
+        });
+        const host = built.port ? `${built.hostname}:${built.port}` : built.hostname;
+        // Only the host is signed: the SDK's own headers (user agent, invocation id) would have to
+        // be sent by whoever follows the URL.
+        const presigned = await signer.presign(
+          { ...built, headers: { host }, body: undefined },
+          { expiresIn: expiresInSeconds },
+        );
+        const query = Object.entries(presigned.query ?? {})
+          .flatMap(([k, v]) =>
+            v == null ? [] : (Array.isArray(v) ? v : [v]).map((x) => `${rfc3986(k)}=${rfc3986(x)}`),
+          )
+          .join('&');
+        const url = `${built.protocol}//${host}${built.path}${query ? `?${query}` : ''}`;
+        return { output: { $metadata: {}, presignedUrl: url }, response: {} };
+      }) as never,
+      { step: 'build', priority: 'low', name: 'presignGetObject' },
+    );
+    const out = (await this.s3.send(command)) as unknown as { presignedUrl: string };
+    return out.presignedUrl;
+  }
+
   async head(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {
     try {
       const out = await guard('s3', () =>
@@ -79,3 +136,17 @@ export class S3MediaStore implements MediaStore {
     }
   }
 }
+
+interface PresignableRequest {
+  protocol: string;
+  hostname: string;
+  port?: number;
+  path: string;
+  method: string;
+  query: Record<string, string | string[] | null>;
+  headers: Record<string, string>;
+}
+
+/** Percent-encoding as SigV4 canonicalizes it (encodeURIComponent leaves !'()* alone). */
+const rfc3986 = (value: string): string =>
+  encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);

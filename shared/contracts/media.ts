@@ -12,3 +12,14 @@ export const MessageMediaSchema = z.object({
   /** Set when the file could not be fetched; the message is kept without it. */
   error: z.string().min(1).max(64).optional(),
 });
+
+/** `GET /whatsapp-qr/media/{mediaId}` (route wiring not done yet: see README, Media). */
+export const MediaIdParams = z.object({ mediaId: Uuid });
+export const MediaLinkQuery = z.object({ format: z.enum(['json']).optional() });
+export const MediaLinkResponse = z.object({
+  url: z.url(),
+  mimeType: z.string(),
+  fileName: z.string().optional(),
+  size: z.number().int().min(0),
+  sha256: z.string(),
+});

@@ -17,4 +17,9 @@ export interface MediaStore {
   put(tenantId: string, mediaId: string, body: Readable, info: StoredMedia): Promise<void>;
   /** The file's description, or undefined when the tenant has no such file. */
   head(tenantId: string, mediaId: string): Promise<StoredMedia | undefined>;
+  /**
+   * A URL that GETs the file for `expiresInSeconds` (makes no call: S3 checks the signature and
+   * the signer's permissions when the URL is used); `fileName` becomes the download's name.
+   */
+  presignGet(tenantId: string, mediaId: string, expiresInSeconds: number, fileName?: string): Promise<string>;
 }

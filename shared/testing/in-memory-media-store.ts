@@ -20,6 +20,11 @@ export class InMemoryMediaStore implements MediaStore {
     this.files.set(mediaKeyOf(tenantId, mediaId), { info: { ...info }, body: bytes });
   }
 
+  /** Not fetchable: a fake URL that names the file and the expiry, for assertions. */
+  async presignGet(tenantId: string, mediaId: string, expiresInSeconds: number): Promise<string> {
+    return `https://media.invalid/${mediaKeyOf(tenantId, mediaId)}?expires=${expiresInSeconds}`;
+  }
+
   async head(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {
     const file = this.files.get(mediaKeyOf(tenantId, mediaId));
     return file && { ...file.info };
