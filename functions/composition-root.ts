@@ -10,12 +10,16 @@ import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { DynamoTenantStore } from '#shared/adapters/dynamodb-tenant-store.ts';
 import { DynamoUsageStore } from '#shared/adapters/dynamodb-usage-store.ts';
+import { DynamoDeliveryLog, DynamoWebhookEndpointStore } from '#shared/adapters/dynamodb-webhook-stores.ts';
+import { systemAddressResolver } from '#shared/adapters/node-webhook-sender.ts';
 import { type ApiConfig, AuthorizerEnv, loadConfig } from '#shared/config.ts';
 import { createLogger } from '#shared/logger.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import type { CommandPublisher } from '#shared/ports/command-publisher.ts';
 import type { TenantStore } from '#shared/ports/tenant-store.ts';
+import type { WebhookJobQueue } from '#shared/ports/webhook-delivery.ts';
 import type { GatewayDeps } from '#shared/use-cases/deps.ts';
+import type { WebhookDeps } from '#shared/use-cases/webhooks.ts';
 
 // The Lambda composition root: configuration parsed and clients built once per container (cold
 // start), on first use, so that importing a handler module has no side effects. Each function
@@ -61,6 +65,23 @@ export const buildGatewayDeps = (
     leases: new DynamoLeaseStore(table(config.LEASES_TABLE)),
     clock: systemClock,
     shardCount: config.COMMAND_QUEUE_URLS.length,
+  };
+};
+
+/** Builds the webhook routes' ports on the given DynamoDB client and delivery job queue. */
+export const buildWebhookDeps = (
+  config: ApiConfig,
+  dynamo: DynamoDBDocumentClient,
+  jobs: WebhookJobQueue,
+): WebhookDeps => {
+  const webhooks = new DynamoTable(dynamo, config.WEBHOOKS_TABLE);
+  return {
+    endpoints: new DynamoWebhookEndpointStore(webhooks),
+    deliveries: new DynamoDeliveryLog(webhooks),
+    jobs,
+    resolver: systemAddressResolver,
+    clock: systemClock,
+    urlOptions: { allowLoopback: config.WEBHOOK_ALLOW_LOOPBACK },
   };
 };
 

@@ -14,6 +14,8 @@ const LocalEnv = z.object({
   SHARD_COUNT: z.coerce.number().int().min(1).max(64).default(1),
   WHATSAPP: z.enum(['real', 'simulator']).default('real'),
   SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(3100),
+  /** First retry delay of a failed webhook delivery (30 s, as in AWS, unless set). */
+  WEBHOOK_FIRST_RETRY_SECONDS: z.coerce.number().int().positive().optional(),
 });
 
 const main = async () => {
@@ -25,6 +27,7 @@ const main = async () => {
     shardCount: config.SHARD_COUNT,
     whatsapp: config.WHATSAPP,
     simulatorPort: config.SIMULATOR_PORT,
+    webhookFirstRetrySeconds: config.WEBHOOK_FIRST_RETRY_SECONDS,
   });
   if (!config.DEV_API_KEY) {
     console.log(`development API key${stack.devKeyIsNew ? ' (new)' : ''}: ${stack.devApiKey}`);

@@ -42,6 +42,8 @@ export interface StackOptions {
   simulatorPort: number;
   /** Extra env for the runner process (tests shorten its timings). */
   runnerEnv?: Record<string, string>;
+  /** First retry delay of a failed webhook delivery (WEBHOOK_FIRST_RETRY_SECONDS; tests shorten it). */
+  webhookFirstRetrySeconds?: number;
   /** Where readable lines (session events, runner warnings) go; the console by default. */
   print?: (line: string) => void;
 }
@@ -96,13 +98,21 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
       ...endpoints,
       ...(await provision(endpoints, options.shardCount)),
       AUTH_STATE_BUCKET,
+      // Tenants may register webhooks on this machine (http://127.0.0.1:…): the API checks URLs with
+      // it and the delivery calls them. Local only: the CDK app sets it to false.
+      WEBHOOK_ALLOW_LOOPBACK: 'true',
     };
     Object.assign(process.env, env);
     stops.push(await startIncomingPoller(env));
     // Events to tenants: table streams → fan-out → webhook-deliveries.fifo → signed deliveries.
     stops.push(
       await startWebhookPipeline({
-        env,
+        env: {
+          ...env,
+          ...(options.webhookFirstRetrySeconds && {
+            WEBHOOK_FIRST_RETRY_SECONDS: String(options.webhookFirstRetrySeconds),
+          }),
+        },
         onError: (where, e) => console.error(`webhooks (${where}):`, e instanceof Error ? e.message : e),
       }),
     );

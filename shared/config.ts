@@ -62,6 +62,15 @@ export const ApiEnv = EndpointEnv.extend({
   /** Sessions a tenant may have in all (each holds a socket on the runner). */
   SESSIONS_PER_TENANT: positiveInt(50),
   ALLOWED_MODELS: allowedModels,
+  /** Webhook endpoints and their deliveries (the webhook routes only). */
+  WEBHOOKS_TABLE: name,
+  /** `webhook-deliveries.fifo`: the test route queues a `webhook.test` event there. */
+  WEBHOOK_DELIVERY_QUEUE_URL: queueUrl,
+  /** Local stack only: webhooks may be registered on loopback, over http:// too. Never set in AWS. */
+  WEBHOOK_ALLOW_LOOPBACK: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 
 export type EndpointConfig = z.infer<typeof EndpointEnv>;

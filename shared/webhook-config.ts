@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { EndpointEnv } from './config.ts';
+import { BASE_RETRY_SECONDS } from './use-cases/webhook-delivery.ts';
 
 // Env keys of the webhook Lambdas, shared by infra/ (which sets exactly these) and the runtimes.
 
@@ -24,6 +25,8 @@ export const WebhookDeliveryEnv = EndpointEnv.extend({
   WEBHOOK_DELIVERY_QUEUE_URL: queueUrl,
   WEBHOOK_DELIVERY_DLQ_URL: queueUrl,
   WEBHOOK_ALLOW_LOOPBACK: allowLoopback,
+  /** The first retry delay of a failed delivery, doubled on each attempt (tests shorten it). */
+  WEBHOOK_FIRST_RETRY_SECONDS: z.coerce.number().int().positive().default(BASE_RETRY_SECONDS),
 });
 
 export type WebhookFanoutConfig = z.infer<typeof WebhookFanoutEnv>;

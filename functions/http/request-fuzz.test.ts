@@ -33,6 +33,8 @@ const ids = {
   otherConversation: '',
   foreignSession: '',
   doomedSession: '',
+  webhook: '',
+  doomedWebhook: '',
 };
 const cursors: string[] = [];
 
@@ -63,6 +65,18 @@ beforeAll(async () => {
   ids.session = await init(keyA, 'fuzz-bot');
   ids.foreignSession = await init(keyB, 'fuzz-bot');
   ids.doomedSession = await init(keyA, 'fuzz-doomed');
+  const webhook = async () =>
+    (
+      (await (
+        await fetch(`${api.url}/whatsapp-qr/webhooks`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${keyA}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ url: 'https://93.184.216.34/fuzz' }),
+        })
+      ).json()) as { webhookId: string }
+    ).webhookId;
+  ids.webhook = await webhook();
+  ids.doomedWebhook = await webhook();
   const now = new Date().toISOString();
   await new DynamoSessionStore(
     new DynamoTable(aws.clients.dynamo, aws.env.SESSIONS_TABLE as string),
@@ -195,6 +209,11 @@ const templates = (): Record<
   GetChatbot: { params: { chatbotId: 'fuzz-bot' } },
   DeleteChatbot: { params: { chatbotId: 'fuzz-bot' } }, // 409: it has a session
   GetOpenApi: {},
+  CreateWebhook: { body: { url: 'https://93.184.216.34/fuzz', events: ['message.received'] } },
+  ListWebhooks: {},
+  DeleteWebhook: { params: { webhookId: ids.doomedWebhook } },
+  TestWebhook: { params: { webhookId: ids.webhook } },
+  ListWebhookDeliveries: { params: { webhookId: ids.webhook }, query: { limit: '2' } },
 });
 
 const keysOf = (schema: z.ZodType | undefined): string[] =>
@@ -220,6 +239,7 @@ const generate = (route: RouteDefinition): Generated => {
   );
   // Deleting the session every other route works on would turn them all into 404s: only its own.
   if (route.id === 'DeleteSession' && params.sessionId === ids.session) params.sessionId = ids.doomedSession;
+  if (route.id === 'DeleteWebhook' && params.webhookId === ids.webhook) params.webhookId = ids.doomedWebhook;
   const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name] ?? ''));
   const query = new URLSearchParams();
   for (const name of new Set([...keysOf(route.request.query), 'cursor'])) {

@@ -3,7 +3,10 @@ import { TABLES, type TableKey } from '#shared/adapters/table-definitions.ts';
 import { ApiEnv } from '#shared/config.ts';
 import type { RouteDefinition } from './routes.ts';
 
-/** ApiEnv keys that name an AWS resource: a route gets one only when it declares that resource. */
+/**
+ * ApiEnv keys that name an AWS resource, or set how one is used: a route gets one only when it
+ * declares that resource.
+ */
 const resourceKeys = (): Map<string, (route: RouteDefinition) => boolean> =>
   new Map([
     ...(Object.keys(TABLES) as TableKey[]).map(
@@ -11,6 +14,15 @@ const resourceKeys = (): Map<string, (route: RouteDefinition) => boolean> =>
         [TABLES[key].envKey, (route: RouteDefinition) => route.resources.tables[key] !== undefined] as const,
     ),
     ['COMMAND_QUEUE_URLS', (route: RouteDefinition) => route.resources.commands === 'send'] as const,
+    [
+      'WEBHOOK_DELIVERY_QUEUE_URL',
+      (route: RouteDefinition) => route.resources.webhookDeliveries === 'send',
+    ] as const,
+    // Which webhook URLs are accepted: only routes that store webhooks check them.
+    [
+      'WEBHOOK_ALLOW_LOOPBACK',
+      (route: RouteDefinition) => route.resources.tables.webhooks !== undefined,
+    ] as const,
   ]);
 
 /** The ApiEnv resource keys a route does not declare (its Lambda is not given them, nor the access). */

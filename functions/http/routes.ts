@@ -37,6 +37,15 @@ import {
   ConversationsPageQuery,
   MessagesPageQuery,
 } from '#shared/contracts/read-api.ts';
+import {
+  CreatedWebhook,
+  CreateWebhookBody,
+  DeliveriesPageQuery,
+  DeliveryListResponse,
+  WebhookListResponse,
+  WebhookPathParams,
+  WebhookTestResponse,
+} from '#shared/contracts/webhooks-api.ts';
 import type { RequestSpec } from '../middleware/parse-request.ts';
 
 /**
@@ -54,6 +63,8 @@ export interface RouteResources {
   tables: Partial<Record<TableKey, TableAccess>>;
   /** Sends commands to the runners' command queues. */
   commands?: 'send';
+  /** Sends delivery jobs to `webhook-deliveries.fifo` (the webhook test route). */
+  webhookDeliveries?: 'send';
 }
 
 export type HttpMethodName = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -264,6 +275,59 @@ export const ROUTE = {
     request: { query: UsageQuery },
     responses: { 200: UsageResponse },
     resources: { tables: { usage: 'read' } },
+  }),
+  // Events to tenants: the webhook endpoints of a tenant and their deliveries.
+  CreateWebhook: route({
+    id: 'CreateWebhook',
+    method: 'POST',
+    path: '/webhooks',
+    file: 'create-webhook',
+    summary:
+      'Register a webhook endpoint (https:// to public addresses); the answer has its whsec_ secret, shown this once',
+    request: { body: CreateWebhookBody },
+    responses: { 201: CreatedWebhook },
+    errors: [409],
+    resources: { tables: { webhooks: 'readWrite' } },
+  }),
+  ListWebhooks: route({
+    id: 'ListWebhooks',
+    method: 'GET',
+    path: '/webhooks',
+    file: 'list-webhooks',
+    summary: 'The webhook endpoints of the tenant, oldest first (without secrets)',
+    request: {},
+    responses: { 200: WebhookListResponse },
+    resources: { tables: { webhooks: 'read' } },
+  }),
+  DeleteWebhook: route({
+    id: 'DeleteWebhook',
+    method: 'DELETE',
+    path: '/webhooks/{webhookId}',
+    file: 'delete-webhook',
+    summary: 'Delete a webhook endpoint (events not yet delivered to it are dropped)',
+    request: { params: WebhookPathParams },
+    responses: { 204: NoContent },
+    resources: { tables: { webhooks: 'readWrite' } },
+  }),
+  TestWebhook: route({
+    id: 'TestWebhook',
+    method: 'POST',
+    path: '/webhooks/{webhookId}/test',
+    file: 'test-webhook',
+    summary: 'Send a webhook.test event to this endpoint (see its deliveries)',
+    request: { params: WebhookPathParams },
+    responses: { 202: WebhookTestResponse },
+    resources: { tables: { webhooks: 'readWrite' }, webhookDeliveries: 'send' },
+  }),
+  ListWebhookDeliveries: route({
+    id: 'ListWebhookDeliveries',
+    method: 'GET',
+    path: '/webhooks/{webhookId}/deliveries',
+    file: 'list-webhook-deliveries',
+    summary: 'The deliveries of a webhook endpoint with their state and attempts, newest first (paged)',
+    request: { params: WebhookPathParams, query: DeliveriesPageQuery },
+    responses: { 200: DeliveryListResponse },
+    resources: { tables: { webhooks: 'read' } },
   }),
   GetOpenApi: route({
     id: 'GetOpenApi',

@@ -49,6 +49,7 @@ export const buildDeliveryDeps = (
     sender: new NodeWebhookSender(),
     clock: systemClock,
     urlOptions: { allowLoopback: config.WEBHOOK_ALLOW_LOOPBACK },
+    firstRetrySeconds: config.WEBHOOK_FIRST_RETRY_SECONDS,
     control: new SqsWebhookJobQueue(
       aws.sqs,
       config.WEBHOOK_DELIVERY_QUEUE_URL,

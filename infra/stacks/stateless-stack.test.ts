@@ -85,6 +85,8 @@ const describeRef = (g: SynthesizedGateway, value: Json): string => {
       [statefulIdOf(g, pair.queue), `queue:${pair.queue.node.id}`] as [string, string],
       [statefulIdOf(g, pair.deadLetterQueue), `dlq:${pair.queue.node.id}`] as [string, string],
     ]),
+    [statefulIdOf(g, g.stateful.webhookQueues.pair.queue), 'queue:WebhookDeliveries'],
+    [statefulIdOf(g, g.stateful.webhookQueues.pair.deadLetterQueue), 'dlq:WebhookDeliveries'],
     [statefulIdOf(g, g.stateful.authState.bucket), 'bucket:AuthState'],
   ];
   const hit = named.find(([logicalId]) => text.includes(`Output`) && text.includes(logicalId));
@@ -443,7 +445,23 @@ describe('IAM least privilege', () => {
       expect(actionsOn(grants, 'queue:Commands1'), route.id).toEqual(send);
       expect(actionsOn(grants, 'queue:Incoming'), route.id).toEqual([]);
       expect(actionsOn(grants, 'dlq:Commands0'), route.id).toEqual([]);
+      const webhookSend = route.resources.webhookDeliveries === 'send' ? SEND : [];
+      expect(actionsOn(grants, 'queue:WebhookDeliveries'), route.id).toEqual(webhookSend);
+      expect(actionsOn(grants, 'dlq:WebhookDeliveries'), route.id).toEqual([]);
     }
+  });
+
+  it('lets only the webhook test route queue deliveries, and keeps loopback webhooks off in AWS', () => {
+    const withQueue = ROUTES.filter((r) => r.resources.webhookDeliveries === 'send').map((r) => r.id);
+    expect(withQueue).toEqual(['TestWebhook']);
+    for (const route of ROUTES.filter((r) => r.resources.tables.webhooks)) {
+      const fn = base.stateless.httpApi.routeFunctions.get(route.id) as AppFunction;
+      const env = lambdaOf(base, fn).Properties.Environment.Variables;
+      expect(env.WEBHOOK_ALLOW_LOOPBACK, route.id).toBe('false');
+    }
+    const send = lambdaOf(base, base.stateless.httpApi.routeFunctions.get('SendMessage') as AppFunction)
+      .Properties.Environment.Variables;
+    expect(Object.keys(send).filter((k) => k.startsWith('WEBHOOK'))).toEqual([]);
   });
 
   it('lets the send route write usage (its transaction counts the message) and the OpenAPI route touch nothing', () => {

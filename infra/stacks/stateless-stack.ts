@@ -91,6 +91,10 @@ export class StatelessStack extends Stack {
           table(fn, key, access);
         }
         if (route.resources.commands === 'send') sendCommands(fn);
+        if (route.resources.webhookDeliveries === 'send') {
+          const { queue } = resources.webhookDeliveries;
+          bindQueuesForSending(fn, [queue], 'WEBHOOK_DELIVERY_QUEUE_URL', queue.queueUrl);
+        }
         fn.addEnvironment('SEND_RATE_PER_MINUTE', String(config.sendRatePerMinute));
         fn.addEnvironment('INIT_RATE_PER_MINUTE', String(config.initRatePerMinute));
         fn.addEnvironment('SESSIONS_PER_TENANT', String(config.sessionsPerTenant));

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ErrorResponse } from './http.ts';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType, webhookEnvelopeSchema } from './webhook-events.ts';
 
 /**
  * The shape of a route the document is generated from: functions/http/routes.ts declares the
@@ -135,6 +136,37 @@ const operation = (op: OpenApiRoute) => ({
   },
 });
 
+const WEBHOOK_HEADERS: [string, string][] = [
+  ['webhook-id', 'The event id, the same on every retry: dedupe on it'],
+  ['webhook-timestamp', 'Unix seconds of this attempt'],
+  ['webhook-signature', 'v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>"> keyed with the whsec_ secret'],
+];
+
+/** The events the gateway POSTs to a tenant's endpoints (OpenAPI 3.1 `webhooks`), from WEBHOOK_EVENTS. */
+const webhookOperation = (type: WebhookEventType) => ({
+  post: {
+    summary: `The ${type} event, signed per Standard Webhooks`,
+    operationId: `webhook${type.replace(/(^|\.)(.)/g, (_m, _d, c: string) => c.toUpperCase())}`,
+    parameters: WEBHOOK_HEADERS.map(([name, description]) => ({
+      name,
+      in: 'header',
+      required: true,
+      description,
+      schema: { type: 'string' },
+    })),
+    requestBody: {
+      required: true,
+      content: { 'application/json': { schema: schema(webhookEnvelopeSchema(type), 'output') } },
+    },
+    responses: {
+      '2XX': {
+        description:
+          'Received (the body is ignored); any other answer, or none within 10 s, is retried with backoff for at least 24 h',
+      },
+    },
+  },
+});
+
 const documents = new WeakMap<readonly OpenApiRoute[], Record<string, unknown>>();
 
 /**
@@ -158,6 +190,7 @@ export const openApiDocument = ({ routes }: { routes: readonly OpenApiRoute[] })
         paths[op.path] = { ...paths[op.path], [op.method.toLowerCase()]: operation(op) };
         return paths;
       }, {}),
+      webhooks: Object.fromEntries(WEBHOOK_EVENT_TYPES.map((type) => [type, webhookOperation(type)])),
     };
     documents.set(routes, document);
   }

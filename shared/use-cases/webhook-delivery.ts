@@ -16,13 +16,15 @@ export interface DeliveryDeps {
   urlOptions: WebhookUrlOptions;
   /** A number in [0, 1) for the backoff jitter (injected so tests can pin it). */
   random?: () => number;
+  /** The first retry delay, doubled on each attempt: BASE_RETRY_SECONDS unless set (tests shorten it). */
+  firstRetrySeconds?: number;
 }
 
 /** How long one attempt may take, answer included. */
 export const DELIVERY_TIMEOUT_MS = 10_000;
 /** Retries go on for at least this long after the first attempt, then the delivery is `failed`. */
 export const RETRY_WINDOW_MS = 24 * 3_600_000;
-/** First retry delay; doubled on each attempt. */
+/** First retry delay (the default of WEBHOOK_FIRST_RETRY_SECONDS); doubled on each attempt. */
 export const BASE_RETRY_SECONDS = 30;
 /**
  * Longest step: SQS caps a message's visibility at 12 h from its receive, and this attempt has
@@ -46,8 +48,12 @@ export type DeliveryResult =
  * The delay before attempt `attempts + 1`: exponential (30 s, 1 min, 2 min, … capped at ~12 h) with
  * "equal jitter" (half fixed, half random), so endpoints that failed together do not retry together.
  */
-export const retryDelaySeconds = (attempts: number, random: () => number = Math.random): number => {
-  const ceiling = Math.min(BASE_RETRY_SECONDS * 2 ** Math.max(attempts - 1, 0), MAX_RETRY_SECONDS);
+export const retryDelaySeconds = (
+  attempts: number,
+  random: () => number = Math.random,
+  firstRetrySeconds: number = BASE_RETRY_SECONDS,
+): number => {
+  const ceiling = Math.min(firstRetrySeconds * 2 ** Math.max(attempts - 1, 0), MAX_RETRY_SECONDS);
   return Math.max(1, Math.round(ceiling / 2 + random() * (ceiling / 2)));
 };
 
@@ -119,7 +125,7 @@ export const deliverWebhook = async (
   return {
     outcome: 'retry',
     attempts: record.attempts,
-    retryInSeconds: retryDelaySeconds(record.attempts, deps.random),
+    retryInSeconds: retryDelaySeconds(record.attempts, deps.random, deps.firstRetrySeconds),
     reason,
   };
 };
