@@ -219,7 +219,10 @@ class ShardWorker {
       // previous owner is refused even for sessions this runner has not reopened yet.
       const now = new Date(this.o.session.now()).toISOString();
       await Promise.all(
-        records.map((r) => this.o.session.sessions.touch(r.sessionId, lease.fence, now).catch(() => false)),
+        records.map((r) =>
+          // With its listing keys: a session stored before GET /sessions existed joins the list.
+          this.o.session.sessions.touch(r.sessionId, lease.fence, now, r).catch(() => false),
+        ),
       );
       const failed = await this.resume(records.filter(resumable), lease);
       if (this.lease?.fence !== lease.fence) return;

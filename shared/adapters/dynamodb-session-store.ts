@@ -76,11 +76,22 @@ export class DynamoSessionStore implements SessionStore {
     );
   }
 
-  async touch(sessionId: string, fence: number, now: string): Promise<boolean> {
+  async touch(
+    sessionId: string,
+    fence: number,
+    now: string,
+    listing?: Pick<Session, 'tenantId' | 'createdAt'>,
+  ): Promise<boolean> {
+    const listed = listing && {
+      ':g2pk': tenantPartition(listing.tenantId),
+      ':g2sk': `${listing.createdAt}#${sessionId}`,
+    };
     const updated = await this.table.update(sessionKey(sessionId), {
-      UpdateExpression: 'SET runnerSeenAt = :now, fence = :fence',
+      UpdateExpression: `SET runnerSeenAt = :now, fence = :fence${
+        listed ? ', gsi2pk = if_not_exists(gsi2pk, :g2pk), gsi2sk = if_not_exists(gsi2sk, :g2sk)' : ''
+      }`,
       ConditionExpression: `attribute_exists(pk) AND ${FENCE_OK}`,
-      ExpressionAttributeValues: { ':now': now, ':fence': fence },
+      ExpressionAttributeValues: { ':now': now, ':fence': fence, ...listed },
     });
     return updated !== undefined;
   }

@@ -589,3 +589,27 @@ describe.each([
     });
   });
 });
+
+describe('DynamoDB session store: sessions stored before the per-tenant listing', () => {
+  it("join a tenant's listing when a runner stamps them at takeover (touch with the record), never otherwise", async () => {
+    const table = new DynamoTable(aws.clients.dynamo, aws.env.SESSIONS_TABLE as string);
+    const store = new DynamoSessionStore(table);
+    const tenantId = `t-legacy-${Math.random().toString(36).slice(2)}`;
+    const old = aSession({ tenantId });
+    // As create() wrote it before gsi2 existed: listed per shard only.
+    await table.put({
+      pk: `SESSION#${old.sessionId}`,
+      gsi1pk: 'SHARD#0',
+      gsi1sk: old.sessionId,
+      ...old,
+    });
+    expect((await store.listByTenant(tenantId, { limit: 10 })).items).toEqual([]);
+    await store.touch(old.sessionId, 1, LATER); // a heartbeat: no listing keys
+    expect((await store.listByTenant(tenantId, { limit: 10 })).items).toEqual([]);
+    expect(await store.touch(old.sessionId, 2, LATER, old)).toBe(true);
+    expect((await store.listByTenant(tenantId, { limit: 10 })).items.map((s) => s.sessionId)).toEqual([
+      old.sessionId,
+    ]);
+    expect(await store.get(old.sessionId)).toEqual({ ...old, fence: 2, runnerSeenAt: LATER });
+  });
+});

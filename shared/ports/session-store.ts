@@ -30,8 +30,17 @@ export interface SessionStore {
    * fence not older than the stored one. Returns the updated session, or undefined when the guard failed.
    */
   transition(sessionId: string, transition: SessionTransition): Promise<Session | undefined>;
-  /** Marks the session as seen by its runner (heartbeat), fenced like `transition`. */
-  touch(sessionId: string, fence: number, now: string): Promise<boolean>;
+  /**
+   * Marks the session as seen by its runner (heartbeat), fenced like `transition`. With `listing`
+   * (the runner stamping a shard it took over), a session stored before the per-tenant listing
+   * existed joins it in the same write.
+   */
+  touch(
+    sessionId: string,
+    fence: number,
+    now: string,
+    listing?: Pick<Session, 'tenantId' | 'createdAt'>,
+  ): Promise<boolean>;
   /** Every session of a shard (the runner's work list). */
   listByShard(shard: number): Promise<Session[]>;
   /** A page of a tenant's sessions, newest first (stored statuses: liveness is the caller's). */
