@@ -121,3 +121,12 @@ export const unsentAfterSettling = async (stack: FaultStack, messageIds: string[
     timeoutMs,
   ).catch(unsent);
 };
+
+/** `text (STATUS error)` of each message, for failure lines that say what storage shows. */
+export const describeStored = async (stack: FaultStack, items: { text: string; messageId: string }[]) =>
+  Promise.all(
+    items.map(async (o) => {
+      const m = await stack.messages.get(o.messageId);
+      return `${o.text} (${m?.status ?? 'missing'}${m?.error ? ` ${m.error}` : ''})`;
+    }),
+  );

@@ -113,8 +113,9 @@ export const startFaultStack = async (options: FaultStackOptions): Promise<Fault
     AUTH_STATE_BUCKET: bucket,
     WHATSAPP_WS_URL: sim.url,
     WHATSAPP_SIMULATOR_ROOT_KEY: sim.rootPublicKeyHex,
-    // Short, so a killed runner's shard is taken over within seconds.
-    LEASE_DURATION_MS: '4000',
+    // As `npm start` has it: a killed runner's shard is taken over within seconds, and a runner
+    // busy with Signal work on a loaded 2-core machine still renews in time (4 s did not).
+    LEASE_DURATION_MS: '10000',
     HEARTBEAT_MS: '1000',
     SEND_MIN_INTERVAL_MS: '0', // pacing off
     SESSION_STAGGER_MS: '0',

@@ -38,4 +38,7 @@ describe('fault rows (short)', () => {
     expect(result.failures).toEqual([]);
     expect(result.measured.redelivered).toBeGreaterThan(0);
   }, 90_000);
+  // r4 is not here: its short version fails on an unfixed runner bug about one run in two (a send
+  // accepted during an S3 outage is SENT in storage but never reaches the contact; see the README,
+  // "Fault tests"). `npm run faults -- --short r4` runs it.
 });

@@ -34,7 +34,7 @@ const main = async () => {
   const stack = await startFaultStack({
     dynamoEndpoint: dynamo.endpoint,
     s3Endpoint: `http://127.0.0.1:${s3.port}`,
-    logDir: join(OUT_DIR, 'logs'),
+    logDir: join(OUT_DIR, 'logs', new Date().toISOString().replace(/[:.]/g, '-')),
   });
   const results: RowResult[] = [];
   try {
@@ -54,7 +54,7 @@ const main = async () => {
     await dynamo.stop();
   }
   console.log(`\n${formatTable(results)}\n`);
-  console.log(`results: .faults/results.json; runner logs: .faults/logs/`);
+  console.log('results: .faults/results.json; runner logs: .faults/logs/<start time>/');
   process.exit(results.every((r) => r.ok) ? 0 : 1);
 };
 

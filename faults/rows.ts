@@ -2,6 +2,7 @@ import type { FaultStack } from './fault-stack.ts';
 import type { RowResult } from './row.ts';
 import { r1KillRunner } from './scenarios/r1-kill-runner.ts';
 import { r3FifoGroups } from './scenarios/r3-fifo-groups.ts';
+import { r4DependencyOutages } from './scenarios/r4-dependency-outages.ts';
 
 /** The sizes of one run: `full` for `npm run faults`, `short` inside `npm test`. */
 export type RunSize = 'full' | 'short';
@@ -30,6 +31,17 @@ export const ROWS: Row[] = [
       r3FifoGroups(
         stack,
         size === 'full' ? { sessions: 5, messages: 100 } : { sessions: 2, messages: 10 },
+        progress,
+      ),
+  },
+  {
+    key: 'r4',
+    run: (stack, size, progress) =>
+      r4DependencyOutages(
+        stack,
+        size === 'full'
+          ? { sessions: 5, outageMs: 30_000, leaseMs: 30_000 }
+          : { sessions: 2, outageMs: 4_000 },
         progress,
       ),
   },

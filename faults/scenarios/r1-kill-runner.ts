@@ -1,5 +1,6 @@
 import {
   allConnected,
+  describeStored,
   duplicateTexts,
   fenceOf,
   type Linked,
@@ -44,91 +45,117 @@ export const r1KillRunner = async (
     const killDelays: number[] = [];
     const at = (i: number) => linked[i % linked.length] as Linked;
 
-    for (let round = 0; round < size.rounds; round++) {
-      // A random moment inside the traffic: after a random number of this round's deliveries, plus up to 300 ms.
-      const killAfter = 1 + Math.floor(Math.random() * Math.max(1, size.messages - 2));
-      killDelays.push(killAfter);
-      const start = Date.now();
-      const sentBefore = outbound.length;
-      let killedAt = Number.POSITIVE_INFINITY;
-      let fence = 0;
-      const killer = (async () => {
-        // Counted where the exchange happens: messages of this round that reached their contacts.
-        await waitFor(
-          'deliveries before the kill',
-          () =>
-            outbound
-              .slice(sentBefore)
-              .filter((o) => stack.sim.inbox(o.l.contact).some((m) => m.text === o.text)).length >= killAfter,
-          90_000,
+    try {
+      for (let round = 0; round < size.rounds; round++) {
+        // A random moment inside the traffic: after a random number of this round's deliveries, plus up to 300 ms.
+        const killAfter = 1 + Math.floor(Math.random() * Math.max(1, size.messages - 2));
+        killDelays.push(killAfter);
+        const start = Date.now();
+        const sentBefore = outbound.length;
+        let killedAt = Number.POSITIVE_INFINITY;
+        let fence = 0;
+        const killer = (async () => {
+          // Counted where the exchange happens: messages of this round that reached their contacts.
+          // (at the latest after 30 s: a stalled exchange is a moment to kill too)
+          await waitFor(
+            'deliveries before the kill',
+            () =>
+              outbound
+                .slice(sentBefore)
+                .filter((o) => stack.sim.inbox(o.l.contact).some((m) => m.text === o.text)).length >=
+              killAfter,
+            30_000,
+          ).catch(() => undefined);
+          await sleep(Math.floor(Math.random() * 300));
+          const victim = await currentRunner(stack);
+          fence = await fenceOf(stack, linked);
+          killedAt = Date.now();
+          victim.child.kill('SIGKILL');
+          await victim.exited;
+          await sleep(1000); // ECS starts the replacement task
+          await stack.startRunner();
+        })();
+        const outs = pool(
+          Array.from({ length: size.messages }, (_, i) => i),
+          8,
+          async (i) => {
+            const l = at(i);
+            const text = `r1 out ${round}.${i}`;
+            const messageId = await sendAccepted(stack, l, text);
+            outbound.push({ messageId, text, l, acceptedAt: Date.now() });
+          },
         );
-        await sleep(Math.floor(Math.random() * 300));
-        const victim = await currentRunner(stack);
-        fence = await fenceOf(stack, linked);
-        killedAt = Date.now();
-        victim.child.kill('SIGKILL');
-        await victim.exited;
-        await sleep(1000); // ECS starts the replacement task
-        await stack.startRunner();
-      })();
-      const outs = pool(
-        Array.from({ length: size.messages }, (_, i) => i),
-        8,
-        async (i) => {
-          const l = at(i);
-          const text = `r1 out ${round}.${i}`;
-          const messageId = await sendAccepted(stack, l, text);
-          outbound.push({ messageId, text, l, acceptedAt: Date.now() });
-        },
-      );
-      const ins = pool(
-        Array.from({ length: size.messages }, (_, i) => i),
-        8,
-        async (i) => {
-          const l = at(i);
-          const text = `r1 in ${round}.${i}`;
-          await stack.sim.sendText(l.contact, l.phone, text);
-          inbound.push({ text, l });
-        },
-      );
-      await Promise.all([killer, outs, ins]);
-      const phase = (what: string) =>
-        progress(`r1: round ${round + 1}: ${what} after ${Date.now() - start} ms`);
-      phase('traffic accepted and runner replaced');
-      await allConnected(stack, linked, 90_000, fence);
-      phase('every session CONNECTED again');
-      await waitFor(
-        `round ${round}: every outbound message at its contact`,
-        () => outbound.every((o) => stack.sim.inbox(o.l.contact).some((m) => m.text === o.text)),
-        90_000,
-      ).catch((error) => check(false, (error as Error).message));
-      phase('outbound at the contacts');
-      await waitFor(
-        `round ${round}: every inbound message published`,
-        async () => {
-          published.push(...(await stack.takeIncoming()));
-          return inbound.every((m) =>
-            published.some((p) => p.sessionId === m.l.sessionId && p.text === m.text),
-          );
-        },
-        90_000,
-      ).catch((error) => check(false, (error as Error).message));
-      phase('inbound published');
-      // The contacts read everything; messages accepted before the kill must still become READ.
-      for (const l of linked) stack.sim.markReadFrom(l.contact, l.phone);
-      const beforeKill = outbound.filter((o) => o.acceptedAt < killedAt);
-      // (all rounds so far: receipts of earlier rounds must not get lost either)
-      await waitFor(
-        `round ${round}: read receipts of the ${beforeKill.length} messages sent before the kill`,
-        async () => {
+        const ins = pool(
+          Array.from({ length: size.messages }, (_, i) => i),
+          8,
+          async (i) => {
+            const l = at(i);
+            const text = `r1 in ${round}.${i}`;
+            await stack.sim.sendText(l.contact, l.phone, text);
+            inbound.push({ text, l });
+          },
+        );
+        await Promise.all([killer, outs, ins]);
+        const phase = (what: string) =>
+          progress(`r1: round ${round + 1}: ${what} after ${Date.now() - start} ms`);
+        phase('traffic accepted and runner replaced');
+        await allConnected(stack, linked, 90_000, fence);
+        phase('every session CONNECTED again');
+        const undelivered = () =>
+          outbound.filter((o) => !stack.sim.inbox(o.l.contact).some((m) => m.text === o.text));
+        await waitFor(
+          `round ${round}: every outbound message at its contact`,
+          () => undelivered().length === 0,
+          90_000,
+        ).catch((error) =>
+          check(
+            false,
+            `${(error as Error).message}; missing ${undelivered().length}: ${undelivered()
+              .slice(0, 5)
+              .map((o) => o.text)
+              .join(', ')}`,
+          ),
+        );
+        phase('outbound at the contacts');
+        await waitFor(
+          `round ${round}: every inbound message published`,
+          async () => {
+            published.push(...(await stack.takeIncoming()));
+            return inbound.every((m) =>
+              published.some((p) => p.sessionId === m.l.sessionId && p.text === m.text),
+            );
+          },
+          90_000,
+        ).catch((error) => check(false, (error as Error).message));
+        phase('inbound published');
+        // The contacts read everything; messages accepted before the kill must still become READ.
+        for (const l of linked) stack.sim.markReadFrom(l.contact, l.phone);
+        const beforeKill = outbound.filter((o) => o.acceptedAt < killedAt);
+        // (all rounds so far: receipts of earlier rounds must not get lost either)
+        const unread = async () => {
           const all = await Promise.all(beforeKill.map((o) => stack.messages.get(o.messageId)));
-          return all.every((m) => m?.status === 'READ');
-        },
-        60_000,
-      ).catch((error) => check(false, (error as Error).message));
-      progress(
-        `r1: round ${round + 1}/${size.rounds} done (kill after delivery ${killAfter}, ${beforeKill.length - sentBefore} of ${size.messages} sent before it, ${Date.now() - start} ms)`,
-      );
+          return beforeKill
+            .map((o, i) => ({ o, status: all[i]?.status }))
+            .filter((x) => x.status !== 'READ')
+            .map((x) => `${x.o.text} ${x.status}`);
+        };
+        await waitFor(
+          `round ${round}: read receipts of the ${beforeKill.length} messages sent before the kill`,
+          async () => (await unread()).length === 0,
+          60_000,
+        ).catch(async (error) => {
+          const left = await unread();
+          check(
+            false,
+            `${(error as Error).message}; not READ ${left.length}: ${left.slice(0, 5).join(', ')}`,
+          );
+        });
+        progress(
+          `r1: round ${round + 1}/${size.rounds} done (kill after delivery ${killAfter}, ${beforeKill.length - sentBefore} of ${size.messages} sent before it, ${Date.now() - start} ms)`,
+        );
+      }
+    } catch (error) {
+      check(false, `aborted: ${(error as Error).message}`);
     }
 
     const inboxTexts = linked.flatMap((l) => stack.sim.inbox(l.contact).map((m) => m.text));
@@ -162,10 +189,7 @@ export const r1KillRunner = async (
     });
     check(
       lostOut.length === 0,
-      `lost outbound: ${lostOut
-        .slice(0, 5)
-        .map((o) => o.text)
-        .join(', ')}`,
+      `lost outbound ${lostOut.length}: ${(await describeStored(stack, lostOut.slice(0, 5))).join(', ')}`,
     );
     check(
       lostIn.length === 0,

@@ -1,4 +1,4 @@
-import { type Linked, linkSessions, sendAccepted, unsentAfterSettling, waitFor } from '../drive.ts';
+import { type Linked, linkSessions, sendAccepted, sleep, unsentAfterSettling, waitFor } from '../drive.ts';
 import type { FaultStack } from '../fault-stack.ts';
 import { type RowResult, row } from '../row.ts';
 import { currentRunner } from './r1-kill-runner.ts';
@@ -34,6 +34,8 @@ export const r3FifoGroups = async (
     const sent = new Map<Linked, { text: string; messageId: string }[]>();
     const releaseReceives = stack.sqs.outage(['ReceiveMessage']);
     try {
+      // A receive already long-polling (up to COMMAND_WAIT_SECONDS, 1 s) would still get the burst.
+      await sleep(1500);
       // Each session's sends one after another (that is the order to keep), the sessions at once.
       await Promise.all(
         linked.map(async (l, s) => {
@@ -46,8 +48,14 @@ export const r3FifoGroups = async (
         }),
       );
       progress(`r3: ${perSession * linked.length} sends accepted, held in the queue`);
+      // Receives work again while every session drops its socket three times in a row, so the
+      // commands handed out wait for a reconnect far longer than their visibility.
       for (const l of linked) stack.sim.disconnect(l.phone, 408);
       releaseReceives();
+      for (let i = 0; i < 2; i++) {
+        await sleep(800);
+        for (const l of linked) stack.sim.disconnect(l.phone, 408);
+      }
       await waitFor(
         'every burst message at its contact',
         () =>

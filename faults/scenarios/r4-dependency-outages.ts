@@ -1,0 +1,162 @@
+import {
+  allConnected,
+  describeStored,
+  duplicateTexts,
+  type Linked,
+  linkSessions,
+  sleep,
+  unsentAfterSettling,
+  waitFor,
+} from '../drive.ts';
+import type { FaultStack } from '../fault-stack.ts';
+import { type RowResult, row } from '../row.ts';
+
+export interface R4Size {
+  sessions: number;
+  outageMs: number;
+  /** A runner with this lease runs the row (an outage shorter than the lease must not cost the sockets); the stack's own when unset. */
+  leaseMs?: number;
+}
+
+const DEPENDENCIES = ['dynamodb', 'sqs', 's3'] as const;
+/** The API reads DynamoDB and enqueues on SQS; it never touches S3. */
+const API_USES = new Set(['dynamodb', 'sqs']);
+
+/** Stops whatever runner runs (SIGTERM, it drains) and starts one with `env` on top of the stack's. */
+export const replaceRunner = async (stack: FaultStack, env: Record<string, string> = {}) => {
+  for (const r of stack.runners().filter((r) => r.alive())) {
+    r.child.kill('SIGTERM');
+    await r.exited;
+  }
+  return stack.startRunner(env);
+};
+
+/**
+ * r4: DynamoDB, SQS and S3 are each cut (every connection reset, new ones refused) for a while
+ * under traffic both ways. Meanwhile the API answers 503 with a code (never another 5xx) when it
+ * needs what is down, the sessions' sockets stay up, and afterwards every message accepted or
+ * received arrived once. At full size the runner runs with the production lease (30 s).
+ */
+export const r4DependencyOutages = async (
+  stack: FaultStack,
+  size: R4Size,
+  progress: (line: string) => void,
+): Promise<RowResult> =>
+  row('r4', 'DynamoDB, SQS and S3 each cut under traffic', async (check, measured) => {
+    if (size.leaseMs) await replaceRunner(stack, { LEASE_DURATION_MS: String(size.leaseMs) });
+    else if (!stack.runners().some((r) => r.alive())) await stack.startRunner();
+    try {
+      const linked = await linkSessions(stack, 'r4', size.sessions, 4915320000000);
+      progress(`r4: ${linked.length} sessions linked`);
+      const outbound: { text: string; l: Linked; messageId: string }[] = [];
+      const inbound: { text: string; l: Linked }[] = [];
+      const published: Record<string, unknown>[] = [];
+      const device = (l: Linked) => stack.sim.stats().devices.find((d) => d.jid.startsWith(l.phone));
+      const replacementsBefore = linked.map((l) => device(l)?.replacements ?? 0);
+      let n = 0;
+      for (const dep of DEPENDENCIES) {
+        const answers = new Map<string, number>();
+        let socketDrops = 0;
+        let badAnswers = 0;
+        stack.proxies[dep].cut();
+        const ends = Date.now() + size.outageMs;
+        try {
+          while (Date.now() < ends) {
+            const l = linked[n % linked.length] as Linked;
+            n += 1;
+            const text = `r4 ${dep} out ${n}`;
+            const res = await stack.call('POST', '/send', {
+              sessionId: l.sessionId,
+              to: l.contact,
+              message: text,
+            });
+            const status = await stack.call('GET', `/status/${l.sessionId}`);
+            for (const r of [res, status]) {
+              const key = `${r.status}${r.body?.error?.code ? ` ${r.body.error.code}` : ''}`;
+              answers.set(key, (answers.get(key) ?? 0) + 1);
+              if (r.status >= 500 && (r.status !== 503 || !r.body?.error?.code)) badAnswers += 1;
+            }
+            if (res.status === 202) outbound.push({ text, l, messageId: res.body.messageId });
+            const inText = `r4 ${dep} in ${n}`;
+            await stack.sim.sendText(l.contact, l.phone, inText);
+            inbound.push({ text: inText, l });
+            socketDrops += linked.filter((x) => (device(x)?.connections ?? 0) !== 1).length;
+            await sleep(300);
+          }
+        } finally {
+          stack.proxies[dep].restore();
+        }
+        const seen = [...answers.entries()].map(([k, v]) => `${k}×${v}`).join(', ');
+        measured[`${dep}Answers`] = seen;
+        measured[`${dep}SocketDrops`] = socketDrops;
+        progress(
+          `r4: ${dep} was down ${size.outageMs} ms; API answered ${seen}; socket drops seen ${socketDrops}`,
+        );
+        check(
+          badAnswers === 0,
+          `${dep} down: ${badAnswers} API answer(s) were a 5xx other than 503 with a code`,
+        );
+        if (API_USES.has(dep))
+          check(
+            [...answers.keys()].some((k) => k.startsWith('503 ')),
+            `${dep} down: the API never answered 503 with a code`,
+          );
+        check(socketDrops === 0, `${dep} down: a session's socket was not up (${socketDrops} samples)`);
+        await allConnected(stack, linked, 60_000);
+      }
+      const replaced = linked.filter(
+        (l, i) => (device(l)?.replacements ?? 0) !== replacementsBefore[i],
+      ).length;
+      measured.replacements = replaced;
+      check(replaced === 0, `${replaced} device(s) were replaced (a second connection) during the outages`);
+
+      const undelivered = () =>
+        outbound.filter((o) => !stack.sim.inbox(o.l.contact).some((m) => m.text === o.text));
+      const unpublished = () =>
+        inbound.filter((m) => !published.some((p) => p.sessionId === m.l.sessionId && p.text === m.text));
+      await waitFor('every accepted send at its contact', () => undelivered().length === 0, 90_000).catch(
+        async () =>
+          check(
+            false,
+            `lost outbound ${undelivered().length}: ${(await describeStored(stack, undelivered().slice(0, 5))).join(', ')}`,
+          ),
+      );
+      await waitFor(
+        'every inbound message published',
+        async () => {
+          published.push(...(await stack.takeIncoming()));
+          return unpublished().length === 0;
+        },
+        90_000,
+      ).catch(() =>
+        check(
+          false,
+          `lost inbound ${unpublished().length}: ${unpublished()
+            .slice(0, 5)
+            .map((m) => m.text)
+            .join(', ')}`,
+        ),
+      );
+      const inboxTexts = linked.flatMap((l) => stack.sim.inbox(l.contact).map((m) => m.text));
+      const dups = [
+        ...duplicateTexts(inboxTexts),
+        ...duplicateTexts(published.map((p) => `${p.sessionId} ${p.text}`)),
+      ];
+      const unsent = await unsentAfterSettling(
+        stack,
+        outbound.map((o) => o.messageId),
+      );
+      Object.assign(measured, {
+        outageMs: size.outageMs,
+        accepted: outbound.length,
+        inbound: inbound.length,
+        lost: undelivered().length + unpublished().length,
+        duplicates: dups.length,
+        notSent: unsent.length,
+      });
+      check(dups.length === 0, `duplicates: ${dups.slice(0, 5).join(', ')}`);
+      check(unsent.length === 0, `not SENT in storage: ${unsent.slice(0, 5).join(', ')}`);
+    } finally {
+      if (size.leaseMs) await replaceRunner(stack);
+    }
+  });
