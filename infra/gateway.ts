@@ -41,6 +41,7 @@ export const addGateway = (app: App, config: StageConfig, options: GatewayOption
       tables: stateful.tables.byKey,
       authStateBucket: stateful.authState.bucket,
       authStatePolicy: stateful.authState.readWritePolicy,
+      mediaReadPolicy: stateful.authState.mediaReadPolicy,
       commandQueues: stateful.queues.commands,
       incomingQueue: stateful.queues.incoming,
       commandQueueUrls: stateful.queues.commandQueueUrls,

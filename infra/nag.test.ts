@@ -91,6 +91,10 @@ describe('cdk-nag AwsSolutions', () => {
           'WaGateway-prod-Stateful/AuthState/ReadWritePolicy',
           expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<AuthStateBucket\w+\.Arn>\/\*\]$/),
         ],
+        [
+          'WaGateway-prod-Stateful/AuthState/MediaReadPolicy',
+          expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<AuthStateBucket\w+\.Arn>\/media\/\*\]$/),
+        ],
         ['WaGateway-prod-Stateless/SessionRunner/ExecutionRole', 'AwsSolutions-IAM5[Resource::*]'],
         ['WaGateway-prod-Stateless/Webhooks/Fanout/Role', 'AwsSolutions-IAM5[Resource::*]'],
         [
@@ -114,7 +118,7 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-CFR4',
     ];
     expect(acks.filter((a) => !known.some((k) => a.id.startsWith(k)))).toEqual([]);
-    expect(byRule('AwsSolutions-IAM5')).toHaveLength(4);
+    expect(byRule('AwsSolutions-IAM5')).toHaveLength(5);
   });
 
   it('really runs: a non-compliant resource makes synth fail', () => {

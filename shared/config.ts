@@ -71,6 +71,8 @@ export const ApiEnv = EndpointEnv.extend({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  /** The bucket of the tenants' files (`media/<tenantId>/`): the media route only. */
+  AUTH_STATE_BUCKET: name,
 });
 
 export type EndpointConfig = z.infer<typeof EndpointEnv>;

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -7,6 +8,7 @@ import { DynamoConversationStore } from '#shared/adapters/dynamodb-conversation-
 import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { DynamoTenantStore } from '#shared/adapters/dynamodb-tenant-store.ts';
+import { S3MediaStore } from '#shared/adapters/s3-media-store.ts';
 import { deriveId } from '#shared/domain/ids.ts';
 import { systemClock } from '#shared/ports/clock.ts';
 import { provisionTestAws, type TestAws } from '#shared/testing/aws-test-env.ts';
@@ -35,6 +37,7 @@ const ids = {
   doomedSession: '',
   webhook: '',
   doomedWebhook: '',
+  media: randomUUID(),
 };
 const cursors: string[] = [];
 
@@ -52,6 +55,13 @@ beforeAll(async () => {
   const a = await createTenant({ tenants, clock: systemClock }, 'Fuzz A');
   keyA = a.apiKey;
   keyB = (await createTenant({ tenants, clock: systemClock }, 'Fuzz B')).apiKey;
+  // A file of tenant A, as the runner stores one, for the media route.
+  await new S3MediaStore(aws.clients.s3, aws.env.AUTH_STATE_BUCKET as string).put(
+    a.tenant.tenantId,
+    ids.media,
+    Readable.from([Buffer.from('fuzz')]),
+    { mimeType: 'text/plain', size: 4, sha256: createHash('sha256').update('fuzz').digest('hex') },
+  );
   const init = async (key: string, chatbotId: string) =>
     (
       (await (
@@ -214,6 +224,7 @@ const templates = (): Record<
   DeleteWebhook: { params: { webhookId: ids.doomedWebhook } },
   TestWebhook: { params: { webhookId: ids.webhook } },
   ListWebhookDeliveries: { params: { webhookId: ids.webhook }, query: { limit: '2' } },
+  GetMedia: { params: { mediaId: ids.media }, query: { format: 'json' } },
 });
 
 const keysOf = (schema: z.ZodType | undefined): string[] =>

@@ -18,6 +18,8 @@ const resourceKeys = (): Map<string, (route: RouteDefinition) => boolean> =>
       'WEBHOOK_DELIVERY_QUEUE_URL',
       (route: RouteDefinition) => route.resources.webhookDeliveries === 'send',
     ] as const,
+    // The bucket of the tenants' files (read under media/ only, see the grant in the stateless stack).
+    ['AUTH_STATE_BUCKET', (route: RouteDefinition) => route.resources.media === 'read'] as const,
     // Which webhook URLs are accepted: only routes that store webhooks check them.
     [
       'WEBHOOK_ALLOW_LOOPBACK',

@@ -31,6 +31,7 @@ import {
   SessionListResponse,
   SessionsQuery,
 } from '#shared/contracts/management.ts';
+import { MediaIdParams, MediaLinkQuery, MediaLinkResponse, MediaRedirect } from '#shared/contracts/media.ts';
 import {
   ConversationListResponse,
   ConversationMessagesResponse,
@@ -65,6 +66,8 @@ export interface RouteResources {
   commands?: 'send';
   /** Sends delivery jobs to `webhook-deliveries.fifo` (the webhook test route). */
   webhookDeliveries?: 'send';
+  /** Reads the tenants' files (`media/` of the auth-state bucket) and presigns links to them. */
+  media?: 'read';
 }
 
 export type HttpMethodName = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -328,6 +331,17 @@ export const ROUTE = {
     request: { params: WebhookPathParams, query: DeliveriesPageQuery },
     responses: { 200: DeliveryListResponse },
     resources: { tables: { webhooks: 'read' } },
+  }),
+  GetMedia: route({
+    id: 'GetMedia',
+    method: 'GET',
+    path: '/media/{mediaId}',
+    file: 'get-media',
+    summary:
+      'A file of the tenant: 302 to a presigned GET valid 5 minutes (?format=json gives { url, mimeType, fileName?, size, sha256 })',
+    request: { params: MediaIdParams, query: MediaLinkQuery },
+    responses: { 200: MediaLinkResponse, 302: MediaRedirect },
+    resources: { tables: {}, media: 'read' },
   }),
   GetOpenApi: route({
     id: 'GetOpenApi',

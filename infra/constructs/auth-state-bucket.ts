@@ -38,6 +38,12 @@ export class AuthStateBucket extends Construct {
    * (the object keys) is acknowledged where the bucket is known.
    */
   readonly readWritePolicy: ManagedPolicy;
+  /**
+   * What the media route needs: read the tenants' files under `media/` (HEAD for the description,
+   * and the GET of a presigned link, which S3 authorizes with the signer's role) and decrypt them
+   * through S3. Nothing else of the bucket: no auth state, no listing, no writes.
+   */
+  readonly mediaReadPolicy: ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: AuthStateBucketProps) {
     super(scope, id);
@@ -116,7 +122,28 @@ export class AuthStateBucket extends Construct {
         }),
       ],
     });
+    this.mediaReadPolicy = new ManagedPolicy(this, 'MediaReadPolicy', {
+      description: 'WhatsApp gateway: read the tenants media files',
+      statements: [
+        new PolicyStatement({
+          sid: 'MediaObjects',
+          actions: ['s3:GetObject'],
+          resources: [this.bucket.arnForObjects(`${MEDIA_PREFIX}*`)],
+        }),
+        new PolicyStatement({
+          sid: 'MediaKeyThroughS3',
+          actions: ['kms:Decrypt'],
+          resources: [this.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      ],
+    });
     const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
+    Validations.of(this.mediaReadPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${MEDIA_PREFIX}*]`,
+      reason:
+        'Files are per tenant and id (media/<tenantId>/<mediaId>, ids created at runtime); read only, this bucket only, the media prefix only.',
+    });
     Validations.of(this.readWritePolicy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/*]`,
       reason:

@@ -97,6 +97,33 @@ describe('stateful stack: auth-state bucket', () => {
     return gateway.statefulTemplate.toJSON().Resources[id];
   };
 
+  it('lets the media policy read objects under media/ only and decrypt them through S3 only', () => {
+    const stack = dev.stateful;
+    const id = stack.getLogicalId(stack.authState.mediaReadPolicy.node.defaultChild as never);
+    const bucketId = stack.getLogicalId(stack.authState.bucket.node.defaultChild as never);
+    const keyId = stack.getLogicalId(stack.authState.key.node.defaultChild as never);
+    const statements = dev.statefulTemplate.toJSON().Resources[id].Properties.PolicyDocument.Statement;
+    expect(statements).toEqual([
+      {
+        Sid: 'MediaObjects',
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/media/*']] },
+      },
+      {
+        Sid: 'MediaKeyThroughS3',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+          },
+        },
+      },
+    ]);
+  });
+
   it('encrypts with its own rotating KMS key and a bucket key', () => {
     const keyId = dev.stateful.getLogicalId(dev.stateful.authState.key.node.defaultChild as never);
     dev.statefulTemplate.hasResource('AWS::KMS::Key', {

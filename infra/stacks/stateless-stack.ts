@@ -35,6 +35,8 @@ export interface StatefulResources {
   authStateBucket: IBucket;
   /** Read/write access to the auth state (objects, listing, KMS through S3). */
   authStatePolicy: IManagedPolicy;
+  /** Read access to the tenants' files under `media/` of the same bucket (the media route). */
+  mediaReadPolicy: IManagedPolicy;
   /** Command queues in shard order. */
   commandQueues: QueuePair[];
   incomingQueue: QueuePair;
@@ -91,6 +93,9 @@ export class StatelessStack extends Stack {
           table(fn, key, access);
         }
         if (route.resources.commands === 'send') sendCommands(fn);
+        if (route.resources.media === 'read') {
+          bindBucket(fn, resources.authStateBucket, resources.mediaReadPolicy, 'AUTH_STATE_BUCKET');
+        }
         if (route.resources.webhookDeliveries === 'send') {
           const { queue } = resources.webhookDeliveries;
           bindQueuesForSending(fn, [queue], 'WEBHOOK_DELIVERY_QUEUE_URL', queue.queueUrl);

@@ -13,9 +13,11 @@ export const MessageMediaSchema = z.object({
   error: z.string().min(1).max(64).optional(),
 });
 
-/** `GET /whatsapp-qr/media/{mediaId}` (route wiring not done yet: see README, Media). */
+/** `GET /whatsapp-qr/media/{mediaId}`. */
 export const MediaIdParams = z.object({ mediaId: Uuid });
 export const MediaLinkQuery = z.object({ format: z.enum(['json']).optional() });
+/** The 302 of `GET /media/{mediaId}` has no body: the link is in `Location`. */
+export const MediaRedirect = z.undefined();
 export const MediaLinkResponse = z.object({
   url: z.url(),
   mimeType: z.string(),

@@ -109,18 +109,23 @@ const operation = (op: OpenApiRoute) => ({
         status,
         status === '204'
           ? { description: 'Success, no content' }
-          : {
-              description: 'Success',
-              content: {
-                'application/json': { schema: schema(s, 'output') },
-                ...Object.fromEntries(
-                  Object.entries(op.media ?? {}).map(([m, format]) => [
-                    m,
-                    { schema: { type: 'string', format } },
-                  ]),
-                ),
+          : status === '302'
+            ? {
+                description: 'Redirect: the file is at the Location URL',
+                headers: { Location: { schema: { type: 'string' } } },
+              }
+            : {
+                description: 'Success',
+                content: {
+                  'application/json': { schema: schema(s, 'output') },
+                  ...Object.fromEntries(
+                    Object.entries(op.media ?? {}).map(([m, format]) => [
+                      m,
+                      { schema: { type: 'string', format } },
+                    ]),
+                  ),
+                },
               },
-            },
       ]),
     ),
     ...Object.fromEntries(

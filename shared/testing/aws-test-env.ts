@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { provisionQueues, provisionTables } from '#local/stand-ins/provision.ts';
@@ -7,12 +8,12 @@ import { type AwsClients, createAwsClients } from '../adapters/aws-clients.ts';
 
 export interface TestAws {
   clients: AwsClients;
-  /** Env keys of the provisioned tables and queues, as the runtimes read them. */
+  /** Env keys of the provisioned tables, queues and bucket, as the runtimes read them. */
   env: Record<string, string>;
   destroy(): void;
 }
 
-/** Fresh tables and queues, under a random prefix, on the run's shared stand-ins. */
+/** Fresh tables, queues and an auth-state bucket, under a random prefix, on the run's shared stand-ins. */
 export const provisionTestAws = async (options: { shardCount?: number } = {}): Promise<TestAws> => {
   const endpoints = {
     DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
@@ -26,9 +27,12 @@ export const provisionTestAws = async (options: { shardCount?: number } = {}): P
     const tables = await provisionTables(dynamo, prefix);
     const queues = await provisionQueues(sqs, `${prefix}-`, options.shardCount ?? 1);
     const clients = createAwsClients(endpoints);
+    // The media route reads the tenants' files from it (AUTH_STATE_BUCKET).
+    const bucket = `${prefix}-auth`;
+    await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
     return {
       clients,
-      env: { ...endpoints, ...tables, ...queues },
+      env: { ...endpoints, ...tables, ...queues, AUTH_STATE_BUCKET: bucket },
       destroy: () => {
         clients.dynamo.destroy();
         clients.sqs.destroy();
