@@ -37,7 +37,13 @@ describe('fault rows (short)', () => {
     const result = await row('r3').run(stack, 'short', () => undefined);
     expect(result.failures).toEqual([]);
     expect(result.measured.redelivered).toBeGreaterThan(0);
-  }, 90_000);
+  }, 150_000);
+  it('r2: a rolling deploy replaces no device; a runner frozen past its lease and resumed causes no ping-pong and its late writes are refused', async () => {
+    const result = await row('r2').run(stack, 'short', () => undefined);
+    expect(result.failures).toEqual([]);
+    expect(result.measured.sessions).toBe(2);
+  }, 120_000);
+
   // r4 is not here: its short version fails on an unfixed runner bug about one run in two (a send
   // accepted during an S3 outage is SENT in storage but never reaches the contact; see the README,
   // "Fault tests"). `npm run faults -- --short r4` runs it.

@@ -1,6 +1,7 @@
 import type { FaultStack } from './fault-stack.ts';
 import type { RowResult } from './row.ts';
 import { r1KillRunner } from './scenarios/r1-kill-runner.ts';
+import { r2DeployAndFreeze } from './scenarios/r2-deploy-and-freeze.ts';
 import { r3FifoGroups } from './scenarios/r3-fifo-groups.ts';
 import { r4DependencyOutages } from './scenarios/r4-dependency-outages.ts';
 
@@ -44,5 +45,10 @@ export const ROWS: Row[] = [
           : { sessions: 2, outageMs: 4_000 },
         progress,
       ),
+  },
+  {
+    key: 'r2',
+    run: (stack, size, progress) =>
+      r2DeployAndFreeze(stack, { sessions: size === 'full' ? 10 : 2 }, progress),
   },
 ];

@@ -1,0 +1,88 @@
+import { allConnected, fenceOf, type Linked, linkSessions, sleep, waitFor } from '../drive.ts';
+import type { FaultStack } from '../fault-stack.ts';
+import { type RowResult, row } from '../row.ts';
+import { currentRunner } from './r1-kill-runner.ts';
+
+export interface R2Size {
+  sessions: number;
+}
+
+/**
+ * r2: a rolling deploy (a second runner starts, the first gets SIGTERM) costs no replacement in the
+ * simulator; a runner frozen (SIGSTOP) past its lease while a new one takes over, then resumed,
+ * causes at most one replacement per device, none after it resumes (no ping-pong), and its late
+ * writes are refused (every session keeps the new owner's fence and stays CONNECTED).
+ */
+export const r2DeployAndFreeze = async (
+  stack: FaultStack,
+  size: R2Size,
+  progress: (line: string) => void,
+): Promise<RowResult> =>
+  row('r2', 'rolling deploy; a runner frozen past its lease', async (check, measured) => {
+    const first = await currentRunner(stack);
+    const linked = await linkSessions(stack, 'r2', size.sessions, 4915330000000);
+    const replacements = () =>
+      linked.map((l: Linked) =>
+        stack.sim
+          .stats()
+          .devices.filter((d) => d.jid.startsWith(l.phone))
+          .reduce((n, d) => n + d.replacements, 0),
+      );
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    progress(`r2: ${linked.length} sessions linked`);
+
+    const beforeDeploy = replacements();
+    const deployFence = await fenceOf(stack, linked);
+    const second = await stack.startRunner();
+    await sleep(2000); // the new task is up and waiting for the lease
+    first.child.kill('SIGTERM');
+    await first.exited;
+    await allConnected(stack, linked, 60_000, deployFence);
+    const deployReplacements = sum(replacements()) - sum(beforeDeploy);
+    measured.deployReplacements = deployReplacements;
+    check(deployReplacements === 0, `rolling deploy: ${deployReplacements} replacement(s) in the simulator`);
+    progress(`r2: rolling deploy done, ${deployReplacements} replacements`);
+
+    const beforeFreeze = replacements();
+    const freezeFence = await fenceOf(stack, linked);
+    second.child.kill('SIGSTOP');
+    await stack.startRunner();
+    try {
+      await allConnected(stack, linked, 60_000, freezeFence);
+      const newFence = await fenceOf(stack, linked);
+      const atTakeover = replacements();
+      second.child.kill('SIGCONT');
+      // Watch the resumed zombie for longer than a lease (10 s): it must neither reconnect nor write.
+      await sleep(12_000);
+      const after = replacements();
+      const perDevice = after.map((n, i) => n - (beforeFreeze[i] ?? 0));
+      const pingPong = sum(after) - sum(atTakeover);
+      const stored = await Promise.all(linked.map((l) => stack.sessions.get(l.sessionId)));
+      const overwritten = stored.filter((s) => s?.fence !== newFence || s?.status !== 'CONNECTED').length;
+      Object.assign(measured, {
+        sessions: linked.length,
+        freezeReplacementsMax: Math.max(...perDevice),
+        replacementsAfterResume: pingPong,
+        lateWritesAccepted: overwritten,
+      });
+      check(
+        Math.max(...perDevice) <= 1,
+        `frozen runner: a device was replaced ${Math.max(...perDevice)} times`,
+      );
+      check(pingPong === 0, `frozen runner: ${pingPong} replacement(s) after it resumed (ping-pong)`);
+      check(
+        overwritten === 0,
+        `frozen runner: ${overwritten} session(s) lost the new owner's fence or status`,
+      );
+      await waitFor('every session CONNECTED after the zombie resumed', async () => {
+        await allConnected(stack, linked, 10_000);
+        return true;
+      });
+    } finally {
+      if (second.alive()) {
+        second.child.kill('SIGCONT');
+        second.child.kill('SIGTERM');
+        await second.exited;
+      }
+    }
+  });
