@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTHORIZER_ENTRY, ROUTES } from '#functions/http/routes.ts';
+import { bundleLambdas, type LambdaBundle } from './bundle-lambdas.ts';
 import { bundleRunner, ESM_REQUIRE_BANNER } from './bundle-runner.ts';
 import { REPO_ROOT } from './paths.ts';
 import { synthGateway } from './test-support.ts';
@@ -21,19 +22,12 @@ const authorizerExists = existsSync(join(REPO_ROOT, AUTHORIZER_ENTRY));
 /** The most a Lambda's code (index.mjs) may weigh; see the README's Performance section. */
 const BUNDLE_LIMIT_BYTES = { route: 460_000, media: 560_000, ai: 540_000, other: 440_000 } as const;
 
-interface LambdaBundle {
-  /** The function's logical id in the stateless stack. */
-  id: string;
-  dir: string;
-  bytes: number;
-  code: string;
-  /** Its environment variable names, as the template sets them. */
-  envKeys: string[];
-}
+/** A bundle with its code read. */
+type ReadBundle = LambdaBundle & { code: string };
 
 describe('Lambda bundles (the one test that runs esbuild through CDK, for every function of the app)', () => {
-  const bundles: LambdaBundle[] = [];
-  const bundle = (fragment: string): LambdaBundle => {
+  const bundles: ReadBundle[] = [];
+  const bundle = (fragment: string): ReadBundle => {
     const found = bundles.find((b) => b.id.includes(fragment));
     if (!found) throw new Error(`no bundle of ${fragment}`);
     return found;
@@ -42,28 +36,8 @@ describe('Lambda bundles (the one test that runs esbuild through CDK, for every 
   beforeAll(() => {
     if (!authorizerExists) return;
     // Bundling on: the whole app, as `cdk synth` builds it.
-    const gateway = synthGateway(
-      {},
-      { nag: false, bundle: true, outdir: join(scratch, 'app'), deferTemplates: true },
-    );
-    const assembly = gateway.app.synth();
-    const template = JSON.parse(
-      readFileSync(join(assembly.directory, `${gateway.stateless.artifactId}.template.json`), 'utf8'),
-    ) as {
-      Resources: Record<
-        string,
-        { Type: string; Properties: { Code?: { S3Key?: unknown }; Environment?: { Variables?: object } } }
-      >;
-    };
-    for (const [id, resource] of Object.entries(template.Resources)) {
-      const key = resource.Properties.Code?.S3Key;
-      if (resource.Type !== 'AWS::Lambda::Function' || typeof key !== 'string') continue;
-      const dir = join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`);
-      // CDK's own custom resource handlers are not ours.
-      if (!existsSync(join(dir, 'index.mjs'))) continue;
-      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
-      const envKeys = Object.keys(resource.Properties.Environment?.Variables ?? {});
-      bundles.push({ id, dir, bytes: statSync(join(dir, 'index.mjs')).size, code, envKeys });
+    for (const b of bundleLambdas(join(scratch, 'app'))) {
+      bundles.push({ ...b, code: readFileSync(join(b.dir, 'index.mjs'), 'utf8') });
     }
     const rows = bundles.map((b) => `${String(Math.round(b.bytes / 1024)).padStart(6)} KB  ${b.id}`);
     console.log(`Lambda bundles (index.mjs, minified):\n${rows.join('\n')}`);
@@ -85,8 +59,8 @@ describe('Lambda bundles (the one test that runs esbuild through CDK, for every 
         : b.envKeys.includes('AUTH_STATE_BUCKET') // the media route: the S3 client (presigning, HEAD)
           ? BUNDLE_LIMIT_BYTES.media
           : b.id.startsWith('HttpApi')
-          ? BUNDLE_LIMIT_BYTES.route
-          : BUNDLE_LIMIT_BYTES.other;
+            ? BUNDLE_LIMIT_BYTES.route
+            : BUNDLE_LIMIT_BYTES.other;
       expect(b.bytes, b.id).toBeLessThanOrEqual(limit);
     }
   });

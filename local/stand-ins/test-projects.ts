@@ -23,7 +23,7 @@ const NEEDS_STAND_INS = /inject\(\s*['"](dynamoEndpoint|fauxqsEndpoint)['"]/;
  * whole app, CDK's CloudFormation validation (WebAssembly, seconds per synth).
  */
 const STARTS_HEAVY_WORK =
-  /\bspawn\(|startDynamoDbLocal\(|startFauxqs\(|chromium\.launch\(|bundleRunner\(|bundle: true|cfnValidation:/;
+  /\bspawn\(|startDynamoDbLocal\(|startFauxqs\(|chromium\.launch\(|bundleRunner\(|bundleLambdas\(|bundle: true|cfnValidation:/;
 const IMPORT = /(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 const walk = (dir: string): string[] =>
