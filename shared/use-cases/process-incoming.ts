@@ -205,7 +205,9 @@ export const processIncoming = async (deps: AiDeps, event: MessageReceived): Pro
   const toSend = stored ? reply : ((await deps.messages.get(replyId)) ?? reply);
   // Manners on unless the chatbot turned them off: read the message, "typing…", then the reply.
   const manners =
-    chatbot.conversationManners === false ? undefined : { readWaMessageId: event.waMessageId, chat: event.chat };
+    chatbot.conversationManners === false
+      ? undefined
+      : { readWaMessageId: event.waMessageId, chat: event.chat };
   if (toSend.status === 'QUEUED') await enqueueSend(deps, session, toSend, manners);
   return { ...result, reply: { messageId: replyId, outcome: stored ? 'queued' : 'requeued' } };
 };
