@@ -151,6 +151,8 @@ describe('incoming-ai handler', () => {
         messageId: replyId,
         to: event.chat,
         text: 'Ana: Echo: Do you deliver?',
+        // Conversation manners (on by default): mark the question read, type, then answer.
+        manners: { chat: event.chat, readWaMessageId: event.waMessageId },
         group: tenant.sessionId,
       },
     ]);
