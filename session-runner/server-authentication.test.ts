@@ -56,7 +56,7 @@ const serve = async (flaw: CertificateFlaw | undefined) => {
 
 /** Stops a session so that it does not keep knocking on the next test's server. */
 const endSession = async (sessionId: string) => {
-  expect((await h.call('POST', '/disconnect', { sessionId })).status).toBe(200);
+  expect((await h.call('POST', '/disconnect', { sessionId })).status).toBe(202);
   await h.waitFor('DISCONNECTED', async () => (await h.sessions.get(sessionId))?.status === 'DISCONNECTED');
 };
 
