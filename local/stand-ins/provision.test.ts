@@ -59,5 +59,7 @@ describe('provisionTables', () => {
     expect(queued.map((q) => q.message.messageId)).toEqual([message.messageId]);
     // Provisioning again changes nothing.
     await provisionTables(dynamo, prefix);
-  });
+    // DynamoDB Local builds a new index slowly when the shared instance is busy: provisioning
+    // waits up to 60 s for it, so the test may too.
+  }, 90_000);
 });
