@@ -186,16 +186,3 @@ export const addCallRecorder = (stack: Stack, dir: string, component?: string): 
     { step: 'initialize', name: 'awsCallRecorder', override: true },
   );
 };
-
-/** Adds the recorder to every client when recording is on (see addCallRecorder); returns the clients. */
-export const recordCalls = <C extends { [K in keyof C]: { middlewareStack: unknown } }>(
-  clients: C,
-  component?: string,
-): C => {
-  const dir = callLogDir();
-  if (dir)
-    for (const client of Object.values(clients) as { middlewareStack: unknown }[]) {
-      addCallRecorder(client.middlewareStack as Stack, dir, component);
-    }
-  return clients;
-};
