@@ -1,23 +1,33 @@
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsClients } from '#shared/adapters/aws-clients.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { TABLES } from '#shared/adapters/table-definitions.ts';
 import { aMessage } from '#shared/testing/builders.ts';
+import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { provisionTables } from './provision.ts';
 
 // A local stack keeps its tables across restarts (DynamoDB Local with -dbPath): provisioning must
 // bring a table from an earlier version up to the current definition, not only create new ones.
 
-const dynamo = new DynamoDBClient({ endpoint: inject('dynamoEndpoint') });
-const clients = createAwsClients({ DYNAMODB_ENDPOINT: inject('dynamoEndpoint') });
-afterAll(() => {
-  dynamo.destroy();
-  clients.dynamo.destroy();
-  clients.sqs.destroy();
-  clients.s3.destroy();
+// Its own DynamoDB Local: the run's shared instance, busy with every other file's tables, can take
+// minutes to build an index added to an existing table (seen in CI), while a quiet one takes a second.
+let local: Awaited<ReturnType<typeof startDynamoDbLocal>>;
+let dynamo: DynamoDBClient;
+let clients: ReturnType<typeof createAwsClients>;
+beforeAll(async () => {
+  local = await startDynamoDbLocal();
+  dynamo = new DynamoDBClient({ endpoint: local.endpoint });
+  clients = createAwsClients({ DYNAMODB_ENDPOINT: local.endpoint });
+}, 60_000);
+afterAll(async () => {
+  dynamo?.destroy();
+  clients?.dynamo.destroy();
+  clients?.sqs.destroy();
+  clients?.s3.destroy();
+  await local?.stop();
 });
 
 describe('provisionTables', () => {
