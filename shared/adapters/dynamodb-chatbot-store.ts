@@ -1,7 +1,7 @@
 import type { Chatbot } from '../domain/entities.ts';
 import type { ChatbotSettings, ChatbotStore } from '../ports/chatbot-store.ts';
 import type { Page, PageRequest } from '../ports/page.ts';
-import { decodeCursor, encodeCursor } from './dynamodb-page.ts';
+import { queryGsi2Page } from './dynamodb-page.ts';
 import { type DynamoTable, entityOf } from './dynamodb-table.ts';
 
 const chatbotKey = (tenantId: string, chatbotId: string) => ({ pk: `CHATBOT#${tenantId}#${chatbotId}` });
@@ -75,24 +75,7 @@ export class DynamoChatbotStore implements ChatbotStore {
   }
 
   async list(tenantId: string, page: PageRequest): Promise<Page<Chatbot>> {
-    const partition = tenantPartition(tenantId);
-    const start =
-      page.cursor &&
-      decodeCursor(page.cursor, { gsi1pk: partition, pkPrefix: `CHATBOT#${tenantId}#` }, 'gsi2');
-    const { items } = await this.table.query({
-      IndexName: 'gsi2',
-      KeyConditionExpression: 'gsi2pk = :p',
-      ExpressionAttributeValues: { ':p': partition },
-      ScanIndexForward: false,
-      Limit: page.limit + 1,
-      ...(start && { ExclusiveStartKey: start }),
-    });
-    const kept = items.slice(0, page.limit);
-    const last = kept.at(-1);
-    return {
-      items: kept.map((item) => entityOf<Chatbot>(item) as Chatbot),
-      ...(items.length > page.limit && last && { nextCursor: encodeCursor(last, 'gsi2') }),
-    };
+    return queryGsi2Page<Chatbot>(this.table, tenantPartition(tenantId), `CHATBOT#${tenantId}#`, page);
   }
 
   async delete(tenantId: string, chatbotId: string): Promise<'deleted' | 'has_session' | 'missing'> {

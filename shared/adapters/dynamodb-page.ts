@@ -1,4 +1,5 @@
-import { InvalidCursorError } from '../ports/page.ts';
+import { InvalidCursorError, type Page, type PageRequest } from '../ports/page.ts';
+import { type DynamoTable, entityOf } from './dynamodb-table.ts';
 
 /** The key attributes of an item listed through gsi1: what DynamoDB needs to resume after it. */
 export type Gsi1Key = { pk: string; gsi1pk: string; gsi1sk: string };
@@ -71,3 +72,30 @@ export function decodeCursor(
   if (!valid) throw new InvalidCursorError();
   return { pk, [pkName]: k[pkName] as string, [skName]: sk };
 }
+
+/**
+ * One page of a tenant's listing on gsi2, newest first: the cursor must be one this listing made
+ * (same partition, items under `pkPrefix`), and a next cursor is given only when more items exist.
+ */
+export const queryGsi2Page = async <T>(
+  table: DynamoTable,
+  partition: string,
+  pkPrefix: string,
+  page: PageRequest,
+): Promise<Page<T>> => {
+  const start = page.cursor && decodeCursor(page.cursor, { gsi1pk: partition, pkPrefix }, 'gsi2');
+  const { items } = await table.query({
+    IndexName: 'gsi2',
+    KeyConditionExpression: 'gsi2pk = :p',
+    ExpressionAttributeValues: { ':p': partition },
+    ScanIndexForward: false,
+    Limit: page.limit + 1,
+    ...(start && { ExclusiveStartKey: start }),
+  });
+  const kept = items.slice(0, page.limit);
+  const last = kept.at(-1);
+  return {
+    items: kept.map((item) => entityOf<T>(item) as T),
+    ...(items.length > page.limit && last && { nextCursor: encodeCursor(last, 'gsi2') }),
+  };
+};

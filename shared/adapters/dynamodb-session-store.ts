@@ -2,7 +2,7 @@ import type { DesiredState, Session } from '../domain/entities.ts';
 import { allowedPredecessors } from '../domain/session-status.ts';
 import type { Page, PageRequest } from '../ports/page.ts';
 import type { SessionStore, SessionTransition } from '../ports/session-store.ts';
-import { decodeCursor, encodeCursor } from './dynamodb-page.ts';
+import { queryGsi2Page } from './dynamodb-page.ts';
 import { type DynamoTable, entityOf, updateExpression } from './dynamodb-table.ts';
 
 const sessionKey = (sessionId: string) => ({ pk: `SESSION#${sessionId}` });
@@ -106,22 +106,6 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async listByTenant(tenantId: string, page: PageRequest): Promise<Page<Session>> {
-    const partition = tenantPartition(tenantId);
-    const start =
-      page.cursor && decodeCursor(page.cursor, { gsi1pk: partition, pkPrefix: 'SESSION#' }, 'gsi2');
-    const { items } = await this.table.query({
-      IndexName: 'gsi2',
-      KeyConditionExpression: 'gsi2pk = :p',
-      ExpressionAttributeValues: { ':p': partition },
-      ScanIndexForward: false,
-      Limit: page.limit + 1,
-      ...(start && { ExclusiveStartKey: start }),
-    });
-    const kept = items.slice(0, page.limit);
-    const last = kept.at(-1);
-    return {
-      items: kept.map((item) => entityOf<Session>(item) as Session),
-      ...(items.length > page.limit && last && { nextCursor: encodeCursor(last, 'gsi2') }),
-    };
+    return queryGsi2Page<Session>(this.table, tenantPartition(tenantId), 'SESSION#', page);
   }
 }
