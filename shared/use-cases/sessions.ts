@@ -114,12 +114,13 @@ const reinit = async (
   if (idle || orphaned || session.desiredState === 'stopped' || input.pairingPhoneNumber) {
     const now = deps.clock.now().toISOString();
     session = (await deps.sessions.setDesiredState(sessionId, 'running', now)) ?? session;
-    session = await start(deps, {
-      ...session,
-      pairingPhoneNumber: input.pairingPhoneNumber?.replace(/^\+/, ''),
-    });
+    // What start answers is the stored record: shown as the tenant would see it.
+    session = await withRunnerLiveness(
+      deps,
+      await start(deps, { ...session, pairingPhoneNumber: input.pairingPhoneNumber?.replace(/^\+/, '') }),
+    );
   }
-  return { session: await withRunnerLiveness(deps, session), created: false };
+  return { session, created: false };
 };
 
 /**
