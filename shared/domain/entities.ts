@@ -57,6 +57,8 @@ export interface Message {
   /** The peer's JID for outbound messages, our own number's JID for inbound ones. */
   to: string;
   from?: string;
+  /** The sender's display name (WhatsApp's push name) of an inbound message, when it sent one. */
+  pushName?: string;
   text: string;
   status: MessageStatus;
   waMessageId?: string;

@@ -60,6 +60,7 @@ describe('processIncoming', () => {
     expect(await deps.messages.get(inboundId)).toMatchObject({
       direction: 'in',
       from: PEER,
+      pushName: 'Bob',
       to: '4915100000001@s.whatsapp.net',
       waMessageId: event.waMessageId,
       conversationId,
@@ -272,6 +273,8 @@ describe('processIncoming', () => {
     const conversation = await deps.conversations.get(result.conversationId);
     expect(conversation?.peer).toBe(group);
     expect(conversation?.peerName).toBeUndefined();
+    // The sender's name stays on the message, where `message.received` reads it.
+    expect(await deps.messages.get(result.messageId)).toMatchObject({ pushName: 'Bob' });
     expect(deps.commands.published[0]?.command).toMatchObject({ to: group });
   });
 });

@@ -105,6 +105,8 @@ export const processIncoming = async (deps: AiDeps, event: MessageReceived): Pro
     conversationId,
     direction: 'in',
     from: event.from,
+    // Kept on the message too (the sender's name in a group), for `message.received`.
+    ...(event.pushName && { pushName: event.pushName }),
     to: jidOf(session?.phoneNumber) ?? '',
     text: event.text,
     ...(event.media && { media: event.media }),
