@@ -96,7 +96,19 @@ describe('control API in-process', () => {
       text: 'over http',
     });
     expect(sent.status).toBe(200);
-    await client.message('over http');
+    const got = await client.message('over http');
+    // What the contact sent, with the linked device's receipts: read once Baileys marks it read.
+    await client.sock.readMessages([got.key]);
+    const [mine] = await waitFor(async () => {
+      const { body } = await call(sim.httpUrl, 'GET', `/contacts/${contact}/sent`);
+      return body[0]?.readAt !== undefined && body;
+    }, 'the read receipt');
+    expect(mine).toMatchObject({
+      id: sent.body.id,
+      to: phone,
+      text: 'over http',
+      readAt: expect.any(Number),
+    });
 
     const reply = await client.sock.sendMessage(`${contact}@s.whatsapp.net`, { text: 'reply over http' });
     const inbox = await waitFor(async () => {

@@ -89,6 +89,7 @@ export function createControlApi(
       },
     ],
     ['GET', /^\/contacts\/([^/]+)\/inbox$/, ([contact = '']) => sim.inbox(contact)],
+    ['GET', /^\/contacts\/([^/]+)\/sent$/, ([contact = '']) => sim.sent(contact)],
   ];
 
   return (request, response) => {

@@ -3,7 +3,7 @@ import { silenceLibsignal } from '#runner/silence-libsignal.ts';
 import type { CertificateFlaw } from './certificate-chain.ts';
 import { createControlApi } from './control-api.ts';
 import { SimulatorError } from './errors.ts';
-import type { InboxEntry } from './inbox.ts';
+import type { InboxEntry, SentEntry } from './inbox.ts';
 import type { OutgoingFile } from './media-crypto.ts';
 import { MediaStore, serveMediaHost } from './media-host.ts';
 import { createMediaTls } from './media-tls.ts';
@@ -16,7 +16,7 @@ import { type DisconnectCode, isDisconnectCode } from './stream-errors.ts';
 
 export { CERTIFICATE_FLAWS, type CertificateFlaw } from './certificate-chain.ts';
 export { SimulatorError } from './errors.ts';
-export type { InboxEntry } from './inbox.ts';
+export type { InboxEntry, SentEntry } from './inbox.ts';
 export type { OutgoingFile, ReceivedFile } from './media-crypto.ts';
 export type { LinkedDevice } from './pairing.ts';
 export type { SimulatorStats } from './simulator.ts';
@@ -75,6 +75,8 @@ export interface Simulator {
   markReadFrom(contact: string, from: string): number;
   /** What the contact received, decrypted, one entry per message id. */
   inbox(contact: string): InboxEntry[];
+  /** What the contact sent, with the linked device's delivery and read receipts for each. */
+  sent(contact: string): SentEntry[];
   /** A stream error (or, for 428, a dropped socket) to every connected device of `phone`. */
   disconnect(phone: string, code: DisconnectCode): number;
   stats(): SimulatorStats;
@@ -155,6 +157,7 @@ export async function start(options: StartOptions = {}): Promise<Simulator> {
     markReadFrom: (contact, from) =>
       core.messaging.markReadFrom(number(contact, 'contact'), number(from.replace('+', ''), 'from')),
     inbox: (contact) => core.registry.get(number(contact, 'contact'))?.inbox.list() ?? [],
+    sent: (contact) => core.messaging.sentLog.list(number(contact, 'contact')),
     disconnect: (phone, code) => {
       if (!isDisconnectCode(code)) {
         throw new SimulatorError('INVALID_CODE', `unsupported disconnect code ${code}`);

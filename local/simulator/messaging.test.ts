@@ -44,6 +44,22 @@ describe('a contact writing to a linked number', () => {
     expect(incomingTypes.slice(-2)).toEqual(['pkmsg', 'msg']);
     expect(sim.stats().decryptFailures).toBe(0);
   });
+
+  it('records the delivery and read receipts the linked device sends for what the contact sent', async () => {
+    const contact = uniqueNumber('1444');
+    const { id } = await sim.sendText(contact, phone, 'read me please');
+    const received = await client.message('read me please');
+    const delivered = await waitFor(
+      () => sim.sent(contact).find((m) => m.deliveredAt),
+      'the delivery receipt',
+    );
+    expect(delivered).toMatchObject({ id, to: phone, text: 'read me please' });
+    expect(delivered.readAt).toBeUndefined();
+
+    await client.sock.readMessages([received.key]);
+    const read = await waitFor(() => sim.sent(contact).find((m) => m.readAt), 'the read receipt');
+    expect(read.id).toBe(id);
+  });
 });
 
 describe('a linked device writing to a contact', () => {

@@ -13,6 +13,7 @@ import { toBuffer, unixNow } from './binary.ts';
 import type { Connection } from './connection.ts';
 import type { DeviceConnections } from './device-connections.ts';
 import { SimulatorError } from './errors.ts';
+import { SentLog } from './inbox.ts';
 import { mediaMessage, type OutgoingFile, receiveMedia } from './media-crypto.ts';
 import type { MediaStore } from './media-host.ts';
 import type { CipherType, PreKeyBundle } from './signal-party.ts';
@@ -55,6 +56,8 @@ export class Messaging {
   private readonly sent = new Map<string, SentMessage>();
   private readonly sendChains = new Map<string, Promise<unknown>>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** What contacts sent, with the delivery and read receipts linked devices answered. */
+  readonly sentLog = new SentLog(MEMORY);
 
   constructor(
     private readonly registry: AccountRegistry,
@@ -86,6 +89,12 @@ export class Messaging {
     const timestamp = unixNow();
     const message = await build();
     remember(this.sent, `${from}:${id}`, { message, timestamp });
+    this.sentLog.record(from, {
+      id,
+      to,
+      text: textOf(message) ?? mediaOf(message)?.caption ?? '',
+      timestamp,
+    });
     await this.serialize(from, () => this.deliverMessage(contact, target, id, message, timestamp));
     return { id };
   }
@@ -157,6 +166,15 @@ export class Messaging {
       attrs: { class: 'receipt', id, from: to ?? '', ...(type ? { type } : {}) },
     });
     if (type === 'retry' && to && connection.device) await this.resend(connection, node, to, id);
+    if ((type === undefined || type === 'read') && to) {
+      // One receipt may cover several messages: the first id, then a <list> of <item id>.
+      const more = getBinaryNodeChildren(getBinaryNodeChild(node, 'list'), 'item').map((i) => i.attrs.id);
+      const contact = this.registry.resolve(to)?.account;
+      if (contact) {
+        const ids = [id, ...more].filter((x): x is string => Boolean(x));
+        this.sentLog.receipt(contact.phone, ids, type ? 'read' : 'delivery', unixNow());
+      }
+    }
   }
 
   /** Cancels receipts not sent yet. */

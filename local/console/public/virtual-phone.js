@@ -58,10 +58,11 @@ export const mountVirtualPhone = (ctx, sessions) => {
     }
   });
 
-  every(2000, async () => {
+  const refreshInbox = async () => {
     const contact = digits($('contact-number').value);
     if (!contact || !sessions.current()) return;
     const inbox = await ctx.sim.inbox(contact);
+    if (digits($('contact-number').value) !== contact) return; // another number was typed meanwhile
     fill(
       $('contact-inbox'),
       inbox.map((m) =>
@@ -77,5 +78,12 @@ export const mountVirtualPhone = (ctx, sessions) => {
       ),
     );
     if (!inbox.length) fill($('contact-inbox'), h('li', { className: 'muted', textContent: 'Nothing yet.' }));
+  };
+
+  // Another contact's inbox is never shown under this number: cleared at once, then fetched.
+  $('contact-number').addEventListener('input', () => {
+    fill($('contact-inbox'));
+    void refreshInbox().catch(() => undefined);
   });
+  every(2000, refreshInbox);
 };
