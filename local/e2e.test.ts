@@ -1,34 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './stand-ins/free-port.ts';
+import { type E2eStack, startE2eStack, waitFor } from './testing/e2e-stack.ts';
 
 // The product as a tenant uses it: `npm start` with WHATSAPP=simulator, everything through HTTP.
 
-const dataDir = mkdtempSync(join(tmpdir(), 'wqg-e2e-'));
-let stack: ChildProcess;
+let stack: E2eStack;
 let api: string;
 let sim: string;
 let key: string;
-let output = '';
 const PHONE = '4915100000777';
 const CONTACT = '4915177777777';
 
-const waitFor = async <T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-};
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary JSON
 const json = async (path: string, init: RequestInit = {}): Promise<any> => {
   const res = await fetch(`${api}/whatsapp-qr${path}`, {
@@ -45,39 +26,11 @@ const simPost = (path: string, body: unknown) =>
   });
 
 beforeAll(async () => {
-  const [port, simPort] = [await freePort(), await freePort()];
-  api = `http://127.0.0.1:${port}`;
-  const { DEV_API_KEY: _unset, ...env } = process.env;
-  stack = spawn('npm', ['start'], {
-    env: {
-      ...env,
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      WHATSAPP: 'simulator',
-      SIMULATOR_PORT: String(simPort),
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const collect = (chunk: Buffer) => {
-    output += chunk;
-  };
-  stack.stdout?.on('data', collect);
-  stack.stderr?.on('data', collect);
-  const line = await waitFor('the ready line', async () => /^ready: .*$/m.exec(output)?.[0], 90_000);
-  sim = /simulator=(\S+)/.exec(line)?.[1] as string;
-  key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
+  stack = await startE2eStack({ name: 'e2e' });
+  ({ api, sim, key } = stack);
 }, 120_000);
 
-afterAll(async () => {
-  if (stack?.exitCode === null) {
-    const { stack: pid } = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as { stack: number };
-    const exited = new Promise((r) => stack.once('exit', r));
-    process.kill(pid, 'SIGTERM');
-    await exited;
-  }
-  rmSync(dataDir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => stack?.stop(), 60_000);
 
 describe('end to end on the local stack with the simulator', () => {
   it('links by QR, sends, and answers an incoming message with the offline AI, visible in the read API', async () => {
@@ -95,7 +48,7 @@ describe('end to end on the local stack with the simulator', () => {
       return res.code === 200 ? (res.qr as string) : undefined;
     });
     await waitFor('the QR in the terminal', async () =>
-      output.includes(`Scan with WhatsApp (session ${init.sessionId})`),
+      stack.output().includes(`Scan with WhatsApp (session ${init.sessionId})`),
     );
     expect((await simPost(`/phones/${PHONE}/scan`, { qr })).status).toBe(200);
     await waitFor('CONNECTED', async () => (await json(`/status/${init.sessionId}`)).status === 'CONNECTED');
@@ -133,10 +86,10 @@ describe('end to end on the local stack with the simulator', () => {
   }, 180_000);
 
   it('restarts a runner that died, as ECS would, and the session comes back', async () => {
-    const before = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as { runner: number };
+    const before = stack.pids();
     process.kill(before.runner, 'SIGKILL');
     const after = await waitFor('a new runner', async () => {
-      const pids = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as { runner: number };
+      const pids = stack.pids();
       return pids.runner && pids.runner !== before.runner ? pids : undefined;
     });
     expect(after.runner).not.toBe(before.runner);
@@ -170,7 +123,7 @@ describe('read receipts with the simulator', () => {
 describe('health of the local stack', () => {
   // Last: it breaks the stack on purpose.
   it('answers 503 naming dynamodb when DynamoDB Local is gone', async () => {
-    const { dynamodb } = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as { dynamodb: number };
+    const { dynamodb } = stack.pids();
     process.kill(dynamodb, 'SIGKILL');
     const health = await waitFor('a 503', async () => {
       const res = await fetch(`${api}/healthz`);

@@ -1,20 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './stand-ins/free-port.ts';
+import { type E2eStack, startE2eStack } from './testing/e2e-stack.ts';
 
 // Incoming media on the local stack (`npm start` with WHATSAPP=simulator): a contact's image and
 // voice note reach the tenant's conversation with their sha256, and GET /media/{id} serves both.
 
-const dataDir = mkdtempSync(join(tmpdir(), 'wqg-media-e2e-'));
-let stack: ChildProcess;
+let stack: E2eStack;
 let api: string;
 let sim: string;
 let key: string;
-let output = '';
 const PHONE = '4915100000888';
 const CONTACT = '4915177777888';
 
@@ -48,39 +42,11 @@ const simPost = (path: string, body: unknown) =>
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
-  const [port, simPort] = [await freePort(), await freePort()];
-  api = `http://127.0.0.1:${port}`;
-  const { DEV_API_KEY: _unset, ...env } = process.env;
-  stack = spawn('npm', ['start'], {
-    env: {
-      ...env,
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      WHATSAPP: 'simulator',
-      SIMULATOR_PORT: String(simPort),
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const collect = (chunk: Buffer) => {
-    output += chunk;
-  };
-  stack.stdout?.on('data', collect);
-  stack.stderr?.on('data', collect);
-  const line = await waitFor('the ready line', async () => /^ready: .*$/m.exec(output)?.[0], 90_000);
-  sim = /simulator=(\S+)/.exec(line)?.[1] as string;
-  key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
+  stack = await startE2eStack({ name: 'media-e2e' });
+  ({ api, sim, key } = stack);
 }, 120_000);
 
-afterAll(async () => {
-  if (stack?.exitCode === null) {
-    const { stack: pid } = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as { stack: number };
-    const exited = new Promise((r) => stack.once('exit', r));
-    process.kill(pid, 'SIGTERM');
-    await exited;
-  }
-  rmSync(dataDir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => stack?.stop(), 60_000);
 
 describe('incoming media on the local stack with the simulator', () => {
   it('stores a contact image and voice note under the tenant and lists them with the same sha256', async () => {

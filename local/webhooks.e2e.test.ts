@@ -1,25 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './stand-ins/free-port.ts';
+import { type E2eStack, startE2eStack } from './testing/e2e-stack.ts';
 
 // Events to tenants as a tenant sees them: `npm start` with the simulator, a webhook registered on a
 // loopback receiver through the HTTP API, and every request the receiver gets checked with the
 // Standard Webhooks library and the secret the API showed once.
 
-const dataDir = mkdtempSync(join(tmpdir(), 'wqg-webhooks-e2e-'));
 const PHONE = '4915100000888';
 const CONTACT = '4915188888888';
-let stack: ChildProcess;
+let stack: E2eStack;
 let api: string;
 let sim: string;
 let key: string;
-let output = '';
 
 interface Received {
   path: string;
@@ -92,41 +86,17 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
 
-  const [port, simPort] = [await freePort(), await freePort()];
-  api = `http://127.0.0.1:${port}`;
-  const { DEV_API_KEY: _unset, ...env } = process.env;
-  stack = spawn('npm', ['start'], {
-    env: {
-      ...env,
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      WHATSAPP: 'simulator',
-      SIMULATOR_PORT: String(simPort),
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-      // Retries after ~1 s, 2 s, 4 s instead of 30 s, 1 min, 2 min.
-      WEBHOOK_FIRST_RETRY_SECONDS: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  stack = await startE2eStack({
+    name: 'webhooks-e2e',
+    // Retries after ~1 s, 2 s, 4 s instead of 30 s, 1 min, 2 min.
+    env: { WEBHOOK_FIRST_RETRY_SECONDS: '1' },
   });
-  const collect = (chunk: Buffer) => {
-    output += chunk;
-  };
-  stack.stdout?.on('data', collect);
-  stack.stderr?.on('data', collect);
-  const line = await waitFor('the ready line', () => /^ready: .*$/m.exec(output)?.[0], 90_000);
-  sim = /simulator=(\S+)/.exec(line)?.[1] as string;
-  key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
+  ({ api, sim, key } = stack);
 }, 120_000);
 
 afterAll(async () => {
-  if (stack?.exitCode === null) {
-    const { stack: pid } = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as { stack: number };
-    const exited = new Promise((r) => stack.once('exit', r));
-    process.kill(pid, 'SIGTERM');
-    await exited;
-  }
+  await stack?.stop();
   await new Promise((r) => receiver?.close(r));
-  rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
 describe('webhooks on the local stack with the simulator', () => {

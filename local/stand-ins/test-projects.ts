@@ -20,10 +20,11 @@ const ALIASES: Record<string, string> = {
 const NEEDS_STAND_INS = /inject\(\s*['"](dynamoEndpoint|fauxqsEndpoint)['"]/;
 /**
  * Heavy work the test file itself starts: child processes, stand-ins, a browser, esbuild over the
- * whole app, CDK's CloudFormation validation (WebAssembly, seconds per synth).
+ * whole app, CDK's CloudFormation validation (WebAssembly, seconds per synth), or the local stack
+ * through the end-to-end helper (`local/testing/e2e-stack.ts`).
  */
 const STARTS_HEAVY_WORK =
-  /\bspawn\(|startDynamoDbLocal\(|startFauxqs\(|chromium\.launch\(|bundleRunner\(|bundleLambdas\(|bundle: true|cfnValidation:/;
+  /\bspawn\(|startDynamoDbLocal\(|startFauxqs\(|chromium\.launch\(|bundleRunner\(|bundleLambdas\(|bundle: true|cfnValidation:|startE2eStack\(/;
 const IMPORT = /(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 const walk = (dir: string): string[] =>

@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../stand-ins/free-port.ts';
+
+// The local stack as a tenant starts it (`npm start` with WHATSAPP=simulator), for the end-to-end
+// test files: one copy of the start-up, the ready line and the clean stop instead of one per file.
+// A test file that calls `startE2eStack(` is put in the integration project (test-projects.ts).
+
+/** The process ids `npm start` writes to `pids.json` in its data folder. */
+export interface StackPids {
+  stack: number;
+  runner: number;
+  dynamodb: number;
+}
+
+/** A running `npm start` in a data folder of its own. */
+export interface E2eStack {
+  /** The API's base URL (`http://127.0.0.1:<port>`), routes under `/whatsapp-qr`. */
+  api: string;
+  /** The simulator's control API. */
+  sim: string;
+  /** The development API key the stack made. */
+  key: string;
+  dataDir: string;
+  /** Everything the stack printed so far (stdout and stderr). */
+  output(): string;
+  /** The stack's current `pids.json` (the runner's pid changes when it is restarted). */
+  pids(): StackPids;
+  /** SIGTERM to the stack (it stops its children), waits for it to exit, removes the data folder. */
+  stop(): Promise<void>;
+}
+
+export interface E2eStackOptions {
+  /** Prefix of the temporary data folder, to tell the test files' stacks apart. */
+  name: string;
+  /** More environment for `npm start` (e.g. `WEBHOOK_FIRST_RETRY_SECONDS`). */
+  env?: Record<string, string>;
+  /** How long the ready line may take (the JVM, tsx and the runner start on 2 loaded cores). */
+  readyTimeoutMs?: number;
+}
+
+/** Polls `check` every 250 ms until it returns a value other than `undefined` / `false`; throws after `timeoutMs`. */
+export const waitFor = async <T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await Promise.resolve()
+      .then(check)
+      .catch(() => undefined);
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+};
+
+/**
+ * Starts `npm start` with the simulator on a free API port and resolves on its ready line. Rejects
+ * (with the output) when the stack exits first or the line does not come in time; the caller's
+ * `afterAll` should still call `stop()`, which is safe on a stack that never started.
+ */
+export const startE2eStack = async (options: E2eStackOptions): Promise<E2eStack> => {
+  const dataDir = mkdtempSync(join(tmpdir(), `wqg-${options.name}-`));
+  const port = await freePort();
+  // A key the caller's shell holds would replace the one the stack writes to its data folder.
+  const { DEV_API_KEY: _unset, ...env } = process.env;
+  const child: ChildProcess = spawn('npm', ['start'], {
+    env: {
+      ...env,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      WHATSAPP: 'simulator',
+      SIMULATOR_PORT: '0',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk;
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  const pids = () => JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as StackPids;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      // `npm start` does not forward SIGTERM to its child on every npm version: signal the stack itself.
+      let pid: number | undefined;
+      try {
+        pid = pids().stack;
+      } catch {
+        pid = undefined;
+      }
+      try {
+        process.kill(pid ?? (child.pid as number), 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const base = { api: `http://127.0.0.1:${port}`, dataDir, output: () => output, pids, stop };
+  let line: string;
+  try {
+    line = await Promise.race([
+      waitFor('the ready line', () => /^ready: .*$/m.exec(output)?.[0], options.readyTimeoutMs ?? 90_000),
+      exited.then(() => {
+        throw new Error(`npm start exited before it was ready:\n${output}`);
+      }),
+    ]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    ...base,
+    sim: /simulator=(\S+)/.exec(line)?.[1] as string,
+    key: readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim(),
+  };
+};
