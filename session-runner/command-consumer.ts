@@ -16,6 +16,8 @@ export type CommandResult = { kind: 'done' } | { kind: 'retry'; afterSeconds: nu
 export type CommandHandler = (command: Command) => Promise<CommandResult>;
 
 const MAX_IN_FLIGHT = 50;
+/** How long stop() waits past a receive's own wait before it aborts the receive. */
+const STOP_GRACE_MS = 2_000;
 
 export interface ConsumerOptions {
   sqs: SQSClient;
@@ -73,13 +75,29 @@ export class CommandConsumer {
     this.loop = this.poll();
   }
 
-  /** Stops receiving; resolves once the commands in flight are finished. */
+  /**
+   * Stops receiving; resolves once the commands in flight are finished and the receive under way has
+   * ended. That receive is not cut short: a long poll the client abandons still takes messages on the
+   * server (SQS does, and so does the double), which then stay invisible, their session's whole group
+   * locked, for a full visibility timeout before the next owner sees them. It runs to its end (at
+   * most its wait) and what it brings is given back at once; it is aborted only past that bound.
+   */
   async stop(): Promise<void> {
     this.running = false;
-    this.abort.abort();
+    const bound = setTimeout(() => this.abort.abort(), this.waitSeconds * 1000 + STOP_GRACE_MS);
     await this.loop;
-    await Promise.allSettled([...this.groups.values()]);
+    clearTimeout(bound);
+    await this.idle();
     clearInterval(this.keepAlive);
+  }
+
+  /** Resolves once the commands being worked on (or waiting their turn) are finished. */
+  async idle(): Promise<void> {
+    while (this.groups.size > 0) await Promise.allSettled([...this.groups.values()]);
+  }
+
+  private get waitSeconds(): number {
+    return this.options.waitSeconds ?? 20;
   }
 
   private async poll(): Promise<void> {
@@ -91,7 +109,7 @@ export class CommandConsumer {
           new ReceiveMessageCommand({
             QueueUrl: queueUrl,
             MaxNumberOfMessages: 10,
-            WaitTimeSeconds: this.options.waitSeconds ?? 20,
+            WaitTimeSeconds: this.waitSeconds,
             // Set on the receive itself: the queue's own (short) timeout would otherwise run out
             // for the later commands of a group before the first renewal.
             VisibilityTimeout: this.visibility,
@@ -100,6 +118,11 @@ export class CommandConsumer {
           { abortSignal: this.abort.signal },
         );
         messages = out.Messages ?? [];
+        if (!this.running) {
+          // Received after stop(): given back at once for the next owner, never run here.
+          await Promise.all(messages.filter((m) => this.hold(m)).map((m) => this.release(m, 0)));
+          return;
+        }
       } catch (error) {
         if (!this.running) return;
         this.options.logger.warn('receiving commands failed', { error: (error as Error).message });

@@ -83,10 +83,10 @@ describe('the send path under SQS FIFO semantics, with the simulator', () => {
     await h.waitFor('CONNECTED', async () => (await h.sessions.get(sessionId))?.status === 'CONNECTED');
   });
 
-  // Skipped: since the merges of 2026-12-03 this fails every run: the contact gets each of the
-  // five once and in order, but all five commands are received again about 30 s later (a send
-  // given back, suspected `busy` → retry after 30 s in supervisor.send). To fix, then unskip.
-  it.skip('sends a whole group of 5, received at once while the session reconnects, each once and in order', async () => {
+  // Found here: the old runner's stop() aborted its long poll, which went on at the queue and took
+  // the first commands of the burst, locking the group for a whole visibility (30 s) before the new
+  // runner got any. stop() now lets the receive end and gives back what it brings.
+  it('sends a whole group of 5, received at once while the session reconnects, each once and in order', async () => {
     await runner?.shutdown();
     const texts = [1, 2, 3, 4, 5].map((i) => `group message ${i}`);
     const ids: string[] = [];

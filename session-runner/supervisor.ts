@@ -99,8 +99,12 @@ class ShardWorker {
   async shutdown(): Promise<void> {
     this.draining = true;
     this.sweeper?.stop();
-    await this.consumer?.stop();
+    // The receive under way ends by itself (its wait) and gives back what it brings, meanwhile the
+    // sockets close once the commands in flight are done.
+    const stopping = this.consumer?.stop();
+    await this.consumer?.idle();
     await Promise.allSettled([...this.sessions.values()].map((s) => s.shutdown()));
+    await stopping;
     this.sessions.clear();
     this.stopped = true;
     clearTimeout(this.timer);
@@ -343,7 +347,9 @@ class ShardWorker {
   }
 
   private async handle(command: Command): Promise<CommandResult> {
-    if (!this.holds() || this.draining) return { kind: 'retry', afterSeconds: 5 };
+    // Draining: given back for the next owner at once (it takes the lease within seconds).
+    if (this.draining) return { kind: 'retry', afterSeconds: 0 };
+    if (!this.holds()) return { kind: 'retry', afterSeconds: 5 };
     const record = await this.o.session.sessions.get(command.sessionId);
     if (!record || record.shard !== this.shard) return { kind: 'done' };
     switch (command.type) {
@@ -439,7 +445,8 @@ class ShardWorker {
         return { kind: 'done' };
       }
     }
-    if (!this.holds() || this.draining) return { kind: 'retry', afterSeconds: 5 };
+    if (this.draining) return { kind: 'retry', afterSeconds: 0 };
+    if (!this.holds()) return { kind: 'retry', afterSeconds: 5 };
     const now = new Date(this.o.session.now()).toISOString();
     // Fenced and tied to the session: refused when a newer owner holds the message, or it is another's.
     await this.o.session.messages.updateStatus(command.messageId, {
