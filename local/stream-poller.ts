@@ -113,17 +113,24 @@ export const startStreamPoller = async (options: StreamPollerOptions): Promise<S
 
   const discoverShards = async () => {
     const stream = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-    for (const shard of stream.StreamDescription?.Shards ?? []) {
+    const shards = stream.StreamDescription?.Shards ?? [];
+    const listed = new Set(shards.map((s) => s.ShardId));
+    for (const shard of shards) {
       const id = shard.ShardId;
       if (!id || finished.has(id) || iterators.has(id)) continue;
-      // A child shard is read once its parent is done, so a key's changes stay in order.
-      if (shard.ParentShardId && !finished.has(shard.ParentShardId) && iterators.has(shard.ParentShardId))
-        continue;
+      // A child shard is read once its parent (while the stream still lists it) is read to its
+      // end, whatever order the listing has: a key's changes move from parent to child, so this
+      // keeps each item's changes in order.
+      const parent = shard.ParentShardId;
+      if (parent && listed.has(parent) && !finished.has(parent)) continue;
       const last = positions.get(id);
       const iterator = await iteratorAt(id, last ? { sequence: last, inclusive: false } : undefined);
       if (iterator) iterators.set(id, iterator);
     }
   };
+
+  /** Set when a shard was read to its end: discover again at once rather than after the period. */
+  let shardClosed = false;
 
   /** Reads one batch of a shard; answers whether it had records. */
   const readShard = async (shardId: string, iterator: string): Promise<boolean> => {
@@ -153,6 +160,7 @@ export const startStreamPoller = async (options: StreamPollerOptions): Promise<S
     else {
       iterators.delete(shardId);
       finished.add(shardId);
+      shardClosed = true; // its children can be read now
     }
     return records.length > 0;
   };
@@ -161,7 +169,8 @@ export const startStreamPoller = async (options: StreamPollerOptions): Promise<S
     let lastDiscovery = 0;
     while (!stopping.signal.aborted) {
       try {
-        if (iterators.size === 0 || Date.now() - lastDiscovery > 5_000) {
+        if (iterators.size === 0 || shardClosed || Date.now() - lastDiscovery > 5_000) {
+          shardClosed = false;
           await discoverShards();
           lastDiscovery = Date.now();
         }
