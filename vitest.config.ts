@@ -32,7 +32,10 @@ Object.assign(process.env, {
 // teardown checks them against the roles of the synthesized CDK app (the IAM conformance check).
 process.env.AWS_CALL_LOG_DIR ??= mkdtempSync(join(tmpdir(), 'aws-calls-'));
 
-const ALL_TESTS = ['{shared,functions,session-runner,local,infra}/**/*.test.ts', 'faults/**/*.test.ts'];
+const ALL_TESTS = [
+  '{shared,functions,session-runner,local,infra}/**/*.test.ts',
+  '{faults,bench}/**/*.test.ts',
+];
 // Tests that need the stand-ins (DynamoDB Local, fauxqs) or start processes: see test-projects.ts.
 const integration = integrationTestFiles(import.meta.dirname);
 

@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 export interface VisibilityClamp {
   endpoint: string;
   clamp(seconds: number | undefined): void;
+  /** Requests per SQS action so far (npm run bench counts AWS requests here). */
+  counts(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -17,12 +19,15 @@ export interface VisibilityClamp {
 export const startVisibilityClamp = async (target: string): Promise<VisibilityClamp> => {
   const upstream = new URL(target);
   let limit: number | undefined;
+  const counts: Record<string, number> = {};
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       let body: Buffer = Buffer.concat(chunks);
       const action = String(req.headers['x-amz-target'] ?? '');
+      const name = action.split('.').pop() || 'unknown';
+      counts[name] = (counts[name] ?? 0) + 1;
       if (limit !== undefined && /ReceiveMessage|ChangeMessageVisibility$/.test(action) && body.length) {
         const input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
         if (input.VisibilityTimeout === undefined || Number(input.VisibilityTimeout) > limit)
@@ -53,6 +58,7 @@ export const startVisibilityClamp = async (target: string): Promise<VisibilityCl
     clamp: (seconds) => {
       limit = seconds;
     },
+    counts: () => ({ ...counts }),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

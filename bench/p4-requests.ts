@@ -1,0 +1,144 @@
+import { sendAccepted, sleep, waitFor } from '../faults/drive.ts';
+import type { BenchStack } from './bench-stack.ts';
+import { linkMany } from './bench-stack.ts';
+import { type RequestCounts, usdPerMillion } from './report.ts';
+
+export interface P4Size {
+  outbound: number;
+  inbound: number;
+}
+
+type Counts = Record<string, number>;
+
+const DYNAMO_READS = ['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems'];
+const DYNAMO_WRITES = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems'];
+
+/** All counters at once: `dynamodb.PutItem`, `sqs.ReceiveMessage`, `s3.PUT`, … */
+const snapshot = (b: BenchStack): Counts => {
+  const out: Counts = {};
+  const add = (prefix: string, counts: Counts) => {
+    for (const [k, v] of Object.entries(counts)) out[`${prefix}.${k}`] = v;
+  };
+  add('dynamodb', b.counters.dynamodb.counts());
+  add('dynamodbItems', b.counters.dynamodb.items());
+  add('sqs', b.counters.sqs.counts());
+  add('s3', b.counters.s3.counts());
+  return out;
+};
+
+const minus = (a: Counts, b: Counts): Counts =>
+  Object.fromEntries(
+    [...new Set([...Object.keys(a), ...Object.keys(b)])].map((k) => [k, (a[k] ?? 0) - (b[k] ?? 0)]),
+  );
+
+const nonZero = (c: Counts) =>
+  Object.entries(c)
+    .filter(([, v]) => v !== 0)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+
+/**
+ * Requests per message from a window's counts, less what the idle system does in as long (lease
+ * heartbeats and queue polls run whether or not anything is sent), never below zero.
+ */
+export const perMessage = (
+  window: Counts,
+  idlePerMs: Counts,
+  ms: number,
+  messages: number,
+): RequestCounts => {
+  const net = (k: string) => Math.max(0, (window[k] ?? 0) - (idlePerMs[k] ?? 0) * ms);
+  const sum = (ks: string[]) => ks.reduce((n, k) => n + net(k), 0);
+  const sqs = sum(Object.keys(window).filter((k) => k.startsWith('sqs.')));
+  const reads = sum(DYNAMO_READS.map((o) => `dynamodb.${o}`));
+  const writes = sum(DYNAMO_WRITES.map((o) => `dynamodb.${o}`));
+  // A request unit per item; a transactional item costs two.
+  const readUnits =
+    sum(['GetItem', 'Query', 'Scan'].map((o) => `dynamodb.${o}`)) +
+    net('dynamodbItems.BatchGetItem') +
+    2 * net('dynamodbItems.TransactGetItems');
+  const writeUnits =
+    sum(['PutItem', 'UpdateItem', 'DeleteItem'].map((o) => `dynamodb.${o}`)) +
+    net('dynamodbItems.BatchWriteItem') +
+    2 * net('dynamodbItems.TransactWriteItems');
+  const round = (n: number) => Math.round((n / messages) * 100) / 100;
+  return {
+    sqs: round(sqs),
+    dynamodbReads: round(reads),
+    dynamodbWrites: round(writes),
+    s3Puts: round(net('s3.PUT') + net('s3.POST')),
+    s3Gets: round(net('s3.GET') + net('s3.HEAD')),
+    dynamodbReadUnits: round(readUnits),
+    dynamodbWriteUnits: round(writeUnits),
+  };
+};
+
+/**
+ * p4: AWS requests per outbound text (API send until the contact's delivery receipt is stored) and
+ * per inbound text answered by the offline AI (until the reply's receipt is stored), counted at the
+ * stand-ins, each less the idle system's requests in as long; priced with report.ts's prices.
+ */
+export const p4Requests = async (b: BenchStack, size: P4Size, progress: (line: string) => void) => {
+  const { stack } = b;
+  const [l] = await linkMany(stack, 'p4', 0, 1, 4915400000000);
+  if (!l) throw new Error('no session linked');
+  const ai = await stack.call('PUT', '/chatbots/p4-0', { aiEnabled: true });
+  if (ai.status !== 200) throw new Error(`turning AI on answered ${ai.status}`);
+  const { startIncomingAi } = await import('./incoming-ai.ts');
+  const stopAi = await startIncomingAi();
+  try {
+    await sleep(3000); // the link's own writes settle
+    const idleStart = snapshot(b);
+    const idleT = Date.now();
+    await sleep(10_000);
+    const idleMs = Date.now() - idleT;
+    const idle = minus(snapshot(b), idleStart);
+    const idlePerMs = Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, v / idleMs]));
+    progress(`p4: idle for ${Math.round(idleMs / 1000)} s, counted: ${nonZero(idle)}`);
+
+    const delivered = async (ids: string[]) =>
+      waitFor(
+        'every message DELIVERED',
+        async () =>
+          (await Promise.all(ids.map((id) => b.uncountedMessages.get(id)))).every(
+            (m) => m?.status === 'DELIVERED' || m?.status === 'READ',
+          ),
+        120_000,
+      );
+
+    let start = snapshot(b);
+    let t = Date.now();
+    const ids: string[] = [];
+    for (let i = 0; i < size.outbound; i++) ids.push(await sendAccepted(stack, l, `p4 out ${i}`));
+    await delivered(ids);
+    await sleep(2000); // receipts' late writes
+    let window = minus(snapshot(b), start);
+    const perOutbound = perMessage(window, idlePerMs, Date.now() - t, size.outbound);
+    progress(`p4: ${size.outbound} outbound, counted: ${nonZero(window)}`);
+
+    start = snapshot(b);
+    t = Date.now();
+    for (let i = 0; i < size.inbound; i++) {
+      await stack.sim.sendText(l.contact, l.phone, `p4 in ${i}`);
+      await waitFor(
+        `the AI reply to p4 in ${i}`,
+        () => stack.sim.inbox(l.contact).some((m) => m.text.endsWith(`Echo: p4 in ${i}`)),
+        120_000,
+      );
+    }
+    await sleep(3000); // the replies' receipts
+    window = minus(snapshot(b), start);
+    const perInbound = perMessage(window, idlePerMs, Date.now() - t, size.inbound);
+    progress(`p4: ${size.inbound} inbound, counted: ${nonZero(window)}`);
+    const { dynamodbReadUnits: _r, dynamodbWriteUnits: _w, ...outbound } = perOutbound;
+    const { dynamodbReadUnits: _ri, dynamodbWriteUnits: _wi, ...inbound } = perInbound;
+    return {
+      perOutbound: outbound,
+      perInbound: inbound,
+      usdPerMillionOutbound: Math.round(usdPerMillion(perOutbound) * 100) / 100,
+      usdPerMillionInbound: Math.round(usdPerMillion(perInbound) * 100) / 100,
+    };
+  } finally {
+    await stopAi();
+  }
+};
