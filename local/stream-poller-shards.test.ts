@@ -24,20 +24,28 @@ const record = (sequence: string, status: string): StreamRecord => ({
 });
 
 /** Per shard: the batches GetRecords hands out in turn; past the last, the shard is closed or idle. */
-const streamDouble = (batches: Record<string, StreamRecord[][]>, open: Set<string>) => {
+const streamDouble = (
+  batches: Record<string, StreamRecord[][]>,
+  open: Set<string>,
+  shards: { ShardId: string; ParentShardId?: string }[] = [
+    { ShardId: 'child', ParentShardId: 'parent' },
+    { ShardId: 'parent' },
+  ],
+  /** Shards whose first read fails as DynamoDB Local's does for an iterator of an empty shard. */
+  trimmedOnce = new Set<string>(),
+) => {
   const read = new Map<string, number>();
   return {
     config: { region: async () => 'eu-west-1' },
     send: async (command: unknown) => {
-      if (command instanceof DescribeStreamCommand)
-        return {
-          StreamDescription: {
-            Shards: [{ ShardId: 'child', ParentShardId: 'parent' }, { ShardId: 'parent' }],
-          },
-        };
+      if (command instanceof DescribeStreamCommand) return { StreamDescription: { Shards: shards } };
       if (command instanceof GetShardIteratorCommand) return { ShardIterator: command.input.ShardId };
       if (command instanceof GetRecordsCommand) {
         const shard = command.input.ShardIterator as string;
+        if (trimmedOnce.delete(shard))
+          throw Object.assign(new Error('The operation attempted to read past the oldest stream record'), {
+            name: 'TrimmedDataAccessException',
+          });
         const index = read.get(shard) ?? 0;
         read.set(shard, index + 1);
         const Records = batches[shard]?.[index] ?? [];
@@ -54,6 +62,10 @@ const dynamo = {
 
 let poller: StreamPoller | undefined;
 afterEach(() => poller?.stop());
+const until = async (done: () => boolean) => {
+  const deadline = Date.now() + 10_000;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+};
 
 describe('stream poller across a shard split', () => {
   it("reads a parent shard to its end before its child, so one item's changes stay in order", async () => {
@@ -75,8 +87,58 @@ describe('stream poller across a shard split', () => {
         return { batchItemFailures: [] };
       },
     });
-    const deadline = Date.now() + 10_000;
-    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until(() => seen.length >= 3);
     expect(seen).toEqual(['SENT', 'DELIVERED', 'READ']);
+  });
+
+  it('starts a shard again from its oldest record when its first read is refused as trimmed, reporting no error', async () => {
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    const streams = streamDouble(
+      { only: [[], [record('1', 'SENT')]] },
+      new Set(['only']),
+      [{ ShardId: 'only' }],
+      new Set(['only']),
+    );
+    poller = await startStreamPoller({
+      dynamo,
+      streams,
+      tableName: 't',
+      idleMs: 10,
+      onError: (error) => errors.push(error),
+      handler: async (event) => {
+        for (const r of event.Records) seen.push(r.dynamodb?.NewImage?.status?.S as string);
+        return { batchItemFailures: [] };
+      },
+    });
+    await until(() => seen.length >= 1);
+    expect(seen).toEqual(['SENT']);
+    expect(errors).toEqual([]);
+  });
+
+  it('waits on an idle stream without piling listeners on its stop signal', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    let reads = 0;
+    const streams = streamDouble({}, new Set(['only']), [{ ShardId: 'only' }]);
+    const send = streams.send.bind(streams);
+    streams.send = (async (command: unknown) => {
+      if (command instanceof GetRecordsCommand) reads += 1;
+      return send(command as never);
+    }) as typeof streams.send;
+    poller = await startStreamPoller({
+      dynamo,
+      streams,
+      tableName: 't',
+      idleMs: 1,
+      handler: async () => undefined,
+    });
+    await until(() => reads > 30); // more idle turns than the default limit of 10 listeners
+    await poller.stop();
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    process.off('warning', onWarning);
+    expect(reads).toBeGreaterThan(30);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
 });

@@ -71,11 +71,16 @@ const toLambdaRecord = (record: StreamRecord, streamArn: string, region: string)
 
 const pause = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    // The listener goes with the pause: one per idle turn would pile up on the stop signal.
+    const wake = () => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', wake);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', wake, { once: true });
   });
 
 /** Starts reading the table's stream; resolves once the stream is found (a table without one fails here). */
@@ -129,12 +134,25 @@ export const startStreamPoller = async (options: StreamPollerOptions): Promise<S
     }
   };
 
+  const readRecords = (iterator: string) =>
+    streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: batchSize }));
+
   /** Set when a shard was read to its end: discover again at once rather than after the period. */
   let shardClosed = false;
 
   /** Reads one batch of a shard; answers whether it had records. */
   const readShard = async (shardId: string, iterator: string): Promise<boolean> => {
-    const out = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: batchSize }));
+    let out: Awaited<ReturnType<typeof readRecords>>;
+    try {
+      out = await readRecords(iterator);
+    } catch (error) {
+      if ((error as Error).name !== 'TrimmedDataAccessException' || positions.has(shardId)) throw error;
+      // DynamoDB Local answers this to an iterator taken while the shard was still empty. Nothing
+      // was read from the shard yet, so nothing is lost: start again from its oldest record.
+      const again = await iteratorAt(shardId);
+      if (again) iterators.set(shardId, again);
+      return false;
+    }
     const records = out.Records ?? [];
     if (records.length > 0) {
       const event = { Records: records.map((r) => toLambdaRecord(r, streamArn, region)) };

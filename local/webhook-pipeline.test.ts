@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logger } from '#functions/queues/webhook-composition-root.ts';
 import { DynamoConversationStore } from '#shared/adapters/dynamodb-conversation-store.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
 import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
@@ -33,7 +34,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  stop = await startWebhookPipeline({ env: aws.env });
+  stop = await startWebhookPipeline({ env: { ...aws.env, POWERTOOLS_LOG_LEVEL: 'WARN' } });
 });
 afterAll(async () => {
   await stop?.();
@@ -43,6 +44,10 @@ afterAll(async () => {
 });
 
 describe('webhook pipeline on the local stand-ins', () => {
+  it("logs at the stack's level, though its logger was built before the stack chose it", () => {
+    expect(logger.getLevelName()).toBe('WARN');
+  });
+
   it('delivers signed session.status, message.received and message.status events from stored changes, in order', async () => {
     const table = (key: string) => new DynamoTable(aws.clients.dynamo, aws.env[key] as string);
     const webhooks = table('WEBHOOKS_TABLE');

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { buildDeliveryDeps, buildFanoutDeps } from '#functions/queues/webhook-composition-root.ts';
+import { buildDeliveryDeps, buildFanoutDeps, logger } from '#functions/queues/webhook-composition-root.ts';
 import { createDeliveryHandler } from '#functions/queues/webhook-delivery.ts';
 import { createFanoutHandler } from '#functions/queues/webhook-fanout.ts';
 import { createAwsClients } from '#shared/adapters/aws-clients.ts';
@@ -27,6 +27,10 @@ export interface WebhookPipelineOptions {
  */
 export const startWebhookPipeline = async (options: WebhookPipelineOptions): Promise<() => Promise<void>> => {
   const env: Record<string, string | undefined> = { WEBHOOK_ALLOW_LOOPBACK: 'true', ...options.env };
+  // The handlers' logger was built when its module was imported, before the stack chose the level
+  // (WARN by default): without this, `npm start` printed a JSON line for every stream batch.
+  const level = env.POWERTOOLS_LOG_LEVEL ?? process.env.POWERTOOLS_LOG_LEVEL;
+  if (level) logger.setLogLevel(level as Parameters<typeof logger.setLogLevel>[0]);
   const fanoutConfig = loadConfig(WebhookFanoutEnv, env);
   const deliveryConfig = loadConfig(WebhookDeliveryEnv, env);
   // Each handler's calls are recorded as its deployed component's (the IAM conformance check).
