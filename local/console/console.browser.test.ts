@@ -1,5 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,7 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../stand-ins/free-port.ts';
+import { type E2eStack, startE2eStack } from '../testing/e2e-stack.ts';
 
 // The console as a person uses it: `npm start` with the simulator, the page in Debian's headless
 // Chromium (driven by playwright-core, which downloads no browser), screenshots of the main screens.
@@ -22,10 +21,8 @@ const PHONE = '4915100000001'; // the virtual phone's number prefilled in the pa
 const CONTACT = '4915177700042';
 const CODE_PHONE = '4915100000002';
 const HOOK_CONTACT = '4915177700043';
-const dataDir = mkdtempSync(join(tmpdir(), 'wqg-console-'));
 const userDataDir = mkdtempSync(join(tmpdir(), 'wqg-chromium-'));
-let stack: ChildProcess | undefined;
-let output = '';
+let stack: E2eStack | undefined;
 let api: string;
 let sim: string;
 let key: string;
@@ -55,27 +52,10 @@ const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name
 beforeAll(async () => {
   if (!hasChromium) return;
   mkdirSync(SCREENSHOTS, { recursive: true });
-  const port = await freePort();
-  const { DEV_API_KEY: _unset, ...env } = process.env;
-  stack = spawn('npm', ['start'], {
-    env: {
-      ...env,
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      WHATSAPP: 'simulator',
-      SIMULATOR_PORT: '0',
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  const collect = (chunk: Buffer) => {
-    output += chunk;
-  };
-  stack.stdout?.on('data', collect);
-  stack.stderr?.on('data', collect);
-  const [ready] = await Promise.all([
-    waitFor('the ready line', async () => /^ready: .*$/m.exec(output)?.[0], 90_000),
+  await Promise.all([
+    startE2eStack({ name: 'console' }).then((started) => {
+      stack = started;
+    }),
     chromium
       .launchPersistentContext(userDataDir, {
         executablePath: CHROMIUM,
@@ -96,9 +76,7 @@ beforeAll(async () => {
         browser = context;
       }),
   ]);
-  api = /api=(\S+)/.exec(ready)?.[1] as string;
-  sim = /simulator=(\S+)/.exec(ready)?.[1] as string;
-  key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
+  ({ api, sim, key } = stack as E2eStack);
   page = browser?.pages()[0] ?? ((await browser?.newPage()) as Page);
   page.on('pageerror', (error) => pageErrors.push(error.message));
   // The console asks before it deletes (confirm): the person says yes.
@@ -108,21 +86,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await new Promise((r) => (receiver ? receiver.close(r) : r(undefined)));
-  if (stack && stack.exitCode === null) {
-    const exited = new Promise((r) => stack?.once('exit', r));
-    try {
-      const { stack: pid } = JSON.parse(readFileSync(join(dataDir, 'pids.json'), 'utf8')) as {
-        stack: number;
-      };
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      if (stack.pid) process.kill(-stack.pid, 'SIGTERM');
-    }
-    const timeout = new Promise((r) => setTimeout(r, 30_000, 'timeout'));
-    if ((await Promise.race([exited, timeout])) === 'timeout' && stack.pid)
-      process.kill(-stack.pid, 'SIGKILL');
-  }
-  rmSync(dataDir, { recursive: true, force: true });
+  await stack?.stop();
   rmSync(userDataDir, { recursive: true, force: true });
 }, 60_000);
 

@@ -28,7 +28,10 @@ export interface E2eStack {
   output(): string;
   /** The stack's current `pids.json` (the runner's pid changes when it is restarted). */
   pids(): StackPids;
-  /** SIGTERM to the stack (it stops its children), waits for it to exit, removes the data folder. */
+  /**
+   * SIGTERM to the stack (it stops its children), waits for it to exit (SIGKILL to its process group
+   * after 30 s), removes the data folder. Safe to call twice.
+   */
   stop(): Promise<void>;
 }
 
@@ -40,6 +43,17 @@ export interface E2eStackOptions {
   /** How long the ready line may take (the JVM, tsx and the runner start on 2 loaded cores). */
   readyTimeoutMs?: number;
 }
+
+/** How long a stack may take to stop on SIGTERM before its whole process group is killed. */
+const STOP_TIMEOUT_MS = 30_000;
+
+const signal = (pid: number, name: NodeJS.Signals) => {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+};
 
 /** Polls `check` every 250 ms until it returns a value other than `undefined` / `false`; throws after `timeoutMs`. */
 export const waitFor = async <T>(
@@ -79,6 +93,9 @@ export const startE2eStack = async (options: E2eStackOptions): Promise<E2eStack>
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, so a stack that hangs on stop can be killed whole (npm, the
+    // stack, the JVM, the runner).
+    detached: true,
   });
   let output = '';
   const collect = (chunk: Buffer) => {
@@ -100,12 +117,12 @@ export const startE2eStack = async (options: E2eStackOptions): Promise<E2eStack>
       } catch {
         pid = undefined;
       }
-      try {
-        process.kill(pid ?? (child.pid as number), 'SIGTERM');
-      } catch {
-        // already gone
+      signal(pid ?? -(child.pid as number), 'SIGTERM');
+      const timeout = new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS, 'timeout').unref());
+      if ((await Promise.race([exited, timeout])) === 'timeout') {
+        signal(-(child.pid as number), 'SIGKILL');
+        await exited;
       }
-      await exited;
     }
     rmSync(dataDir, { recursive: true, force: true });
   };
