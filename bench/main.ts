@@ -1,9 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { BenchContext } from './bench-context.ts';
 import { type BenchStack, startBenchStack } from './bench-stack.ts';
+import { p1Memory } from './p1-memory.ts';
+import { p2Cpu } from './p2-cpu.ts';
+import { p3Restore } from './p3-restore.ts';
 import { p4Requests } from './p4-requests.ts';
 import { p5Bundles } from './p5-bundles.ts';
+import { p6Deploy } from './p6-deploy.ts';
 import { type Figure, formatTable, toFigures, toJson } from './report.ts';
 import { type Rows, SIZES } from './sizes.ts';
 
@@ -81,14 +86,22 @@ const main = async () => {
   await run('p5', () => p5Bundles(size.p5.runs));
 
   let bench: BenchStack | undefined;
+  let ctx: BenchContext | undefined;
   try {
     log('starting DynamoDB Local, the S3 stand-in, the SQS double, the simulator, the API and a runner');
     bench = await startBenchStack(join(OUT_DIR, 'logs', new Date().toISOString().replace(/[:.]/g, '-')));
     leaseSeconds = bench.leaseSeconds;
     const b = bench;
-    await b.startRunner();
+    const c = new BenchContext(b, await b.startRunner());
+    ctx = c;
     await run('p4', () => p4Requests(b, size.p4, log));
+    // p2 and p6 on the first sessions, then p1 and p3 with all of them linked.
+    await run('p2', () => p2Cpu(c, size.p2, log));
+    await run('p6', () => p6Deploy(c, size.p6.sessions, log));
+    await run('p1', () => p1Memory(c, size.p1.sessions, log));
+    await run('p3', () => p3Restore(c, size.p3.sessions, log));
   } finally {
+    await ctx?.close();
     await bench?.close();
   }
   console.log(`\n${formatTable(figures)}\n`);
