@@ -69,6 +69,14 @@ describe('end to end on the local stack with the simulator', () => {
       (await inbox()).find((m) => m.text.includes('Echo: Do you ship to Berlin?')),
     );
     expect(reply.text).toBe('shop: Echo: Do you ship to Berlin?');
+    // Conversation manners: the answered message shows as read at the contact.
+    await waitFor('the read receipt for the answered message', async () => {
+      const mine = (await (await fetch(`${sim}/contacts/${CONTACT}/sent`)).json()) as {
+        text: string;
+        readAt?: number;
+      }[];
+      return mine.some((m) => m.text === 'Do you ship to Berlin?' && m.readAt !== undefined);
+    });
 
     const conversations = await json(`/conversations?sessionId=${init.sessionId}`);
     expect(conversations.items).toHaveLength(1);
