@@ -17,6 +17,7 @@ import { systemClock } from '#shared/ports/clock.ts';
 import { drainQueue } from '#shared/testing/sqs-drain.ts';
 import { type SqsFifoDouble, startSqsFifoDouble } from '#shared/testing/sqs-fifo-double.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
+import { type DynamoHook, startDynamoHook } from './dynamodb-hook.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 import { startVisibilityClamp, type VisibilityClamp } from './visibility-clamp.ts';
 
@@ -32,16 +33,18 @@ export interface RunnerProcess {
 
 /**
  * The system on loopback for fault scenarios: DynamoDB, SQS and S3 each behind a TCP proxy that a
- * scenario can cut; SQS is the FIFO double (whole groups per receive, visibility that can be
- * clamped short, outages); the simulator; the tenant API in this process; runners as child
- * processes that scenarios start, kill -9, freeze and stop.
+ * scenario can cut; DynamoDB also behind a hook that fails or hangs chosen requests; SQS is the
+ * FIFO double (whole groups per receive, visibility that can be clamped short, outages); the
+ * simulator, its WebSocket behind a TCP proxy too (WhatsApp unreachable); the tenant API in this
+ * process; runners as child processes that scenarios start, kill -9, freeze and stop.
  */
 export interface FaultStack {
   sim: Simulator;
   api: LocalApi;
   sqs: SqsFifoDouble;
   clamp: VisibilityClamp;
-  proxies: { dynamodb: TcpProxy; sqs: TcpProxy; s3: TcpProxy };
+  proxies: { dynamodb: TcpProxy; sqs: TcpProxy; s3: TcpProxy; whatsapp: TcpProxy };
+  dynamoHook: DynamoHook;
   sessions: DynamoSessionStore;
   messages: DynamoMessageStore;
   runnerEnv: Record<string, string>;
@@ -67,8 +70,9 @@ export const startFaultStack = async (options: FaultStackOptions): Promise<Fault
   const prefix = `f${randomBytes(4).toString('hex')}`;
   const double = await startSqsFifoDouble();
   const clamp = await startVisibilityClamp(double.endpoint);
+  const dynamoHook = await startDynamoHook(options.dynamoEndpoint);
   const proxies = {
-    dynamodb: await startTcpProxy(options.dynamoEndpoint),
+    dynamodb: await startTcpProxy(dynamoHook.endpoint),
     sqs: await startTcpProxy(clamp.endpoint),
     s3: await startTcpProxy(options.s3Endpoint),
   };
@@ -89,6 +93,11 @@ export const startFaultStack = async (options: FaultStackOptions): Promise<Fault
   const bucket = `${prefix}-auth`;
   await direct.s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const sim = await startSimulator({ port: 0 });
+  // Runners reach the simulator's WebSocket through a proxy a scenario can cut.
+  const simUrl = new URL(sim.url);
+  const whatsapp = await startTcpProxy(`http://${simUrl.host}`);
+  Object.assign(proxies, { whatsapp });
+  simUrl.port = new URL(whatsapp.endpoint).port;
 
   const env: Record<string, string> = {
     DYNAMODB_ENDPOINT: proxies.dynamodb.endpoint,
@@ -111,7 +120,7 @@ export const startFaultStack = async (options: FaultStackOptions): Promise<Fault
   const runnerEnv: Record<string, string> = {
     ...env,
     AUTH_STATE_BUCKET: bucket,
-    WHATSAPP_WS_URL: sim.url,
+    WHATSAPP_WS_URL: simUrl.toString(),
     WHATSAPP_SIMULATOR_ROOT_KEY: sim.rootPublicKeyHex,
     // As `npm start` has it: a killed runner's shard is taken over within seconds, and a runner
     // busy with Signal work on a loaded 2-core machine still renews in time (4 s did not).
@@ -160,7 +169,8 @@ export const startFaultStack = async (options: FaultStackOptions): Promise<Fault
     api,
     sqs: double,
     clamp,
-    proxies,
+    proxies: proxies as FaultStack['proxies'],
+    dynamoHook,
     sessions: new DynamoSessionStore(new DynamoTable(direct.dynamo, env.SESSIONS_TABLE as string)),
     messages: new DynamoMessageStore(new DynamoTable(direct.dynamo, env.MESSAGES_TABLE as string)),
     runnerEnv,
@@ -192,6 +202,7 @@ export const startFaultStack = async (options: FaultStackOptions): Promise<Fault
       await sim.stop();
       for (const p of Object.values(proxies)) await p.close();
       await clamp.close();
+      await dynamoHook.close();
       await double.stop();
       direct.dynamo.destroy();
       direct.sqs.destroy();

@@ -4,6 +4,8 @@ import { r1KillRunner } from './scenarios/r1-kill-runner.ts';
 import { r2DeployAndFreeze } from './scenarios/r2-deploy-and-freeze.ts';
 import { r3FifoGroups } from './scenarios/r3-fifo-groups.ts';
 import { r4DependencyOutages } from './scenarios/r4-dependency-outages.ts';
+import { r5DisconnectCodes } from './scenarios/r5-disconnect-codes.ts';
+import { r6TakeoverFaults } from './scenarios/r6-takeover-faults.ts';
 
 /** The sizes of one run: `full` for `npm run faults`, `short` inside `npm test`. */
 export type RunSize = 'full' | 'short';
@@ -50,5 +52,20 @@ export const ROWS: Row[] = [
     key: 'r2',
     run: (stack, size, progress) =>
       r2DeployAndFreeze(stack, { sessions: size === 'full' ? 10 : 2 }, progress),
+  },
+  {
+    key: 'r5',
+    run: (stack, size, progress) => r5DisconnectCodes(stack, { repeats: size === 'full' ? 3 : 2 }, progress),
+  },
+  {
+    key: 'r6',
+    run: (stack, size, progress) =>
+      r6TakeoverFaults(
+        stack,
+        size === 'full'
+          ? { sessions: 5, listingFailsMs: 5_000, hangListing: true }
+          : { sessions: 2, listingFailsMs: 2_000, hangListing: false },
+        progress,
+      ),
   },
 ];

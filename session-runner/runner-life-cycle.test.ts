@@ -398,9 +398,22 @@ describe('reconnect backoff', () => {
     }
     // base·2^n, times 0.5 + jitter/2, capped at 16 s.
     expect(delays).toEqual([1_000, 1_000, 3_000, 8_000, 8_000, 16_000, 12_000, 10_000]);
-    // Once open, the next loss starts again from the base.
+    // A connection lost right after it opened does not start again from the base (no hammering).
+    const lost428 = { error: new Boom('Connection Closed', { statusCode: 428 }), date: new Date() };
     (sockets.at(-1) as FakeSocket).ev.emit('connection.update', { connection: 'open' });
     await vi.advanceTimersByTimeAsync(0);
+    (sockets.at(-1) as FakeSocket).ev.emit('connection.update', {
+      connection: 'close',
+      lastDisconnect: lost428,
+    });
+    const flapped = sockets.length;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sockets.length).toBe(flapped);
+    await vi.advanceTimersByTimeAsync(16_000);
+    expect(sockets.length).toBe(flapped + 1);
+    // Once open for a while (30 s), the next loss starts again from the base.
+    (sockets.at(-1) as FakeSocket).ev.emit('connection.update', { connection: 'open' });
+    await vi.advanceTimersByTimeAsync(30_000);
     (sockets.at(-1) as FakeSocket).ev.emit('connection.update', {
       connection: 'close',
       lastDisconnect: { error: new Boom('Connection Closed', { statusCode: 428 }), date: new Date() },

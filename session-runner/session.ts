@@ -9,6 +9,7 @@ import makeWASocket, {
 import type { SendCommand, SendManners } from '#shared/contracts/commands.ts';
 import type { MessageReceived } from '#shared/contracts/incoming.ts';
 import type { Session } from '#shared/domain/entities.ts';
+import type { MessageMedia } from '#shared/domain/media.ts';
 import type { SessionStatus } from '#shared/domain/session-status.ts';
 import { phoneNumberOfJid } from '#shared/domain/whatsapp-address.ts';
 import type { Logger } from '#shared/logger.ts';
@@ -19,6 +20,7 @@ import { DurableAuthState } from './auth-state/durable-auth-state.ts';
 import { silentBaileysLogger } from './baileys-logger.ts';
 import { type IncomingMedia, mediaIdOf } from './incoming-media.ts';
 import type { IncomingPublisher } from './incoming-publisher.ts';
+import { type OutgoingMedia, OutgoingMediaError, type PreparedMedia } from './outgoing-media.ts';
 import type { MetricSink } from './metrics.ts';
 import { type BackoffOptions, closeAction } from './reconnect-policy.ts';
 import { waMessageIdFor } from './wa-message-id.ts';
@@ -38,6 +40,8 @@ export interface SessionContext {
   publishIncoming: IncomingPublisher;
   /** Stores the file of an incoming image, voice note, video or document (none: only the note is kept). */
   incomingMedia?: Pick<IncomingMedia, 'capture'>;
+  /** Opens the file of an outbound message (none: a send with a file fails MEDIA_UNAVAILABLE). */
+  outgoingMedia?: Pick<OutgoingMedia, 'prepare'>;
   /** Before a session's socket opens: a spool left for it is redriven first (per-chat order). */
   recoverIncoming?: (sessionId: string) => Promise<void>;
   metrics: MetricSink;
@@ -70,6 +74,8 @@ const RECEIPT_WAIT_MS = 30_000;
 export type SendOutcome = 'sent' | 'skipped' | 'busy' | 'not_connected' | 'failed';
 
 const FIRST_QR_TTL_MS = 60_000;
+/** How long a connection must stay open before a loss counts as a first one again (backoff from its base). */
+const STABLE_OPEN_MS = 30_000;
 const NEXT_QR_TTL_MS = 20_000;
 /**
  * A claim older than this is a crashed attempt's and may be taken over (under the same WhatsApp id,
@@ -89,6 +95,8 @@ export class WhatsAppSession {
   private auth?: DurableAuthState;
   private sock?: WASocket;
   private attempt = 0;
+  /** When the current socket opened: only a connection that stayed up a while resets the backoff. */
+  private openedAt?: number;
   private qrCount = 0;
   private stopped = false;
   private retryTimer?: unknown;
@@ -183,14 +191,27 @@ export class WhatsAppSession {
     }
     if (claim.kind === 'final') return 'skipped';
     // The stored message is the truth: its recipient and text, not the command's copy.
-    const { to, text } = claim.message;
+    const { to, text, media } = claim.message;
     if (command.manners) await this.converse(sock, command.manners, to, text);
     const retry = this.ctx.sendRetry ?? DEFAULT_SEND_RETRY;
     for (let attempt = 1; ; attempt++) {
+      let file: PreparedMedia | undefined;
       try {
-        await sock.sendMessage(to, { text }, { messageId: waMessageId });
+        // A file is opened afresh for each attempt: a failed attempt may have read part of it.
+        file = media ? await this.openMedia(media) : undefined;
+        await sock.sendMessage(to, file ? file.content : { text }, { messageId: waMessageId });
         break;
       } catch (error) {
+        file?.close();
+        if (error instanceof OutgoingMediaError) {
+          if (attempt < retry.attempts && error.transient) {
+            await this.sleep(retry.baseMs * 2 ** (attempt - 1));
+            continue;
+          }
+          this.warn(`file not sent (${error.code})`, error);
+          await this.recordOutcome(command.messageId, { status: 'FAILED', error: error.code });
+          return 'failed';
+        }
         if (!this.connected || sock !== this.sock) {
           // The socket went: the next attempt (after a reconnect) claims it again at once.
           await this.ctx.messages.releaseSend(command.messageId, holder).catch(() => undefined);
@@ -207,6 +228,11 @@ export class WhatsAppSession {
     }
     await this.recordOutcome(command.messageId, { status: 'SENT', waMessageId });
     return 'sent';
+  }
+
+  private openMedia(media: MessageMedia): Promise<PreparedMedia> {
+    if (!this.ctx.outgoingMedia) throw new OutgoingMediaError('MEDIA_UNAVAILABLE', 'this runner sends no files');
+    return this.ctx.outgoingMedia.prepare(this.record.tenantId, media);
   }
 
   /**
@@ -341,7 +367,7 @@ export class WhatsAppSession {
     if (sock !== this.sock || this.stopped) return;
     if (update.qr) await this.onQr(sock, update.qr);
     if (update.connection === 'open') {
-      this.attempt = 0;
+      this.openedAt = this.ctx.now();
       this.socketOpen = true;
       const jid = sock.user?.id ?? this.auth?.state.creds.me?.id ?? '';
       await this.write('CONNECTED', {
@@ -374,6 +400,10 @@ export class WhatsAppSession {
   }
 
   private onClose(code: number | undefined, cause?: string): void {
+    // A server that ends every connection right after login is not hammered once a second: the
+    // backoff starts again from its base only after a connection that stayed up (r5 found this).
+    if (this.openedAt !== undefined && this.ctx.now() - this.openedAt >= STABLE_OPEN_MS) this.attempt = 0;
+    this.openedAt = undefined;
     const linked = this.auth?.linked ?? false;
     const action = closeAction(code, linked, this.attempt++, this.ctx.backoff, this.reachedServer);
     if (code === 440) this.ctx.metrics('Disconnect440');

@@ -17,7 +17,8 @@ const SHORT_VISIBILITY_SECONDS = 1;
  * the runner works through a burst (pacing off): every message reaches its contact once, and each
  * session's messages arrive in the order the API accepted them. To make the runner hold commands
  * longer than their visibility, as in production when a send waits for a reconnect, the burst is
- * accepted while receives fail, then released while every session reconnects (stream error 408).
+ * accepted while receives fail, then released while WhatsApp is unreachable, until the queue has
+ * handed out held commands again.
  */
 export const r3FifoGroups = async (
   stack: FaultStack,
@@ -48,14 +49,22 @@ export const r3FifoGroups = async (
         }),
       );
       progress(`r3: ${perSession * linked.length} sends accepted, held in the queue`);
-      // Receives work again while every session drops its socket three times in a row, so the
-      // commands handed out wait for a reconnect far longer than their visibility.
-      for (const l of linked) stack.sim.disconnect(l.phone, 408);
-      releaseReceives();
-      for (let i = 0; i < 2; i++) {
-        await sleep(800);
-        for (const l of linked) stack.sim.disconnect(l.phone, 408);
+      // Receives work again while WhatsApp is unreachable (its proxy cut): the commands handed out
+      // wait for a reconnect, held past their 1 s visibility, until the queue has handed some of
+      // them out again; only then does WhatsApp come back. So redeliveries happen however fast the
+      // machine is (a burst that merely raced a few 408s often ended before any visibility ran out).
+      stack.proxies.whatsapp.cut();
+      try {
+        releaseReceives();
+        await waitFor(
+          'a command handed out again while held',
+          () => stack.sqs.stats().redelivered > before.redelivered,
+          30_000,
+        ).catch((error) => check(false, (error as Error).message));
+      } finally {
+        stack.proxies.whatsapp.restore();
       }
+      progress(`r3: commands redelivered while held; WhatsApp reachable again`);
       await waitFor(
         'every burst message at its contact',
         () =>
