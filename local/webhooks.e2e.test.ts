@@ -140,6 +140,7 @@ describe('webhooks on the local stack with the simulator', () => {
       chatbotId: 'hooks',
       text: 'Is my order on its way?',
       from: expect.stringContaining(CONTACT),
+      pushName: `Contact ${CONTACT}`, // the contact's display name, as the simulator's contacts send it
     });
 
     const sent = await json('/send', {
