@@ -123,11 +123,11 @@ export const startStreamPoller = async (options: StreamPollerOptions): Promise<S
     for (const shard of shards) {
       const id = shard.ShardId;
       if (!id || finished.has(id) || iterators.has(id)) continue;
-      // A child shard is read once its parent (while the stream still lists it) is read to its
-      // end, whatever order the listing has: a key's changes move from parent to child, so this
+      // A child shard is read once its parent (while the stream lists it or it is being read) is
+      // read to its end, whatever order the listing has: a key's changes move from parent to child, so this
       // keeps each item's changes in order.
       const parent = shard.ParentShardId;
-      if (parent && listed.has(parent) && !finished.has(parent)) continue;
+      if (parent && !finished.has(parent) && (listed.has(parent) || iterators.has(parent))) continue;
       const last = positions.get(id);
       const iterator = await iteratorAt(id, last ? { sequence: last, inclusive: false } : undefined);
       if (iterator) iterators.set(id, iterator);
