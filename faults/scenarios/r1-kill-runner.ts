@@ -30,12 +30,20 @@ export const currentRunner = async (stack: FaultStack): Promise<RunnerProcess> =
  * receives; a new runner starts a second later. Nothing lost, nothing twice (at the contacts and in
  * storage), no new QR, and read receipts of messages sent before each kill still arrive.
  */
+/** `FAULTS_R1=4,100,2` (sessions, messages per round, rounds) sizes r1 between short and full. */
+const sizeFromEnv = (): R1Size | undefined => {
+  const [sessions, messages, rounds] = (process.env.FAULTS_R1 ?? '').split(',').map(Number);
+  return sessions && messages && rounds ? { sessions, messages, rounds } : undefined;
+};
+
 export const r1KillRunner = async (
   stack: FaultStack,
-  size: R1Size,
+  requested: R1Size,
   progress: (line: string) => void,
-): Promise<RowResult> =>
-  row('r1', 'kill -9 of the runner during traffic', async (check, measured) => {
+): Promise<RowResult> => {
+  const size = sizeFromEnv() ?? requested;
+  return row('r1', 'kill -9 of the runner during traffic', async (check, measured) => {
+    const simBefore = stack.sim.stats();
     await currentRunner(stack);
     const linked = await linkSessions(stack, 'r1', size.sessions, 4915300000000);
     progress(`r1: ${linked.length} sessions linked`);
@@ -176,6 +184,10 @@ export const r1KillRunner = async (
         (n, l) => n + Math.max(0, devices.filter((d) => d.jid.startsWith(l.phone)).length - 1),
         0,
       ) + stored.filter((s) => s?.qr || s?.status === 'LOGGED_OUT').length;
+    const simAfter = stack.sim.stats();
+    // Which side lost it: an inbound text the device never answered (receipt) vs one it answered.
+    const inboundState = (m: { text: string; l: Linked }) =>
+      stack.sim.sent(m.l.contact).find((e) => e.text === m.text)?.deliveredAt ? 'receipted' : 'unanswered';
     Object.assign(measured, {
       sessions: linked.length,
       rounds: size.rounds,
@@ -186,6 +198,12 @@ export const r1KillRunner = async (
       notSent: notFinal.length,
       repairs,
       killedAfterDelivery: killDelays.join(' '),
+      // At the simulator: copies contacts could not decrypt, retry receipts they sent, messages
+      // delivered again to a device that never answered them.
+      decryptFailures: simAfter.decryptFailures - simBefore.decryptFailures,
+      retryRequests: simAfter.retryRequests - simBefore.retryRequests,
+      redelivered: simAfter.redelivered - simBefore.redelivered,
+      lostInboundReceipted: lostIn.filter((m) => inboundState(m) === 'receipted').length,
     });
     check(
       lostOut.length === 0,
@@ -193,9 +211,9 @@ export const r1KillRunner = async (
     );
     check(
       lostIn.length === 0,
-      `lost inbound: ${lostIn
+      `lost inbound ${lostIn.length}: ${lostIn
         .slice(0, 5)
-        .map((m) => m.text)
+        .map((m) => `${m.text} (${inboundState(m)})`)
         .join(', ')}`,
     );
     check(dupAtContact.length === 0, `shown twice at a contact: ${dupAtContact.slice(0, 5).join(', ')}`);
@@ -203,3 +221,4 @@ export const r1KillRunner = async (
     check(notFinal.length === 0, `not SENT/DELIVERED/READ in storage: ${notFinal.slice(0, 5).join(', ')}`);
     check(repairs === 0, `${repairs} session(s) needed a new link`);
   });
+};

@@ -19,12 +19,18 @@ const MAX_QUEUED_PER_DEVICE = 1000;
 /**
  * Which connections are logged in as which device, and what waits for a device that is offline
  * or still passive: the server delivers to a device only after it has sent `<active/>`.
+ * Like WhatsApp's offline queue, a `<message>` stays with the server until the device answers it
+ * (a receipt of any type, or an ack): when the connection it went out on closes first (a kill -9
+ * of the device's process), it is delivered again on the next login, marked `offline`.
  */
 export class DeviceConnections {
   private readonly open = new Map<string, Connection[]>();
   private readonly active = new WeakSet<Connection>();
   private readonly queued = new Map<string, BinaryNode[]>();
   private readonly replacements = new Map<string, number>();
+  /** Messages written to a connection and not answered yet, per device, by message id. */
+  private readonly unanswered = new Map<string, Map<string, { node: BinaryNode; via: Connection }>>();
+  private redeliveredCount = 0;
 
   /** Registers a login; returns the device's connections that were already open (to be replaced). */
   attach(connection: Connection, account: Account, device: number): Connection[] {
@@ -41,6 +47,27 @@ export class DeviceConnections {
     const remaining = (this.open.get(jid) ?? []).filter((other) => other !== connection);
     if (remaining.length) this.open.set(jid, remaining);
     else this.open.delete(jid);
+    // What the device never answered on this connection goes out again, before anything newer.
+    const pending = this.unanswered.get(jid);
+    const again = [...(pending?.values() ?? [])].filter((p) => p.via === connection).map((p) => p.node);
+    for (const node of again) pending?.delete(node.attrs.id ?? '');
+    if (!again.length) return;
+    this.redeliveredCount += again.length;
+    const target = this.target(jid);
+    const left = again.filter((node) => !(target && this.send(jid, target, node)));
+    if (left.length) this.queued.set(jid, [...left.map(offline), ...(this.queued.get(jid) ?? [])]);
+  }
+
+  /** The device answered message `id` (receipt or ack): the server forgets it. */
+  answered(connection: Connection, ids: string[]): void {
+    if (!connection.device) return;
+    const pending = this.unanswered.get(connection.device.account.pnJid(connection.device.companion.id));
+    for (const id of ids) pending?.delete(id);
+  }
+
+  /** Messages delivered again because the connection they went out on closed unanswered. */
+  get redelivered(): number {
+    return this.redeliveredCount;
   }
 
   /** The device left passive mode: returns (and forgets) what queued up while it was away. */
@@ -50,20 +77,41 @@ export class DeviceConnections {
     const jid = connection.device.account.pnJid(connection.device.companion.id);
     const backlog = this.queued.get(jid) ?? [];
     this.queued.delete(jid);
+    // The caller writes the backlog to this connection: it waits for answers like any delivery.
+    for (const node of backlog) this.track(jid, connection, node);
     return backlog;
   }
 
   /** Sends to the device's newest active connection, or queues it for the next login. */
   deliver(account: Account, device: number, node: BinaryNode): 'sent' | 'queued' {
     const jid = account.pnJid(device);
-    const target = (this.open.get(jid) ?? []).filter((c) => this.active.has(c) && c.isOpen).at(-1);
-    if (target?.sendNode(node)) return 'sent';
+    const target = this.target(jid);
+    if (target && this.send(jid, target, node)) return 'sent';
     const backlog = this.queued.get(jid) ?? [];
-    if (backlog.length < MAX_QUEUED_PER_DEVICE) {
-      backlog.push({ ...node, attrs: { ...node.attrs, offline: '1' } });
-    }
+    if (backlog.length < MAX_QUEUED_PER_DEVICE) backlog.push(offline(node));
     this.queued.set(jid, backlog);
     return 'queued';
+  }
+
+  private target(jid: string): Connection | undefined {
+    return (this.open.get(jid) ?? []).filter((c) => this.active.has(c) && c.isOpen).at(-1);
+  }
+
+  private send(jid: string, connection: Connection, node: BinaryNode): boolean {
+    if (!connection.sendNode(node)) return false;
+    this.track(jid, connection, node);
+    return true;
+  }
+
+  private track(jid: string, via: Connection, node: BinaryNode): void {
+    const id = node.attrs.id;
+    if (node.tag !== 'message' || !id) return;
+    const pending = this.unanswered.get(jid) ?? new Map();
+    pending.delete(id);
+    pending.set(id, { node, via });
+    // A device that never answers must not grow memory without bound.
+    if (pending.size > MAX_QUEUED_PER_DEVICE) pending.delete(pending.keys().next().value as string);
+    this.unanswered.set(jid, pending);
   }
 
   /** Every logged-in connection of the account's companions. */
@@ -74,6 +122,7 @@ export class DeviceConnections {
   /** A removed device keeps no backlog. */
   forget(account: Account, device: number): void {
     this.queued.delete(account.pnJid(device));
+    this.unanswered.delete(account.pnJid(device));
   }
 
   stats(registry: AccountRegistry): DeviceStats[] {
@@ -92,3 +141,5 @@ export class DeviceConnections {
     return devices;
   }
 }
+
+const offline = (node: BinaryNode): BinaryNode => ({ ...node, attrs: { ...node.attrs, offline: '1' } });

@@ -5,11 +5,12 @@ import {
   extractE2ESessionFromRetryReceipt,
   getBinaryNodeChild,
   getBinaryNodeChildren,
+  KEY_BUNDLE_TYPE,
   proto,
 } from '@whiskeysockets/baileys';
 import { mediaOf } from '#runner/whatsapp-media.ts';
 import type { Account, AccountRegistry, ResolvedJid } from './accounts.ts';
-import { toBuffer, unixNow } from './binary.ts';
+import { encodeUint, toBuffer, unixNow } from './binary.ts';
 import type { Connection } from './connection.ts';
 import type { DeviceConnections } from './device-connections.ts';
 import { SimulatorError } from './errors.ts';
@@ -28,6 +29,8 @@ export interface MessageCounters {
   decryptFailures: number;
   /** Copies of a companion's outgoing message that its own phone decrypted (`deviceSentMessage`). */
   phoneCopies: number;
+  /** Retry receipts contacts sent to linked devices for messages they could not decrypt. */
+  retryRequests: number;
 }
 
 interface ReceiptRoute {
@@ -45,6 +48,8 @@ interface SentMessage {
 
 // Routes for receipts and texts kept for resends; the oldest are forgotten past this many.
 const MEMORY = 10_000;
+// WhatsApp clients ask for a message again at most this many times (Baileys' maxMsgRetryCount).
+const MAX_RETRY_REQUESTS = 5;
 
 /**
  * The virtual contacts and phones as Signal parties: they send texts to linked devices, decrypt
@@ -56,6 +61,8 @@ export class Messaging {
   private readonly sent = new Map<string, SentMessage>();
   private readonly sendChains = new Map<string, Promise<unknown>>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Retry receipts a contact sent per message (`<contact>:<id>`). */
+  private readonly retriesAsked = new Map<string, number>();
   /** What contacts sent, with the delivery and read receipts linked devices answered. */
   readonly sentLog = new SentLog(MEMORY);
 
@@ -140,7 +147,14 @@ export class Messaging {
         continue;
       }
       const message = await this.decrypt(target.account, sender.signalAddress(companion.id), enc);
-      if (!message) continue;
+      if (message === 'undecryptable') {
+        // A contact that cannot decrypt asks the sending device for the message again, as
+        // WhatsApp clients do; the device re-encrypts it (on a new session when keys are given).
+        if (target.account !== sender) this.askAgain(target.account, connection.device, id);
+        continue;
+      }
+      // A message key used already is a copy of a message decrypted before: dropped, as clients do.
+      if (!message || message === 'duplicate') continue;
       if (target.account === sender) {
         if (message.deviceSentMessage) this.counters.phoneCopies += 1;
         continue;
@@ -165,13 +179,14 @@ export class Messaging {
       tag: 'ack',
       attrs: { class: 'receipt', id, from: to ?? '', ...(type ? { type } : {}) },
     });
+    // Any receipt answers the delivery: the server no longer keeps the message for this device.
+    this.devices.answered(connection, [id, ...listedIds(node)]);
     if (type === 'retry' && to && connection.device) await this.resend(connection, node, to, id);
     if ((type === undefined || type === 'read') && to) {
       // One receipt may cover several messages: the first id, then a <list> of <item id>.
-      const more = getBinaryNodeChildren(getBinaryNodeChild(node, 'list'), 'item').map((i) => i.attrs.id);
       const contact = this.registry.resolve(to)?.account;
       if (contact) {
-        const ids = [id, ...more].filter((x): x is string => Boolean(x));
+        const ids = [id, ...listedIds(node)];
         this.sentLog.receipt(contact.phone, ids, type ? 'read' : 'delivery', unixNow());
       }
     }
@@ -221,6 +236,29 @@ export class Messaging {
     });
   }
 
+  /**
+   * The contact's retry receipt for a message it could not decrypt: the first asks for the same
+   * session again, later ones carry a fresh pre-key bundle so the device starts a new session.
+   */
+  private askAgain(contact: Account, from: { account: Account; companion: { id: number } }, id: string) {
+    const key = `${contact.phone}:${id}`;
+    const count = (this.retriesAsked.get(key) ?? 0) + 1;
+    if (count > MAX_RETRY_REQUESTS) return;
+    remember(this.retriesAsked, key, count);
+    this.counters.retryRequests += 1;
+    const t = String(unixNow());
+    const content: BinaryNode[] = [
+      { tag: 'retry', attrs: { count: String(count), id, t, v: '1' } },
+      { tag: 'registration', attrs: {}, content: encodeUint(contact.primary.registrationId, 4) },
+    ];
+    if (count > 1) content.push(keysNode(contact.primary.takeBundle()));
+    this.deliver(from.account, from.companion.id, {
+      tag: 'receipt',
+      attrs: { from: contact.pnJid(), id, t, type: 'retry' },
+      content,
+    });
+  }
+
   private relay(
     from: { account: Account; companion: { id: number } },
     node: BinaryNode,
@@ -248,15 +286,16 @@ export class Messaging {
     recipient: Account,
     senderAddress: string,
     enc: BinaryNode,
-  ): Promise<proto.Message | undefined> {
+  ): Promise<proto.Message | 'duplicate' | 'undecryptable' | undefined> {
     const ciphertext = toBuffer(enc.content);
     const type = enc.attrs.type;
     if (!ciphertext || (type !== 'pkmsg' && type !== 'msg')) return undefined;
     try {
       return proto.Message.decode(await recipient.primary.decrypt(senderAddress, type, ciphertext));
-    } catch {
+    } catch (error) {
       this.counters.decryptFailures += 1;
-      return undefined;
+      // libsignal's "Key used already or never filled": a counter this session has passed.
+      return (error as Error).name === 'MessageCounterError' ? 'duplicate' : 'undecryptable';
     }
   }
 
@@ -310,6 +349,47 @@ function incomingNode(
       },
     ],
   };
+}
+
+/** A retry receipt's `<keys>`, as WhatsApp clients attach them (read by `extractE2ESessionFromRetryReceipt`). */
+function keysNode(bundle: PreKeyBundle): BinaryNode {
+  const bytes = (tag: string, content: Uint8Array): BinaryNode => ({ tag, attrs: {}, content });
+  return {
+    tag: 'keys',
+    attrs: {},
+    content: [
+      bytes('type', KEY_BUNDLE_TYPE),
+      bytes('identity', bundle.identityKey),
+      ...(bundle.preKey
+        ? [
+            {
+              tag: 'key',
+              attrs: {},
+              content: [
+                bytes('id', encodeUint(bundle.preKey.keyId, 3)),
+                bytes('value', bundle.preKey.publicKey),
+              ],
+            },
+          ]
+        : []),
+      {
+        tag: 'skey',
+        attrs: {},
+        content: [
+          bytes('id', encodeUint(bundle.signedPreKey.keyId, 3)),
+          bytes('value', bundle.signedPreKey.publicKey),
+          bytes('signature', bundle.signedPreKey.signature),
+        ],
+      },
+    ],
+  };
+}
+
+/** The further message ids one receipt covers (`<list><item id/>`). */
+function listedIds(node: BinaryNode): string[] {
+  return getBinaryNodeChildren(getBinaryNodeChild(node, 'list'), 'item')
+    .map((i) => i.attrs.id)
+    .filter((x): x is string => Boolean(x));
 }
 
 function bundleFromRetry(receipt: BinaryNode): PreKeyBundle | undefined {

@@ -37,6 +37,8 @@ export interface SimulatorStats extends MessageCounters {
   connections: number;
   /** Protocol errors: malformed frames, failed handlers. */
   errors: number;
+  /** Messages delivered again after the connection they went out on closed unanswered. */
+  redelivered: number;
 }
 
 /**
@@ -55,6 +57,7 @@ export class SimulatorCore implements ConnectionHandler, IqServices {
     messagesOut: 0,
     decryptFailures: 0,
     phoneCopies: 0,
+    retryRequests: 0,
   };
   private errors = 0;
 
@@ -85,6 +88,9 @@ export class SimulatorCore implements ConnectionHandler, IqServices {
       if (node.tag === 'iq') handleIq(this, connection, node);
       else if (node.tag === 'message') await this.messaging.onDeviceMessage(connection, node);
       else if (node.tag === 'receipt') await this.messaging.onDeviceReceipt(connection, node);
+      // A device's ack of a message answers it as a receipt does (the server stops keeping it).
+      else if (node.tag === 'ack' && node.attrs.class === 'message' && node.attrs.id)
+        this.devices.answered(connection, [node.attrs.id]);
       // presence, chatstate, ib and acks need no answer
     } finally {
       this.config.onChange?.();
@@ -143,6 +149,7 @@ export class SimulatorCore implements ConnectionHandler, IqServices {
       devices: this.devices.stats(this.registry),
       connections: this.connections.size,
       errors: this.errors,
+      redelivered: this.devices.redelivered,
       ...this.counters,
     };
   }
