@@ -90,13 +90,26 @@ export const linkMany = async (
     const init = await stack.call('POST', '/init', { chatbotId: `${tag}-${i}` });
     if (init.status >= 300) throw new Error(`init answered ${init.status}: ${JSON.stringify(init.body)}`);
     const sessionId = init.body.sessionId as string;
-    const qr = await waitFor(
-      `a QR for ${tag}-${i}`,
-      async () => (await stack.sessions.get(sessionId))?.qr,
-      180_000,
-    );
     const phone = String(base + i);
-    await stack.sim.scanQr(phone, qr);
+    // On a loaded machine a QR can turn over between reading and scanning it: scan the next one.
+    let tried: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const qr = await waitFor(
+        `a QR for ${tag}-${i}`,
+        async () => {
+          const current = (await stack.sessions.get(sessionId))?.qr;
+          return current !== tried && current;
+        },
+        180_000,
+      );
+      try {
+        await stack.sim.scanQr(phone, qr);
+        break;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        tried = qr;
+      }
+    }
     return { sessionId, phone, contact: String(base + 500_000 + i) };
   });
   await waitFor(

@@ -7,16 +7,27 @@ export interface P2Size {
   messagesEach: number;
 }
 
-const IDLE_MS = 5000;
+const WINDOW_MS = 2000;
 
 /**
- * CPU ms a process spends per message on `work`, less what it spends idle in as long (measured
- * just before: the runner's heartbeats and queue polls, the raw sockets' keep-alives).
+ * The process's idle CPU rate (ms per ms), once it has settled: 2-second windows until two in a row
+ * agree (linking leaves key uploads and app-state syncs running for a while), at most 30 s.
  */
+const settledIdleRate = async (pid: number) => {
+  let previous = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 15; i++) {
+    const c = cpuMs(pid);
+    await sleep(WINDOW_MS);
+    const rate = (cpuMs(pid) - c) / WINDOW_MS;
+    if (Math.abs(rate - previous) <= Math.max(0.01, 0.25 * previous)) return Math.min(rate, previous);
+    previous = rate;
+  }
+  return previous;
+};
+
+/** CPU ms a process spends per message on `work`, less what it spends idle in as long. */
 const cpuPerMessage = async (pid: number, messages: number, work: () => Promise<void>) => {
-  const idle0 = cpuMs(pid);
-  await sleep(IDLE_MS);
-  const idlePerMs = (cpuMs(pid) - idle0) / IDLE_MS;
+  const idlePerMs = await settledIdleRate(pid);
   const c0 = cpuMs(pid);
   const t0 = Date.now();
   await work();
