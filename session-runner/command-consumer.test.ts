@@ -17,17 +17,19 @@ import { CommandConsumer, type CommandHandler } from './command-consumer.ts';
 
 let aws: TestAws;
 let queueUrl: string;
+/** A second command queue: a consumer of the first test may still hold a long poll open on the first. */
+let otherQueueUrl: string;
 beforeAll(async () => {
-  aws = await provisionTestAws();
-  queueUrl = aws.env.COMMAND_QUEUE_URLS?.split(',')[0] as string;
+  aws = await provisionTestAws({ shardCount: 2 });
+  [queueUrl, otherQueueUrl] = (aws.env.COMMAND_QUEUE_URLS ?? '').split(',') as [string, string];
   process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
 });
 afterAll(() => aws?.destroy());
 
-const send = (body: string, group: string, id: string) =>
+const send = (body: string, group: string, id: string, url = queueUrl) =>
   aws.clients.sqs.send(
     new SendMessageCommand({
-      QueueUrl: queueUrl,
+      QueueUrl: url,
       MessageBody: body,
       MessageGroupId: group,
       MessageDeduplicationId: id,
@@ -72,13 +74,16 @@ describe('CommandConsumer', () => {
 
   it('leaves a failing command for redelivery instead of deleting it', async () => {
     const sessionId = '22222222-2222-4222-8222-222222222222';
-    // The previous consumer's aborted long poll may still be open on the server for its 1 s wait.
-    await new Promise((r) => setTimeout(r, 1500));
-    await send(JSON.stringify({ v: 1, type: 'start', sessionId, commandId: 'boom' }), sessionId, 'boom');
+    await send(
+      JSON.stringify({ v: 1, type: 'start', sessionId, commandId: 'boom' }),
+      sessionId,
+      'boom',
+      otherQueueUrl,
+    );
     let attempts = 0;
     const consumer = new CommandConsumer({
       sqs: aws.clients.sqs,
-      queueUrl,
+      queueUrl: otherQueueUrl,
       logger: createLogger('test'),
       waitSeconds: 1,
       handle: async () => {
@@ -94,7 +99,7 @@ describe('CommandConsumer', () => {
     // Still in the queue (in flight until its visibility timeout), not deleted.
     const attributes = await aws.clients.sqs.send(
       new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
+        QueueUrl: otherQueueUrl,
         AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
       }),
     );
