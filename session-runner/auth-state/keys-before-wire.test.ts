@@ -1,4 +1,4 @@
-import { makeWASocket, type WASocket } from '@whiskeysockets/baileys';
+import { makeWASocket, type SocketConfig, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '#local/simulator/index.ts';
 import { startTrustedSimulator, uniqueNumber } from '#local/simulator/testing/trusted-simulator.ts';
@@ -32,7 +32,7 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-const connect = async (auth: DurableAuthState) => {
+const connect = async (auth: DurableAuthState, more: Partial<SocketConfig> = {}) => {
   const sock = makeWASocket({
     waWebSocketUrl: sim.url,
     auth: auth.state,
@@ -40,6 +40,7 @@ const connect = async (auth: DurableAuthState) => {
     markOnlineOnConnect: false,
     // One commit attempt: the outage outlasts Baileys' retries either way.
     transactionOpts: { maxCommitRetries: 1, delayBetweenTriesMs: 0 },
+    ...more,
   });
   sockets.push(sock);
   sock.ev.on('creds.update', () => void auth.saveCreds().catch(() => undefined));
@@ -78,5 +79,45 @@ describe('an outgoing message and the Signal state it used', () => {
     // Sent in order on one connection: had the failed one left, the contact would have it by now.
     expect(sim.inbox(contact).map((m) => m.text)).toEqual(['before the outage', 'after the outage']);
     expect(sim.stats().decryptFailures).toBe(failuresBefore);
+  });
+
+  it('an incoming message whose process dies before storing it decrypts again when the server redelivers it', async () => {
+    const phone = uniqueNumber();
+    const contact = uniqueNumber('1444');
+    const store = new OutageStore();
+    const first = await DurableAuthState.load({
+      store,
+      sessionId: 'kbw2',
+      fence: 1,
+      sleep: async () => undefined,
+    });
+    first.state.creds = sim.createPairedCredentials(phone);
+    await first.snapshot();
+    let dying: WASocket | undefined;
+    dying = await connect(first, {
+      // Decrypted, not stored yet: the process dies here (nothing after this line runs).
+      beforeReceipt: async () => {
+        dying?.ws.close();
+        throw new Error('killed');
+      },
+    });
+    await sim.sendText(contact, phone, 'in flight at the crash');
+    await waitFor(
+      () => sim.stats().devices.find((d) => d.jid === `${phone}:1@s.whatsapp.net`)?.connections === 0,
+      'the device to go offline',
+    );
+    await first.settle();
+
+    // A new process loads what the dead one stored and logs in: the server delivers the message again.
+    const second = await DurableAuthState.load({
+      store,
+      sessionId: 'kbw2',
+      fence: 2,
+      sleep: async () => undefined,
+    });
+    const stored: WAMessage[] = [];
+    await connect(second, { beforeReceipt: async (m) => void stored.push(m as WAMessage) });
+    const again = await waitFor(() => stored.find((m) => m.message?.conversation), 'the redelivered message');
+    expect(again.message?.conversation).toBe('in flight at the crash');
   });
 });
