@@ -103,6 +103,8 @@ export const startFaultStack = async (options: FaultStackOptions): Promise<Fault
     DYNAMODB_ENDPOINT: proxies.dynamodb.endpoint,
     SQS_ENDPOINT: proxies.sqs.endpoint,
     S3_ENDPOINT: proxies.s3.endpoint,
+    // The API too: routes with files (media) use the bucket.
+    AUTH_STATE_BUCKET: bucket,
     ...tables,
     ...queues,
   };
@@ -119,7 +121,6 @@ export const startFaultStack = async (options: FaultStackOptions): Promise<Fault
 
   const runnerEnv: Record<string, string> = {
     ...env,
-    AUTH_STATE_BUCKET: bucket,
     WHATSAPP_WS_URL: simUrl.toString(),
     WHATSAPP_SIMULATOR_ROOT_KEY: sim.rootPublicKeyHex,
     // As `npm start` has it: a killed runner's shard is taken over within seconds, and a runner

@@ -64,7 +64,7 @@ export const ROWS: Row[] = [
         stack,
         size === 'full'
           ? { sessions: 5, listingFailsMs: 5_000, hangListing: true }
-          : { sessions: 2, listingFailsMs: 2_000, hangListing: false },
+          : { sessions: 2, listingFailsMs: 3_000, hangListing: false },
         progress,
       ),
   },

@@ -28,7 +28,7 @@ const MIN_BACKOFF_MS = 500;
 /** How often the scenario looks at the simulator's connections (logins are seen this late at most). */
 const POLL_MS = 40;
 /** A session that was told to stop must not log in again for at least this long. */
-const QUIET_MS = 4_000;
+const QUIET_MS = 3_000;
 
 /**
  * Watches one phone's device at the simulator: the instants it logged in (a connection appeared),
