@@ -76,8 +76,21 @@ const webhookJobsOf = (route: RouteDefinition, config: ApiConfig): WebhookJobQue
     ? new SqsWebhookJobQueue(sqsClient(config), config.WEBHOOK_DELIVERY_QUEUE_URL)
     : undeclaredWebhookJobs;
 
-/** The tenant API's ports as the route's Lambda has them: only its declared resources work. */
-export const routeDeps = (route: RouteDefinition): GatewayDeps => {
+/**
+ * The ports of a route that declares no table (the media link, the OpenAPI document): each one
+ * refuses, as an undeclared table would. Its Lambda is given no table (and no SQS queue either).
+ */
+const tablelessDeps = (route: RouteDefinition): GatewayDeps =>
+  new Proxy({} as GatewayDeps, {
+    get: (_target, port) => {
+      // Not a port: what a runtime or a test runner probes on any object (`then`, symbols).
+      if (typeof port !== 'string' || port === 'then') return undefined;
+      throw new Error(`Route ${route.id} declares no table: its ${port} port is ${UNDECLARED}`);
+    },
+  });
+
+/** The ports of a route that declares tables, built once per container. */
+const tableDeps = (route: RouteDefinition): GatewayDeps => {
   let deps = built.get(route.id);
   if (!deps) {
     const config = routeConfig(route);
@@ -87,6 +100,15 @@ export const routeDeps = (route: RouteDefinition): GatewayDeps => {
   }
   return deps;
 };
+
+/** The tenant API's ports as the route's Lambda has them: only its declared resources work. */
+export const routeDeps = (route: RouteDefinition): GatewayDeps =>
+  // `process.env.BUNDLE_WITHOUT_DYNAMODB` is 'true' in a Lambda given no table (app-function.ts):
+  // the condition folds at bundle time and tableDeps, with the DynamoDB client and the adapters,
+  // stays out of its bundle (a conditional expression: esbuild drops only what nothing references).
+  process.env.BUNDLE_WITHOUT_DYNAMODB === 'true' || Object.keys(route.resources.tables).length === 0
+    ? tablelessDeps(route)
+    : tableDeps(route);
 
 /**
  * The webhook ports of a webhook route, built on its first call only (routes that do not manage

@@ -24,15 +24,23 @@ export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
 /** Where the Lambda bundles take `@aws-sdk/credential-provider-node` from (see that file). */
 export const LAMBDA_CREDENTIALS_MODULE = join(REPO_ROOT, 'infra/bundle-lambda-credentials.ts');
 
+/** What the Lambda bundles take `@smithy/core/event-streams` from: no function streams (see that file). */
+export const LAMBDA_EVENT_STREAMS_MODULE = join(REPO_ROOT, 'infra/bundle-without-event-streams.ts');
+
 /**
  * The build-time constants a function's bundle is made with. A function given no queue URL gets
- * `process.env.BUNDLE_WITHOUT_SQS` = 'true', so the SQS branches of the composition roots fold
- * away and the SQS client is not bundled (functions/http/route-deps.ts).
+ * `process.env.BUNDLE_WITHOUT_SQS` = 'true', one given no table `BUNDLE_WITHOUT_DYNAMODB`, so
+ * those branches of the composition roots fold away and the client is not bundled
+ * (functions/http/route-deps.ts).
  */
-export const bundleDefines = (envSchema: z.ZodObject): Record<string, string> =>
-  deployedEnvKeys(envSchema).some((key) => /QUEUE_URL/.test(key))
-    ? {}
-    : { 'process.env.BUNDLE_WITHOUT_SQS': JSON.stringify('true') };
+export const bundleDefines = (envSchema: z.ZodObject): Record<string, string> => {
+  const keys = deployedEnvKeys(envSchema);
+  const without = (name: string) => ({ [`process.env.BUNDLE_WITHOUT_${name}`]: JSON.stringify('true') });
+  return {
+    ...(keys.some((key) => /QUEUE_URL/.test(key)) ? {} : without('SQS')),
+    ...(keys.some((key) => /_TABLE$/.test(key)) ? {} : without('DYNAMODB')),
+  };
+};
 
 /**
  * The absolute entry path. When a handler module is still missing, a stack that is not bundled
@@ -116,7 +124,12 @@ export class AppFunction extends Construct implements BindingTarget {
         bundleAwsSDK: true,
         externalModules: [],
         define: bundleDefines(props.envSchema),
-        esbuildArgs: { '--alias': [`@aws-sdk/credential-provider-node=${LAMBDA_CREDENTIALS_MODULE}`] },
+        esbuildArgs: {
+          '--alias': [
+            `@aws-sdk/credential-provider-node=${LAMBDA_CREDENTIALS_MODULE}`,
+            `@smithy/core/event-streams=${LAMBDA_EVENT_STREAMS_MODULE}`,
+          ],
+        },
       },
     });
     this.addEnvironment('NODE_OPTIONS', '--enable-source-maps');
