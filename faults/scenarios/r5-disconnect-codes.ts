@@ -87,8 +87,9 @@ const linkAtOnce = async (stack: FaultStack, count: number, base: number): Promi
  * off (each session thrown out again as soon as it logs in, `repeats` times): every pause between
  * two logins at least the backoff's floor and the pauses doubling, so the attempts are spaced and
  * bounded, and in the end the session is CONNECTED without a new QR; 440 and 405 stop
- * (DISCONNECTED with the reason), 401 and 403 log out (LOGGED_OUT with the reason; that the auth state is deleted is checked by
- * session-runner/disconnects.test.ts), and none of these four logs in again.
+ * (DISCONNECTED with the reason), 401 and 403 log out (LOGGED_OUT with the reason; that the auth
+ * state is deleted is checked by session-runner/disconnects.test.ts); none of these four logs in
+ * again.
  */
 export const r5DisconnectCodes = async (
   stack: FaultStack,
