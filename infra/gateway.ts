@@ -42,6 +42,7 @@ export const addGateway = (app: App, config: StageConfig, options: GatewayOption
       authStateBucket: stateful.authState.bucket,
       authStatePolicy: stateful.authState.readWritePolicy,
       mediaReadPolicy: stateful.authState.mediaReadPolicy,
+      mediaUploadPolicy: stateful.authState.mediaUploadPolicy,
       commandQueues: stateful.queues.commands,
       incomingQueue: stateful.queues.incoming,
       commandQueueUrls: stateful.queues.commandQueueUrls,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Agent } from 'node:https';
 import { hostname } from 'node:os';
 import { type AwsClients, createAwsClients } from '#shared/adapters/aws-clients.ts';
 import { DynamoLeaseStore } from '#shared/adapters/dynamodb-lease-store.ts';
@@ -18,6 +19,7 @@ import { IncomingOutbox } from './incoming-outbox.ts';
 import { sqsIncomingPublisher } from './incoming-publisher.ts';
 import { IncomingSpool } from './incoming-spool.ts';
 import { emfMetrics } from './metrics.ts';
+import { OutgoingMedia } from './outgoing-media.ts';
 import { SendSweeper } from './send-sweeper.ts';
 import type { SessionContext } from './session.ts';
 import { Supervisor } from './supervisor.ts';
@@ -67,6 +69,9 @@ export const startRunner = async (
   const logger = createLogger('session-runner');
   const table = (name: string) => new DynamoTable(clients.dynamo, name);
   const objects = new S3ObjectStore(clients.s3, config.AUTH_STATE_BUCKET);
+  // The tenants' files: under media/<tenantId>/ of the same bucket (its KMS key, a retention rule).
+  const mediaStore = new S3MediaStore(clients.s3, config.AUTH_STATE_BUCKET);
+  const socketOverrides = socketSettings(config, options.socketOverrides);
   const timers = {
     setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
     clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
@@ -121,10 +126,15 @@ export const startRunner = async (
       publishIncoming: outbox.publish,
       // Files go to the auth-state bucket under media/<tenantId>/ (its KMS key, a retention rule).
       incomingMedia: new IncomingMedia({
-        store: new S3MediaStore(clients.s3, config.AUTH_STATE_BUCKET),
+        store: mediaStore,
         source: mediaSourceFor(config.WHATSAPP_WS_URL, config.WHATSAPP_SIMULATOR_MEDIA_CA),
         logger,
         timers,
+      }),
+      // Files the tenant sends: its uploads (same bucket) or its URLs (public only, but locally).
+      outgoingMedia: new OutgoingMedia({
+        store: mediaStore,
+        allowLoopback: config.WEBHOOK_ALLOW_LOOPBACK,
       }),
       recoverIncoming: (sessionId) => outbox.recover(sessionId),
       metrics,
@@ -136,7 +146,7 @@ export const startRunner = async (
       ...(version && { waVersion: version }),
       sendMinIntervalMs: config.SEND_MIN_INTERVAL_MS,
       backoff: { baseMs: 1000, capMs: 60_000 },
-      ...(options.socketOverrides && { socketOverrides: options.socketOverrides }),
+      ...(socketOverrides && { socketOverrides }),
       ...(config.PRINT_QR === 'terminal' && {
         onQr: (sessionId: string, qr: string) =>
           void qrToTerminal(qr).then((art) =>
@@ -169,4 +179,17 @@ export const startRunner = async (
   options.process?.on('SIGTERM', onSignal);
   options.process?.on('SIGINT', onSignal);
   return { supervisor, healthPort: health.port, objects, outbox, shutdown };
+};
+
+/**
+ * The socket settings: the tests' overrides, and in simulator mode an agent that trusts the
+ * simulator's media CA for Baileys' uploads (only for a loopback WhatsApp URL, as downloads).
+ */
+const socketSettings = (
+  config: RunnerConfig,
+  overrides: SessionContext['socketOverrides'],
+): SessionContext['socketOverrides'] => {
+  const source = mediaSourceFor(config.WHATSAPP_WS_URL, config.WHATSAPP_SIMULATOR_MEDIA_CA);
+  if (!source.simulatorCa) return overrides;
+  return { fetchAgent: new Agent({ ca: source.simulatorCa }), ...overrides };
 };

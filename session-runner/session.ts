@@ -9,6 +9,7 @@ import makeWASocket, {
 import type { SendCommand, SendManners } from '#shared/contracts/commands.ts';
 import type { MessageReceived } from '#shared/contracts/incoming.ts';
 import type { Session } from '#shared/domain/entities.ts';
+import type { MessageMedia } from '#shared/domain/media.ts';
 import type { SessionStatus } from '#shared/domain/session-status.ts';
 import { phoneNumberOfJid } from '#shared/domain/whatsapp-address.ts';
 import type { Logger } from '#shared/logger.ts';
@@ -20,6 +21,7 @@ import { silentBaileysLogger } from './baileys-logger.ts';
 import { type IncomingMedia, mediaIdOf } from './incoming-media.ts';
 import type { IncomingPublisher } from './incoming-publisher.ts';
 import type { MetricSink } from './metrics.ts';
+import { type OutgoingMedia, OutgoingMediaError, type PreparedMedia } from './outgoing-media.ts';
 import { type BackoffOptions, closeAction } from './reconnect-policy.ts';
 import { waMessageIdFor } from './wa-message-id.ts';
 import { mediaNote, mediaOf } from './whatsapp-media.ts';
@@ -38,6 +40,8 @@ export interface SessionContext {
   publishIncoming: IncomingPublisher;
   /** Stores the file of an incoming image, voice note, video or document (none: only the note is kept). */
   incomingMedia?: Pick<IncomingMedia, 'capture'>;
+  /** Opens the file of an outbound message (none: a send with a file fails MEDIA_UNAVAILABLE). */
+  outgoingMedia?: Pick<OutgoingMedia, 'prepare'>;
   /** Before a session's socket opens: a spool left for it is redriven first (per-chat order). */
   recoverIncoming?: (sessionId: string) => Promise<void>;
   metrics: MetricSink;
@@ -187,14 +191,27 @@ export class WhatsAppSession {
     }
     if (claim.kind === 'final') return 'skipped';
     // The stored message is the truth: its recipient and text, not the command's copy.
-    const { to, text } = claim.message;
+    const { to, text, media } = claim.message;
     if (command.manners) await this.converse(sock, command.manners, to, text);
     const retry = this.ctx.sendRetry ?? DEFAULT_SEND_RETRY;
     for (let attempt = 1; ; attempt++) {
+      let file: PreparedMedia | undefined;
       try {
-        await sock.sendMessage(to, { text }, { messageId: waMessageId });
+        // A file is opened afresh for each attempt: a failed attempt may have read part of it.
+        file = media ? await this.openMedia(media) : undefined;
+        await sock.sendMessage(to, file ? file.content : { text }, { messageId: waMessageId });
         break;
       } catch (error) {
+        file?.close();
+        if (error instanceof OutgoingMediaError) {
+          if (attempt < retry.attempts && error.transient) {
+            await this.sleep(retry.baseMs * 2 ** (attempt - 1));
+            continue;
+          }
+          this.warn(`file not sent (${error.code})`, error);
+          await this.recordOutcome(command.messageId, { status: 'FAILED', error: error.code });
+          return 'failed';
+        }
         if (!this.connected || sock !== this.sock) {
           // The socket went: the next attempt (after a reconnect) claims it again at once.
           await this.ctx.messages.releaseSend(command.messageId, holder).catch(() => undefined);
@@ -211,6 +228,12 @@ export class WhatsAppSession {
     }
     await this.recordOutcome(command.messageId, { status: 'SENT', waMessageId });
     return 'sent';
+  }
+
+  private openMedia(media: MessageMedia): Promise<PreparedMedia> {
+    if (!this.ctx.outgoingMedia)
+      throw new OutgoingMediaError('MEDIA_UNAVAILABLE', 'this runner sends no files');
+    return this.ctx.outgoingMedia.prepare(this.record.tenantId, media);
   }
 
   /**

@@ -170,6 +170,11 @@ export const RunnerEnv = EndpointEnv.extend({
     .regex(/^\d+\.\d+\.\d+$/)
     .optional(),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  /** Local stack only: tenant URLs (media sent by url) may be loopback, over http:// too. Never set in AWS. */
+  WEBHOOK_ALLOW_LOOPBACK: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 
 export type AiConfig = z.infer<typeof AiEnv>;

@@ -5,16 +5,27 @@ import type { MediaStore } from '#shared/ports/media-store.ts';
 import { routeEnv } from './route-env.ts';
 import type { RouteDefinition } from './routes.ts';
 
-// Apart from route-deps.ts so that only the media route's bundle holds the S3 client.
+// Apart from route-deps.ts so that only the bundles of routes that declare media hold the S3 client.
 
 let store: MediaStore | undefined;
 
-/** The media store of a route that declares `media: 'read'`, built on its first call. */
+const mediaConfig = (route: RouteDefinition) =>
+  loadConfig(routeEnv(route)) as {
+    AUTH_STATE_BUCKET: string;
+    S3_ENDPOINT?: string;
+    WEBHOOK_ALLOW_LOOPBACK?: boolean;
+  };
+
+/** The media store of a route that declares `media` access, built on its first call. */
 export const mediaStoreOf = (route: RouteDefinition): MediaStore => {
-  if (route.resources.media !== 'read') throw new Error(`route ${route.id} declares no media access`);
+  if (!route.resources.media) throw new Error(`route ${route.id} declares no media access`);
   if (!store) {
-    const config = loadConfig(routeEnv(route)) as { AUTH_STATE_BUCKET: string; S3_ENDPOINT?: string };
+    const config = mediaConfig(route);
     store = new S3MediaStore(createS3Client(config), config.AUTH_STATE_BUCKET);
   }
   return store;
 };
+
+/** Whether a tenant's media URL may point to this machine: the local stack only (never set in AWS). */
+export const mediaUrlAllowLoopbackOf = (route: RouteDefinition): boolean =>
+  mediaConfig(route).WEBHOOK_ALLOW_LOOPBACK === true;

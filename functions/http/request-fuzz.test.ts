@@ -225,6 +225,7 @@ const templates = (): Record<
   TestWebhook: { params: { webhookId: ids.webhook } },
   ListWebhookDeliveries: { params: { webhookId: ids.webhook }, query: { limit: '2' } },
   GetMedia: { params: { mediaId: ids.media }, query: { format: 'json' } },
+  CreateMediaUpload: { body: { mimeType: 'application/pdf', fileName: 'fuzz.pdf', size: 1000 } },
 });
 
 const keysOf = (schema: z.ZodType | undefined): string[] =>

@@ -18,12 +18,13 @@ const resourceKeys = (): Map<string, (route: RouteDefinition) => boolean> =>
       'WEBHOOK_DELIVERY_QUEUE_URL',
       (route: RouteDefinition) => route.resources.webhookDeliveries === 'send',
     ] as const,
-    // The bucket of the tenants' files (read under media/ only, see the grant in the stateless stack).
-    ['AUTH_STATE_BUCKET', (route: RouteDefinition) => route.resources.media === 'read'] as const,
-    // Which webhook URLs are accepted: only routes that store webhooks check them.
+    // The bucket of the tenants' files (under media/ only, see the grants in the stateless stack).
+    ['AUTH_STATE_BUCKET', (route: RouteDefinition) => route.resources.media !== undefined] as const,
+    // Which tenant URLs are accepted: routes that store webhooks, and the send route (media by url).
     [
       'WEBHOOK_ALLOW_LOOPBACK',
-      (route: RouteDefinition) => route.resources.tables.webhooks !== undefined,
+      (route: RouteDefinition) =>
+        route.resources.tables.webhooks !== undefined || route.resources.media === 'read',
     ] as const,
   ]);
 

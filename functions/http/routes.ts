@@ -31,7 +31,14 @@ import {
   SessionListResponse,
   SessionsQuery,
 } from '#shared/contracts/management.ts';
-import { MediaIdParams, MediaLinkQuery, MediaLinkResponse, MediaRedirect } from '#shared/contracts/media.ts';
+import {
+  MediaIdParams,
+  MediaLinkQuery,
+  MediaLinkResponse,
+  MediaRedirect,
+  MediaUploadBody,
+  MediaUploadResponse,
+} from '#shared/contracts/media.ts';
 import {
   ConversationListResponse,
   ConversationMessagesResponse,
@@ -66,8 +73,12 @@ export interface RouteResources {
   commands?: 'send';
   /** Sends delivery jobs to `webhook-deliveries.fifo` (the webhook test route). */
   webhookDeliveries?: 'send';
-  /** Reads the tenants' files (`media/` of the auth-state bucket) and presigns links to them. */
-  media?: 'read';
+  /**
+   * The tenants' files (`media/` of the auth-state bucket): `read` looks at them and presigns
+   * links to them; `upload` reserves new ones and presigns their upload (a PUT S3 authorizes with
+   * this route's role).
+   */
+  media?: 'read' | 'upload';
 }
 
 export type HttpMethodName = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -144,7 +155,8 @@ export const ROUTE = {
     method: 'POST',
     path: '/send',
     file: 'send-message',
-    summary: 'Queue a text message',
+    summary:
+      'Queue a text, or a file (media: an uploaded mediaId or an https url; 400 UNSUPPORTED_MEDIA, MEDIA_TOO_LARGE, MEDIA_NOT_UPLOADED, MEDIA_URL_NOT_PUBLIC)',
     request: { body: SendMessageBody, headers: { 'idempotency-key': IdempotencyKeyHeader.optional() } },
     responses: { 202: SendMessageResponse },
     errors: [409],
@@ -152,6 +164,8 @@ export const ROUTE = {
       // The message joins its conversation and counts in the day's usage in one transaction.
       tables: { sessions: 'read', messages: 'readWrite', requests: 'readWrite', usage: 'readWrite' },
       commands: 'send',
+      // A mediaId must be the tenant's and uploaded: two HEADs under media/<tenantId>/.
+      media: 'read',
     },
   }),
   GetMessage: route({
@@ -342,6 +356,17 @@ export const ROUTE = {
     request: { params: MediaIdParams, query: MediaLinkQuery },
     responses: { 200: MediaLinkResponse, 302: MediaRedirect },
     resources: { tables: {}, media: 'read' },
+  }),
+  CreateMediaUpload: route({
+    id: 'CreateMediaUpload',
+    method: 'POST',
+    path: '/media',
+    file: 'media-upload',
+    summary:
+      'Reserve a file to send: 201 { mediaId, uploadUrl, expiresAt }, a presigned PUT valid 15 minutes with the declared Content-Type and size (images 5 MB, audio and video 16 MB, documents 100 MB)',
+    request: { body: MediaUploadBody },
+    responses: { 201: MediaUploadResponse },
+    resources: { tables: {}, media: 'upload' },
   }),
   GetOpenApi: route({
     id: 'GetOpenApi',

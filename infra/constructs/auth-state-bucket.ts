@@ -44,6 +44,12 @@ export class AuthStateBucket extends Construct {
    * through S3. Nothing else of the bucket: no auth state, no listing, no writes.
    */
   readonly mediaReadPolicy: ManagedPolicy;
+  /**
+   * What the upload route needs: put objects under `media/` (the upload's reservation, and the
+   * tenant's PUT through the presigned URL, which S3 authorizes with this role) and the KMS data
+   * key for them. No read, no delete.
+   */
+  readonly mediaUploadPolicy: ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: AuthStateBucketProps) {
     super(scope, id);
@@ -138,7 +144,28 @@ export class AuthStateBucket extends Construct {
         }),
       ],
     });
+    this.mediaUploadPolicy = new ManagedPolicy(this, 'MediaUploadPolicy', {
+      description: 'WhatsApp gateway: upload the tenants media files',
+      statements: [
+        new PolicyStatement({
+          sid: 'MediaUploads',
+          actions: ['s3:PutObject'],
+          resources: [this.bucket.arnForObjects(`${MEDIA_PREFIX}*`)],
+        }),
+        new PolicyStatement({
+          sid: 'MediaKeyThroughS3',
+          actions: ['kms:GenerateDataKey'],
+          resources: [this.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      ],
+    });
     const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
+    Validations.of(this.mediaUploadPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${MEDIA_PREFIX}*]`,
+      reason:
+        'Uploads are per tenant and id (media/<tenantId>/<mediaId>, ids created at runtime); put only, this bucket only, the media prefix only.',
+    });
     Validations.of(this.mediaReadPolicy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${MEDIA_PREFIX}*]`,
       reason:

@@ -232,9 +232,10 @@ describe('Lambda functions', () => {
       expect(logGroup.Properties.RetentionInDays, name).toBe(90);
       expect(logGroup.DeletionPolicy, name).toBe('Delete');
       const role = resources(custom)[idOf(custom, fn.role)];
-      // Only the media route has one: the auth-state bucket's media read policy (media/* only).
-      if (name === 'GetMedia') expect(role.Properties.ManagedPolicyArns, name).toHaveLength(1);
-      else expect(role.Properties.ManagedPolicyArns, name).toBeUndefined();
+      // Only the media routes have one: the auth-state bucket's media read or upload policy (media/* only).
+      if (['GetMedia', 'SendMessage', 'CreateMediaUpload'].includes(name)) {
+        expect(role.Properties.ManagedPolicyArns, name).toHaveLength(1);
+      } else expect(role.Properties.ManagedPolicyArns, name).toBeUndefined();
       expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Principal, name).toEqual({
         Service: 'lambda.amazonaws.com',
       });
@@ -456,14 +457,15 @@ describe('IAM least privilege', () => {
   it('lets only the webhook test route queue deliveries, and keeps loopback webhooks off in AWS', () => {
     const withQueue = ROUTES.filter((r) => r.resources.webhookDeliveries === 'send').map((r) => r.id);
     expect(withQueue).toEqual(['TestWebhook']);
-    for (const route of ROUTES.filter((r) => r.resources.tables.webhooks)) {
+    // The send route checks tenant URLs too (media by url) by the same rule.
+    for (const route of ROUTES.filter((r) => r.resources.tables.webhooks || r.id === 'SendMessage')) {
       const fn = base.stateless.httpApi.routeFunctions.get(route.id) as AppFunction;
       const env = lambdaOf(base, fn).Properties.Environment.Variables;
       expect(env.WEBHOOK_ALLOW_LOOPBACK, route.id).toBe('false');
     }
     const send = lambdaOf(base, base.stateless.httpApi.routeFunctions.get('SendMessage') as AppFunction)
       .Properties.Environment.Variables;
-    expect(Object.keys(send).filter((k) => k.startsWith('WEBHOOK'))).toEqual([]);
+    expect(Object.keys(send).filter((k) => k.startsWith('WEBHOOK'))).toEqual(['WEBHOOK_ALLOW_LOOPBACK']);
   });
 
   it('lets the send route write usage (its transaction counts the message) and the OpenAPI route touch nothing', () => {

@@ -37,6 +37,8 @@ export interface StatefulResources {
   authStatePolicy: IManagedPolicy;
   /** Read access to the tenants' files under `media/` of the same bucket (the media route). */
   mediaReadPolicy: IManagedPolicy;
+  /** Put access under `media/` (the upload route: reservations and presigned PUTs). */
+  mediaUploadPolicy: IManagedPolicy;
   /** Command queues in shard order. */
   commandQueues: QueuePair[];
   incomingQueue: QueuePair;
@@ -95,6 +97,9 @@ export class StatelessStack extends Stack {
         if (route.resources.commands === 'send') sendCommands(fn);
         if (route.resources.media === 'read') {
           bindBucket(fn, resources.authStateBucket, resources.mediaReadPolicy, 'AUTH_STATE_BUCKET');
+        }
+        if (route.resources.media === 'upload') {
+          bindBucket(fn, resources.authStateBucket, resources.mediaUploadPolicy, 'AUTH_STATE_BUCKET');
         }
         if (route.resources.webhookDeliveries === 'send') {
           const { queue } = resources.webhookDeliveries;

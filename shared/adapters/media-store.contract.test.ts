@@ -76,6 +76,33 @@ describe.each([
     expect(await store.head('tenant-a', randomUUID())).toBeUndefined();
   });
 
+  it('keeps the reservation of an upload for its tenant only', async () => {
+    const { store } = await make();
+    const id = randomUUID();
+    const upload = { mimeType: 'application/pdf', fileName: 'Angebot Nr. 7 (März).pdf', size: 1234 };
+    await store.reserve('tenant-a', id, upload);
+    expect(await store.reservation('tenant-a', id)).toEqual(upload);
+    expect(await store.reservation('tenant-b', id)).toBeUndefined();
+    expect(await store.reservation('tenant-a', randomUUID())).toBeUndefined();
+    // A reservation is not the file: nothing is uploaded yet.
+    expect(await store.head('tenant-a', id)).toBeUndefined();
+  });
+
+  it('opens a stored file as a stream of its exact bytes', async () => {
+    const { store } = await make();
+    const id = randomUUID();
+    const bytes = randomBytes(25_000);
+    await store.put('tenant-a', id, chunked(bytes), {
+      mimeType: 'audio/ogg',
+      size: bytes.length,
+      sha256: sha256(bytes),
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of await store.open('tenant-a', id)) chunks.push(Buffer.from(chunk as Uint8Array));
+    expect(sha256(Buffer.concat(chunks))).toBe(sha256(bytes));
+    await expect(store.open('tenant-b', id)).rejects.toThrow();
+  });
+
   it('stores nothing when the stream fails', async () => {
     const { store } = await make();
     const id = randomUUID();
@@ -115,6 +142,38 @@ describe.each([
     const response = await fetch(url);
     expect(response.status).toBe(200);
     expect(sha256(Buffer.from(await response.arrayBuffer()))).toBe(sha256(bytes));
+  });
+});
+
+describe.each([
+  ['S3 on fauxqs', () => s3Store(inject('fauxqsEndpoint'))],
+  ['S3 on s3rver', () => s3Store(s3rver.endpoint)],
+])('presigned uploads: %s', (_name, make: () => Promise<{ store: S3MediaStore }>) => {
+  it('gives a URL that a plain PUT with the declared type and length stores the file through', async () => {
+    const { store } = await make();
+    const bytes = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(30_000)]);
+    const id = randomUUID();
+    const url = await store.presignPut(
+      'tenant-a',
+      id,
+      { mimeType: 'application/pdf', size: bytes.length },
+      900,
+    );
+    const signed = new URL(url).searchParams;
+    // The type and length are part of the signature: AWS refuses a PUT that sends others.
+    expect(signed.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
+    expect(signed.get('X-Amz-Expires')).toBe('900');
+    expect(new URL(url).pathname).toMatch(new RegExp(`/media/tenant-a/${id}$`));
+    const put = await fetch(url, {
+      method: 'PUT',
+      body: bytes,
+      headers: { 'content-type': 'application/pdf' },
+    });
+    expect(put.status).toBe(200);
+    expect(await store.head('tenant-a', id)).toMatchObject({
+      mimeType: 'application/pdf',
+      size: bytes.length,
+    });
   });
 });
 

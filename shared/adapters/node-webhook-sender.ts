@@ -14,7 +14,7 @@ export const systemAddressResolver: AddressResolver = {
 };
 
 /** A lookup that answers only the vetted address: the name is never resolved a second time. */
-const pinnedLookup =
+export const pinnedLookup =
   (pinned: ResolvedAddress): LookupFunction =>
   (_hostname, options, callback) => {
     if (options.all) {

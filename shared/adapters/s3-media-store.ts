@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { mediaKeyOf } from '../domain/media.ts';
-import type { MediaStore, StoredMedia } from '../ports/media-store.ts';
+import type { MediaStore, MediaUpload, StoredMedia } from '../ports/media-store.ts';
 import { guard } from './aws-errors.ts';
 
 /**
@@ -82,8 +82,37 @@ export class S3MediaStore implements MediaStore {
       Key: mediaKeyOf(tenantId, mediaId),
       ...(fileName && { ResponseContentDisposition: `attachment; filename*=UTF-8''${rfc3986(fileName)}` }),
     });
+    return this.presign(command, expiresInSeconds, {});
+  }
+
+  /** The type and length are signed headers: S3 refuses an upload that sends other values. */
+  presignPut(
+    tenantId: string,
+    mediaId: string,
+    upload: MediaUpload,
+    expiresInSeconds: number,
+  ): Promise<string> {
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: mediaKeyOf(tenantId, mediaId) });
+    return this.presign(command, expiresInSeconds, {
+      'content-type': upload.mimeType,
+      'content-length': String(upload.size),
+    });
+  }
+
+  /**
+   * SigV4 query signing of the request the client itself would send (its endpoint, path style and
+   * region), short-circuited before signing and sending: no request leaves. The call recorder
+   * still sees the command of this component, which is right: S3 authorizes the URL's request with
+   * the signer's permissions.
+   */
+  private async presign(
+    command: GetObjectCommand | PutObjectCommand,
+    expiresInSeconds: number,
+    signedHeaders: Record<string, string>,
+  ): Promise<string> {
     const config = this.s3.config;
-    command.middlewareStack.add(
+    // Both commands have the same stack type up to their input and output, which the step ignores.
+    (command as GetObjectCommand).middlewareStack.add(
       (() => async (args: { request: unknown }) => {
         const built = args.request as PresignableRequest;
         const signer = new SignatureV4({
@@ -95,11 +124,16 @@ export class S3MediaStore implements MediaStore {
           applyChecksum: false,
         });
         const host = built.port ? `${built.hostname}:${built.port}` : built.hostname;
-        // Only the host is signed: the SDK's own headers (user agent, invocation id) would have to
-        // be sent by whoever follows the URL.
+        // Only the host and the given headers are signed: the SDK's own headers (user agent,
+        // invocation id) would have to be sent by whoever follows the URL.
         const presigned = await signer.presign(
-          { ...built, headers: { host }, body: undefined },
-          { expiresIn: expiresInSeconds },
+          {
+            ...built,
+            query: withoutChecksumQuery(built.query),
+            headers: { host, ...signedHeaders },
+            body: undefined,
+          },
+          { expiresIn: expiresInSeconds, signableHeaders: new Set(Object.keys(signedHeaders)) },
         );
         const query = Object.entries(presigned.query ?? {})
           .flatMap(([k, v]) =>
@@ -109,24 +143,65 @@ export class S3MediaStore implements MediaStore {
         const url = `${built.protocol}//${host}${built.path}${query ? `?${query}` : ''}`;
         return { output: { $metadata: {}, presignedUrl: url }, response: {} };
       }) as never,
-      { step: 'build', priority: 'low', name: 'presignGetObject' },
+      { step: 'build', priority: 'low', name: 'presignObjectRequest' },
     );
-    const out = (await this.s3.send(command)) as unknown as { presignedUrl: string };
+    const out = (await this.s3.send(command as GetObjectCommand)) as unknown as { presignedUrl: string };
     return out.presignedUrl;
   }
 
+  async reserve(tenantId: string, mediaId: string, upload: MediaUpload): Promise<void> {
+    await guard('s3', () =>
+      this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: reservationKeyOf(tenantId, mediaId),
+          Body: new Uint8Array(0),
+          ContentLength: 0,
+          ContentType: 'application/x-empty',
+          Metadata: {
+            'mime-type': encodeURIComponent(upload.mimeType),
+            size: String(upload.size),
+            ...(upload.fileName && { 'file-name': encodeURIComponent(upload.fileName) }),
+          },
+        }),
+      ),
+    );
+  }
+
+  async reservation(tenantId: string, mediaId: string): Promise<MediaUpload | undefined> {
+    const out = await this.headObject(reservationKeyOf(tenantId, mediaId));
+    if (!out) return undefined;
+    const fileName = out.Metadata?.['file-name'];
+    return {
+      mimeType: decodeURIComponent(out.Metadata?.['mime-type'] ?? 'application/octet-stream'),
+      ...(fileName && { fileName: decodeURIComponent(fileName) }),
+      size: Number(out.Metadata?.size ?? 0),
+    };
+  }
+
+  async open(tenantId: string, mediaId: string): Promise<Readable> {
+    const out = await guard('s3', () =>
+      this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: mediaKeyOf(tenantId, mediaId) })),
+    );
+    if (!out.Body) throw new Error('the media object has no body');
+    return out.Body as Readable;
+  }
+
   async head(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {
+    const out = await this.headObject(mediaKeyOf(tenantId, mediaId));
+    if (!out) return undefined;
+    const fileName = out.Metadata?.['file-name'];
+    return {
+      mimeType: out.ContentType ?? 'application/octet-stream',
+      ...(fileName && { fileName: decodeURIComponent(fileName) }),
+      size: out.ContentLength ?? 0,
+      sha256: out.Metadata?.sha256 ?? '',
+    };
+  }
+
+  private async headObject(key: string) {
     try {
-      const out = await guard('s3', () =>
-        this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: mediaKeyOf(tenantId, mediaId) })),
-      );
-      const fileName = out.Metadata?.['file-name'];
-      return {
-        mimeType: out.ContentType ?? 'application/octet-stream',
-        ...(fileName && { fileName: decodeURIComponent(fileName) }),
-        size: out.ContentLength ?? 0,
-        sha256: out.Metadata?.sha256 ?? '',
-      };
+      return await guard('s3', () => this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
     } catch (error) {
       const name = (error as Error).name;
       if (error instanceof NotFound || name === 'NotFound' || name === 'NoSuchKey') return undefined;
@@ -136,6 +211,16 @@ export class S3MediaStore implements MediaStore {
     }
   }
 }
+
+/** The reservation of an upload, beside the file (`.upload` cannot be part of a UUID mediaId). */
+const reservationKeyOf = (tenantId: string, mediaId: string): string =>
+  `${mediaKeyOf(tenantId, mediaId)}.upload`;
+
+/** The SDK may add checksum parameters to a PUT's query; the uploader does not send them. */
+const withoutChecksumQuery = (query: PresignableRequest['query']): PresignableRequest['query'] =>
+  Object.fromEntries(
+    Object.entries(query ?? {}).filter(([k]) => !k.toLowerCase().startsWith('x-amz-checksum')),
+  );
 
 interface PresignableRequest {
   protocol: string;

@@ -17,6 +17,14 @@ export const SendManners = z.object({
   readWaMessageId: z.string().min(1).max(256),
   chat: z.string().min(1).max(256),
 });
+/** The file of a send (the stored message's `media` is the truth; this copy is for reading the queue). */
+export const SendMediaRef = z.object({
+  mediaId: Uuid,
+  url: z.string().min(1).max(2048).optional(),
+  mimeType: z.string().min(1).max(255),
+  fileName: z.string().min(1).max(240).optional(),
+  caption: z.string().min(1).max(1024).optional(),
+});
 export const SendCommand = z.object({
   ...base,
   type: z.literal('send'),
@@ -24,6 +32,7 @@ export const SendCommand = z.object({
   to: z.string().min(1),
   text: MessageText,
   manners: SendManners.optional(),
+  media: SendMediaRef.optional(),
 });
 export const StopCommand = z.object({ ...base, type: z.literal('stop'), logout: z.boolean() });
 /**
@@ -37,4 +46,5 @@ export const Command = z.discriminatedUnion('type', [StartCommand, SendCommand, 
 export type Command = z.infer<typeof Command>;
 export type SendCommand = z.infer<typeof SendCommand>;
 export type SendManners = z.infer<typeof SendManners>;
+export type SendMediaRef = z.infer<typeof SendMediaRef>;
 export type DeleteCommand = z.infer<typeof DeleteCommand>;

@@ -10,6 +10,7 @@ import {
   Uuid,
   WhatsAppAddress,
 } from './common.ts';
+import { SendMediaBody } from './media.ts';
 
 // Request bodies are strict: an unknown field is a mistake worth reporting, not ignoring.
 
@@ -17,7 +18,18 @@ export const InitSessionBody = z.strictObject({
   chatbotId: ChatbotId,
   pairingPhoneNumber: PhoneNumber.optional(),
 });
-export const SendMessageBody = z.strictObject({ sessionId: Uuid, to: WhatsAppAddress, message: MessageText });
+/** A text or a file (`media`, see contracts/media.ts); with both, `message` is the caption unless `media.caption` is given. */
+export const SendMessageBody = z
+  .strictObject({
+    sessionId: Uuid,
+    to: WhatsAppAddress,
+    message: MessageText.optional(),
+    media: SendMediaBody.optional(),
+  })
+  .refine((b) => b.message !== undefined || b.media !== undefined, {
+    message: 'message is required without media',
+    path: ['message'],
+  });
 export const DisconnectBody = z.strictObject({ sessionId: Uuid, logout: z.boolean().optional() });
 export const UpsertChatbotBody = z.strictObject({
   name: z.string().min(1).max(128).optional(),

@@ -11,6 +11,8 @@ export interface MessageMedia {
   sha256: string;
   caption?: string;
   error?: string;
+  /** An outbound file sent by URL: where the runner fetches it (it is not stored under `mediaId`). */
+  url?: string;
 }
 
 /** Where a tenant's file lives in the bucket: under the tenant, so no id reaches another's files. */

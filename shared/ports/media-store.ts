@@ -22,4 +22,30 @@ export interface MediaStore {
    * the signer's permissions when the URL is used); `fileName` becomes the download's name.
    */
   presignGet(tenantId: string, mediaId: string, expiresInSeconds: number, fileName?: string): Promise<string>;
+  /**
+   * Records that the tenant may upload `mediaId` (what `send` checks: the id is the tenant's even
+   * before the bytes arrive). Kept beside the file, expired with it.
+   */
+  reserve(tenantId: string, mediaId: string, upload: MediaUpload): Promise<void>;
+  /** The reservation of an upload, or undefined when the tenant never asked for this id. */
+  reservation(tenantId: string, mediaId: string): Promise<MediaUpload | undefined>;
+  /**
+   * A URL that PUTs the file for `expiresInSeconds`, its content type and length bound into the
+   * signature (a request with others is refused). Makes no call, like `presignGet`.
+   */
+  presignPut(
+    tenantId: string,
+    mediaId: string,
+    upload: MediaUpload,
+    expiresInSeconds: number,
+  ): Promise<string>;
+  /** The file's bytes as a stream (never read whole); rejects when there is no such file. */
+  open(tenantId: string, mediaId: string): Promise<Readable>;
+}
+
+/** A file a tenant announced for upload (`POST /whatsapp-qr/media`). */
+export interface MediaUpload {
+  mimeType: string;
+  fileName?: string;
+  size: number;
 }

@@ -1,10 +1,11 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { mediaKeyOf } from '../domain/media.ts';
-import type { MediaStore, StoredMedia } from '../ports/media-store.ts';
+import type { MediaStore, MediaUpload, StoredMedia } from '../ports/media-store.ts';
 
 /** Files in memory, for unit tests; held by the same contract suite as the S3 store. */
 export class InMemoryMediaStore implements MediaStore {
   readonly files = new Map<string, { info: StoredMedia; body: Buffer }>();
+  readonly reservations = new Map<string, MediaUpload>();
   /** Makes the next `count` puts fail, like S3 during an outage. */
   failPuts = 0;
 
@@ -23,6 +24,31 @@ export class InMemoryMediaStore implements MediaStore {
   /** Not fetchable: a fake URL that names the file and the expiry, for assertions. */
   async presignGet(tenantId: string, mediaId: string, expiresInSeconds: number): Promise<string> {
     return `https://media.invalid/${mediaKeyOf(tenantId, mediaId)}?expires=${expiresInSeconds}`;
+  }
+
+  async reserve(tenantId: string, mediaId: string, upload: MediaUpload): Promise<void> {
+    this.reservations.set(mediaKeyOf(tenantId, mediaId), { ...upload });
+  }
+
+  async reservation(tenantId: string, mediaId: string): Promise<MediaUpload | undefined> {
+    const upload = this.reservations.get(mediaKeyOf(tenantId, mediaId));
+    return upload && { ...upload };
+  }
+
+  /** Not fetchable either: names the file, the signed type and length, for assertions. */
+  async presignPut(tenantId: string, mediaId: string, upload: MediaUpload, expiresInSeconds: number) {
+    const query = new URLSearchParams({
+      type: upload.mimeType,
+      length: String(upload.size),
+      expires: String(expiresInSeconds),
+    });
+    return `https://media.invalid/${mediaKeyOf(tenantId, mediaId)}?${query}`;
+  }
+
+  async open(tenantId: string, mediaId: string): Promise<Readable> {
+    const file = this.files.get(mediaKeyOf(tenantId, mediaId));
+    if (!file) throw new Error('no such media');
+    return Readable.from([file.body]);
   }
 
   async head(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {

@@ -1,4 +1,4 @@
-import type { SendManners } from '../contracts/commands.ts';
+import type { SendManners, SendMediaRef } from '../contracts/commands.ts';
 import type { Message, Session } from '../domain/entities.ts';
 import type { CommandPublisher } from '../ports/command-publisher.ts';
 
@@ -22,4 +22,14 @@ export const enqueueSend = (
     to: message.to,
     text: message.text,
     ...(manners && { manners }),
+    ...(message.media && { media: sendMediaRefOf(message.media) }),
   });
+
+/** The command's copy of a message's file (the runner sends what the stored message says). */
+export const sendMediaRefOf = (media: NonNullable<Message['media']>): SendMediaRef => ({
+  mediaId: media.mediaId,
+  mimeType: media.mimeType,
+  ...(media.url && { url: media.url }),
+  ...(media.fileName && { fileName: media.fileName }),
+  ...(media.caption && { caption: media.caption }),
+});

@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import type { SendMessageInput } from '../contracts/http.ts';
 import type { Message, Session } from '../domain/entities.ts';
 import { newId } from '../domain/ids.ts';
+import { outgoingMediaNote } from '../domain/outgoing-media.ts';
 import { toJid } from '../domain/whatsapp-address.ts';
 import { ConflictError, NotFoundError, RateLimitedError } from '../errors.ts';
 import { usageDayOf } from '../ports/usage-store.ts';
 import { type GatewayDeps, loadOwnSession } from './deps.ts';
 import { enqueueSend } from './enqueue-send.ts';
+import { resolveSendMedia, type SendMediaDeps } from './media.ts';
 import { conversationIdOf } from './process-incoming.ts';
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -22,17 +24,22 @@ export interface SendResult {
  * A failed enqueue removes what this call stored, so the caller can simply retry.
  */
 export const sendMessage = async (
-  deps: GatewayDeps,
+  deps: GatewayDeps & SendMediaDeps,
   tenantId: string,
   input: SendMessageInput,
   idempotencyKey?: string,
 ): Promise<SendResult> => {
   const session = await loadOwnSession(deps, tenantId, input.sessionId);
   const to = toJid(input.to);
-  const fingerprint = createHash('sha256')
-    .update(JSON.stringify([input.sessionId, to, input.message]))
-    .digest('hex');
+  // A text-only request keeps the fingerprint it always had (keys stored before media still match).
+  const request = input.media
+    ? [input.sessionId, to, input.message, input.media]
+    : [input.sessionId, to, input.message];
+  const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('hex');
   const now = deps.clock.now();
+  const media = input.media
+    ? await resolveSendMedia(deps, tenantId, input.media, input.media.caption ?? input.message)
+    : undefined;
 
   const buildMessage = (messageId: string): Message => ({
     messageId,
@@ -40,7 +47,8 @@ export const sendMessage = async (
     sessionId: session.sessionId,
     direction: 'out',
     to,
-    text: input.message,
+    text: media ? outgoingMediaNote(media) : (input.message as string),
+    ...(media && { media }),
     status: 'QUEUED',
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
