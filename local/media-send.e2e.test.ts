@@ -127,6 +127,26 @@ describe('outgoing media on the local stack with the simulator', () => {
     expect(['SENT', 'DELIVERED', 'READ']).toContain(status.status);
   });
 
+  it('sends an uploaded OGG/Opus file as a voice note', async () => {
+    const voice = Buffer.concat([Buffer.from('OggS\0\x02', 'binary'), randomBytes(3_000)]);
+    const upload = await post('/media', { mimeType: 'audio/ogg; codecs=opus', size: voice.length });
+    expect(upload.code).toBe(201);
+    const put = await fetch(upload.uploadUrl, {
+      method: 'PUT',
+      body: voice,
+      headers: { 'content-type': 'audio/ogg; codecs=opus' },
+    });
+    expect(put.status).toBe(200);
+    const sent = await post('/send', { sessionId, to: CONTACT, media: { mediaId: upload.mediaId } });
+    expect(sent.code).toBe(202);
+    const entry = await waitFor('the voice note in the inbox', async () =>
+      (await inbox()).find((m) => String(m.media?.mimeType).startsWith('audio/ogg')),
+    );
+    expect(entry.media).toMatchObject({ size: voice.length, sha256: sha256(voice) });
+    const stored = await json(`/messages/${sent.messageId}`);
+    expect(stored.status).not.toBe('FAILED');
+  });
+
   it('sends a file by URL from a loopback server (allowed on the local stack only)', async () => {
     const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(20_000)]);
     served.set('/photo.png', { type: 'image/png', body: png });
