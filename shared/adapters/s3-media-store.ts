@@ -7,7 +7,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { mediaKeyOf } from '../domain/media.ts';
+import { MEDIA_PREFIX, mediaKeyOf } from '../domain/media.ts';
 import type { MediaStore, MediaUpload, StoredMedia } from '../ports/media-store.ts';
 import { guard } from './aws-errors.ts';
 
@@ -206,7 +206,9 @@ export class S3MediaStore implements MediaStore {
       const name = (error as Error).name;
       if (error instanceof NotFound || name === 'NotFound' || name === 'NoSuchKey') return undefined;
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404) return undefined;
+      // Without s3:ListBucket (the API routes have none) S3 answers a missing key with 403, not
+      // 404. The routes may read every key under media/, so there a 403 means: no such file.
+      if (status === 404 || (status === 403 && key.startsWith(MEDIA_PREFIX))) return undefined;
       throw error;
     }
   }
