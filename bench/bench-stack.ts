@@ -9,6 +9,10 @@ import { type FaultStack, type RunnerProcess, startFaultStack } from '../faults/
 import { type CountingProxy, startCountingProxy } from './counting-proxy.ts';
 import { gcHookEnv } from './proc-usage.ts';
 
+// The production lease (the fault stack's 10 s one was lost again and again by a runner linking
+// a hundred sessions on two loaded cores, which then dropped its sessions).
+const LEASE_MS = 30_000;
+
 /** A runner child process of the bench, with the env its GC hook answers on. */
 export interface BenchRunner {
   process: RunnerProcess;
@@ -51,11 +55,11 @@ export const startBenchStack = async (logDir: string): Promise<BenchStack> => {
     ),
     stack,
     counters: { ...counters, sqs: stack.clamp },
-    leaseSeconds: Number(stack.runnerEnv.LEASE_DURATION_MS) / 1000,
+    leaseSeconds: LEASE_MS / 1000,
     startRunner: async () => {
       count += 1;
       const gcEnv = gcHookEnv(`runner-${count}`);
-      const process = await stack.startRunner(gcEnv);
+      const process = await stack.startRunner({ ...gcEnv, LEASE_DURATION_MS: String(LEASE_MS) });
       await waitFor(
         'the runner to answer its health check',
         async () => (await fetch(process.healthUrl).catch(() => undefined))?.ok ?? false,
