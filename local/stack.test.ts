@@ -165,7 +165,12 @@ describe('the local stack (npm start)', () => {
     expect(first.output()).not.toMatch(/^\{.*RunnerHeartbeat/m);
 
     const filesBefore = ['pids.json', 'stack.json'].map((f) => readFileSync(join(dataDir, f), 'utf8'));
+    // Two independent processes against the running stack, started together (each loads tsx): a
+    // second `npm start` on the same DATA_DIR, and the tenant command, which talks to the stack's data.
     const second = npmStart(await freePort());
+    const tenantCommand = promisify(execFile)('npm', ['run', '-s', 'tenant', '--', 'create', 'acme'], {
+      env: { ...process.env, DATA_DIR: dataDir },
+    });
     expect(await second.exited).toBe(1);
     expect(second.output()).toContain(`already running (pid ${pids.stack}, api ${api})`);
     expect(['pids.json', 'stack.json'].map((f) => readFileSync(join(dataDir, f), 'utf8'))).toEqual(
@@ -173,10 +178,7 @@ describe('the local stack (npm start)', () => {
     );
     expect((await fetch(`${api}/healthz`)).status).toBe(200);
 
-    // The tenant command talks to the running stack's data.
-    const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'tenant', '--', 'create', 'acme'], {
-      env: { ...process.env, DATA_DIR: dataDir },
-    });
+    const { stdout } = await tenantCommand;
     const created = JSON.parse(stdout) as { tenantId: string; apiKey: string };
     const asAcme = await fetch(`${api}/whatsapp-qr/session/demo`, {
       headers: { 'x-api-key': created.apiKey },
