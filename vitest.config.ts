@@ -66,8 +66,9 @@ export default defineConfig({
           // one): these files mostly wait (sockets, leases, polls, child processes), so a second one
           // fits beside the first. Measured on 12 integration files at load 11-15: 365 s one at a
           // time, 204 s two at a time, no retries. The unit files (CPU-bound) keep vitest's default.
+          // This project setting wins over `--maxWorkers`: INTEGRATION_MAX_WORKERS=1 runs them one by one.
           sequence: { groupOrder: 1 },
-          maxWorkers: Math.max(2, availableParallelism() - 1),
+          maxWorkers: Number(process.env.INTEGRATION_MAX_WORKERS) || Math.max(2, availableParallelism() - 1),
           // Real Baileys, processes and a JVM on 2 shared cores: a test that times out under load
           // gets one more try. A retried test is printed as such; the known flaky ones are listed
           // in the README (Development) and must be fixed, not hidden.
