@@ -16,6 +16,15 @@ describe('test projects', () => {
     expect(integration).toEqual(expect.arrayContaining(['infra/bundling.test.ts', 'infra/nag.test.ts']));
   });
 
+  it('puts a test that links real Baileys sockets to the WhatsApp simulator there too', () => {
+    expect(integration).toEqual(
+      expect.arrayContaining([
+        'local/simulator/linking.test.ts',
+        'session-runner/auth-state/keys-before-wire.test.ts',
+      ]),
+    );
+  });
+
   it('leaves tests on fakes and template assertions to the unit project', () => {
     for (const unit of [
       'functions/http/route-table.test.ts',

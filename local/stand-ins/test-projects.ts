@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
  * Splits the test files into the two vitest projects: `integration` for a file that needs the
  * run's stand-ins (its own code or anything it imports injects the DynamoDB Local or fauxqs
  * endpoint that the global setup provides) or that starts heavy work itself (processes, a browser, the local
- * stack, esbuild over the app, CloudFormation validation);
+ * stack, esbuild over the app, CloudFormation validation, the WhatsApp simulator with real Baileys);
  * `unit` for the rest, which run without the DynamoDB Local JVM and fauxqs. Worked out from the
  * sources at each run, so a new test lands in the right project without a list to maintain.
  */
@@ -20,11 +20,13 @@ const ALIASES: Record<string, string> = {
 const NEEDS_STAND_INS = /inject\(\s*['"](dynamoEndpoint|fauxqsEndpoint)['"]/;
 /**
  * Heavy work the test file itself starts: child processes, stand-ins, a browser, esbuild over the
- * whole app, CDK's CloudFormation validation (WebAssembly, seconds per synth), or the local stack
- * through the end-to-end helper (`local/testing/e2e-stack.ts`).
+ * whole app, CDK's CloudFormation validation (WebAssembly, seconds per synth), the local stack
+ * through the end-to-end helper (`local/testing/e2e-stack.ts`), or the WhatsApp simulator that real
+ * Baileys sockets link to over loopback WebSockets (Noise handshakes, pairing: seconds per file,
+ * and most of the unit project's time when they ran there).
  */
 const STARTS_HEAVY_WORK =
-  /\bspawn\(|startDynamoDbLocal\(|startFauxqs\(|chromium\.launch\(|bundleRunner\(|bundleLambdas\(|bundle: true|cfnValidation:|startE2eStack\(/;
+  /\bspawn\(|startDynamoDbLocal\(|startFauxqs\(|chromium\.launch\(|bundleRunner\(|bundleLambdas\(|bundle: true|cfnValidation:|startE2eStack\(|startTrustedSimulator\(/;
 const IMPORT = /(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 const walk = (dir: string): string[] =>
