@@ -10,7 +10,7 @@ export interface R5Size {
 
 type Code = 515 | 408 | 428 | 503 | 440 | 401 | 403 | 405;
 
-/** The documented action per code (DESIGN.md "Session runner"; session-runner/reconnect-policy.ts). */
+/** The documented action per code (docs/architecture.md "The session runner's life cycle"; session-runner/reconnect-policy.ts). */
 const EXPECTED: Record<Code, { action: 'at once' | 'backoff' | 'stop' | 'logout'; lastError?: string }> = {
   515: { action: 'at once' },
   408: { action: 'backoff' },
