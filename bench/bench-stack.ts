@@ -90,7 +90,7 @@ export const linkMany = async (
   base: number,
 ): Promise<Linked[]> => {
   const indexes = Array.from({ length: count }, (_, i) => first + i);
-  const linked = await pool(indexes, 8, async (i) => {
+  const linked = await pool(indexes, 4, async (i) => {
     const init = await stack.call('POST', '/init', { chatbotId: `${tag}-${i}` });
     if (init.status >= 300) throw new Error(`init answered ${init.status}: ${JSON.stringify(init.body)}`);
     const sessionId = init.body.sessionId as string;
