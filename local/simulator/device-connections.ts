@@ -20,15 +20,16 @@ const MAX_QUEUED_PER_DEVICE = 1000;
  * Which connections are logged in as which device, and what waits for a device that is offline
  * or still passive: the server delivers to a device only after it has sent `<active/>`.
  * Like WhatsApp's offline queue, a `<message>` stays with the server until the device answers it
- * (a receipt of any type, or an ack): when the connection it went out on closes first (a kill -9
- * of the device's process), it is delivered again on the next login, marked `offline`.
+ * (a receipt of any type, or an ack), and a `<receipt>` until the device acks it: when the
+ * connection it went out on closes first (a kill -9 of the device's process), it is delivered
+ * again on the next login, marked `offline`.
  */
 export class DeviceConnections {
   private readonly open = new Map<string, Connection[]>();
   private readonly active = new WeakSet<Connection>();
   private readonly queued = new Map<string, BinaryNode[]>();
   private readonly replacements = new Map<string, number>();
-  /** Messages written to a connection and not answered yet, per device, by message id. */
+  /** Messages and receipts written to a connection and not answered yet, per device, by {@link pendingKey}. */
   private readonly unanswered = new Map<string, Map<string, { node: BinaryNode; via: Connection }>>();
   private redeliveredCount = 0;
 
@@ -50,7 +51,7 @@ export class DeviceConnections {
     // What the device never answered on this connection goes out again, before anything newer.
     const pending = this.unanswered.get(jid);
     const again = [...(pending?.values() ?? [])].filter((p) => p.via === connection).map((p) => p.node);
-    for (const node of again) pending?.delete(node.attrs.id ?? '');
+    for (const node of again) pending?.delete(pendingKey(node) ?? '');
     if (!again.length) return;
     this.redeliveredCount += again.length;
     const target = this.target(jid);
@@ -63,6 +64,12 @@ export class DeviceConnections {
     if (!connection.device) return;
     const pending = this.unanswered.get(connection.device.account.pnJid(connection.device.companion.id));
     for (const id of ids) pending?.delete(id);
+  }
+
+  /** A device's `<ack>`: of a message (e.g. a nack after a failed decrypt) or of a receipt. */
+  acked(connection: Connection, ack: BinaryNode): void {
+    const key = pendingKey({ tag: ack.attrs.class ?? '', attrs: ack.attrs });
+    if (key) this.answered(connection, [key]);
   }
 
   /** Messages delivered again because the connection they went out on closed unanswered. */
@@ -104,8 +111,8 @@ export class DeviceConnections {
   }
 
   private track(jid: string, via: Connection, node: BinaryNode): void {
-    const id = node.attrs.id;
-    if (node.tag !== 'message' || !id) return;
+    const id = pendingKey(node);
+    if (!id) return;
     const pending = this.unanswered.get(jid) ?? new Map();
     pending.delete(id);
     pending.set(id, { node, via });
@@ -143,3 +150,12 @@ export class DeviceConnections {
 }
 
 const offline = (node: BinaryNode): BinaryNode => ({ ...node, attrs: { ...node.attrs, offline: '1' } });
+
+/** What the device's answer names: a message by its id, a receipt by id and type (one message gets several). */
+const pendingKey = (node: BinaryNode): string | undefined => {
+  const { id, type } = node.attrs;
+  if (!id) return undefined;
+  if (node.tag === 'message') return id;
+  if (node.tag === 'receipt') return `receipt:${id}:${type ?? ''}`;
+  return undefined;
+};

@@ -37,6 +37,29 @@ describe('a message a linked device never answered', () => {
   });
 });
 
+describe('a receipt a linked device never acked', () => {
+  it('is delivered again when the device logs in after its connection dropped', async () => {
+    const number = uniqueNumber();
+    const contact = uniqueNumber('1444');
+    const client = await connectPairedClient(sim, number);
+    await sim.sendText(contact, number, 'hello');
+    await client.message('hello');
+    // The process dies as the delivery receipt of its message arrives: no ack.
+    client.sock.ws.on('CB:receipt', () => void client.sock.ws.close());
+    const sent = await client.sock.sendMessage(`${contact}@s.whatsapp.net`, { text: 'was it delivered?' });
+    const id = sent?.key.id as string;
+    await waitFor(
+      () => sim.stats().devices.find((d) => d.jid === `${number}:1@s.whatsapp.net`)?.connections === 0,
+      'the device to go offline',
+    );
+    client.updates.length = 0; // whatever the dying socket still reported does not count
+
+    client.restart();
+    await client.status(id, 3);
+    client.end();
+  });
+});
+
 describe('a contact that cannot decrypt what a linked device sent', () => {
   it('sends the device a retry receipt, and the copy the device sends again arrives', async () => {
     const number = uniqueNumber();

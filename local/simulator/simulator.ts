@@ -88,9 +88,8 @@ export class SimulatorCore implements ConnectionHandler, IqServices {
       if (node.tag === 'iq') handleIq(this, connection, node);
       else if (node.tag === 'message') await this.messaging.onDeviceMessage(connection, node);
       else if (node.tag === 'receipt') await this.messaging.onDeviceReceipt(connection, node);
-      // A device's ack of a message answers it as a receipt does (the server stops keeping it).
-      else if (node.tag === 'ack' && node.attrs.class === 'message' && node.attrs.id)
-        this.devices.answered(connection, [node.attrs.id]);
+      // A device's ack answers a message or a receipt (the server stops keeping it).
+      else if (node.tag === 'ack') this.devices.acked(connection, node);
       // presence, chatstate, ib and acks need no answer
     } finally {
       this.config.onChange?.();
