@@ -1,5 +1,4 @@
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startHttpHop } from '../faults/http-hop.ts';
 
 /**
  * An HTTP hop in front of a stand-in that counts the AWS requests passing through by operation:
@@ -34,45 +33,19 @@ export const itemsOf = (operation: string, body: string): number => {
 
 /** Forwards everything to `target` (`http://host:port`), counting as it goes. */
 export const startCountingProxy = async (target: string): Promise<CountingProxy> => {
-  const upstream = new URL(target);
   const counts: Record<string, number> = {};
   const items: Record<string, number> = {};
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const amzTarget = String(req.headers['x-amz-target'] ?? '');
-      const operation = amzTarget ? (amzTarget.split('.').pop() as string) : (req.method ?? 'GET');
-      counts[operation] = (counts[operation] ?? 0) + 1;
-      if (ITEM_OPERATIONS.has(operation))
-        items[operation] = (items[operation] ?? 0) + itemsOf(operation, body.toString('utf8'));
-      const forward = request(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: upstream.host },
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      forward.on('error', () => res.destroy());
-      res.on('close', () => forward.destroy());
-      forward.end(body);
-    });
+  const hop = await startHttpHop(target, (req, _res, body, forward) => {
+    const amzTarget = String(req.headers['x-amz-target'] ?? '');
+    const operation = amzTarget ? (amzTarget.split('.').pop() as string) : (req.method ?? 'GET');
+    counts[operation] = (counts[operation] ?? 0) + 1;
+    if (ITEM_OPERATIONS.has(operation))
+      items[operation] = (items[operation] ?? 0) + itemsOf(operation, body.toString('utf8'));
+    forward(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ...hop,
     counts: () => ({ ...counts }),
     items: () => ({ ...items }),
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
   };
 };

@@ -1,5 +1,4 @@
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startHttpHop } from './http-hop.ts';
 
 /** What the hook does to a request a rule matches: answer 500, or never answer (a hung call). */
 export type HookEffect = 'fail' | 'hang';
@@ -43,7 +42,6 @@ interface Armed extends HookRule {
 
 /** Forwards to `target` (`http://host:port`), applying the armed rules. */
 export const startDynamoHook = async (target: string): Promise<DynamoHook> => {
-  const upstream = new URL(target);
   let rules: Armed[] = [];
   const events: HookEvent[] = [];
   const hung = new Set<{ destroy(): void }>();
@@ -55,59 +53,38 @@ export const startDynamoHook = async (target: string): Promise<DynamoHook> => {
       ? rule.firstAt === undefined || at - rule.firstAt < rule.forMs
       : rule.used < (rule.times ?? 1);
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const action =
-        String(req.headers['x-amz-target'] ?? '')
-          .split('.')
-          .pop() ?? '';
-      const text = body.toString('utf8');
-      const at = Date.now();
-      const matches = (r: HookRule) =>
-        r.action === action && (r.bodyIncludes === undefined || text.includes(r.bodyIncludes));
-      const rule = rules.find((r) => matches(r) && live(r, at));
-      if (rule) {
-        rule.used += 1;
-        rule.firstAt ??= at;
-        events.push({ at, action, effect: rule.effect });
-        if (rule.effect === 'hang') {
-          hung.add(res);
-          res.on('close', () => hung.delete(res));
-          return;
-        }
-        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' }).end(
-          JSON.stringify({
-            __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
-            message: 'injected',
-          }),
-        );
+  const hop = await startHttpHop(target, (req, res, body, forward) => {
+    const action =
+      String(req.headers['x-amz-target'] ?? '')
+        .split('.')
+        .pop() ?? '';
+    const text = body.toString('utf8');
+    const at = Date.now();
+    const matches = (r: HookRule) =>
+      r.action === action && (r.bodyIncludes === undefined || text.includes(r.bodyIncludes));
+    const rule = rules.find((r) => matches(r) && live(r, at));
+    if (rule) {
+      rule.used += 1;
+      rule.firstAt ??= at;
+      events.push({ at, action, effect: rule.effect });
+      if (rule.effect === 'hang') {
+        hung.add(res);
+        res.on('close', () => hung.delete(res));
         return;
       }
-      if (watched.some(matches)) events.push({ at, action, effect: 'passed' });
-      const forward = request(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: upstream.host },
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
+      res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' }).end(
+        JSON.stringify({
+          __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+          message: 'injected',
+        }),
       );
-      forward.on('error', () => res.destroy());
-      res.on('close', () => forward.destroy());
-      forward.end(body);
-    });
+      return;
+    }
+    if (watched.some(matches)) events.push({ at, action, effect: 'passed' });
+    forward(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: hop.endpoint,
     arm: (rule) => {
       rules.push({ ...rule, used: 0 });
       watched.push(rule);
@@ -121,8 +98,7 @@ export const startDynamoHook = async (target: string): Promise<DynamoHook> => {
     events: () => [...events],
     close: async () => {
       for (const res of hung) res.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await hop.close();
     },
   };
 };

@@ -1,5 +1,4 @@
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startHttpHop } from './http-hop.ts';
 
 /**
  * An HTTP hop in front of the SQS double that, while clamped, shortens every visibility timeout a
@@ -17,51 +16,26 @@ export interface VisibilityClamp {
 
 /** Forwards to `target`, rewriting visibility timeouts while a clamp is set. */
 export const startVisibilityClamp = async (target: string): Promise<VisibilityClamp> => {
-  const upstream = new URL(target);
   let limit: number | undefined;
   const counts: Record<string, number> = {};
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let body: Buffer = Buffer.concat(chunks);
-      const action = String(req.headers['x-amz-target'] ?? '');
-      const name = action.split('.').pop() || 'unknown';
-      counts[name] = (counts[name] ?? 0) + 1;
-      if (limit !== undefined && /ReceiveMessage|ChangeMessageVisibility$/.test(action) && body.length) {
-        const input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-        if (input.VisibilityTimeout === undefined || Number(input.VisibilityTimeout) > limit)
-          input.VisibilityTimeout = limit;
-        body = Buffer.from(JSON.stringify(input));
-      }
-      const forward = request(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: upstream.host, 'content-length': String(body.length) },
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      forward.on('error', () => res.destroy());
-      res.on('close', () => forward.destroy());
-      forward.end(body);
-    });
+  const hop = await startHttpHop(target, (req, _res, sent, forward) => {
+    let body = sent;
+    const action = String(req.headers['x-amz-target'] ?? '');
+    const name = action.split('.').pop() || 'unknown';
+    counts[name] = (counts[name] ?? 0) + 1;
+    if (limit !== undefined && /ReceiveMessage|ChangeMessageVisibility$/.test(action) && body.length) {
+      const input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      if (input.VisibilityTimeout === undefined || Number(input.VisibilityTimeout) > limit)
+        input.VisibilityTimeout = limit;
+      body = Buffer.from(JSON.stringify(input));
+    }
+    forward(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ...hop,
     clamp: (seconds) => {
       limit = seconds;
     },
     counts: () => ({ ...counts }),
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
   };
 };
