@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2eStack, startE2eStack } from './testing/e2e-stack.ts';
+import { type E2eStack, startE2eStack, waitFor } from './testing/e2e-stack.ts';
 
 // Events to tenants as a tenant sees them: `npm start` with the simulator, a webhook registered on a
 // loopback receiver through the HTTP API, and every request the receiver gets checked with the
@@ -27,21 +27,6 @@ let receiverUrl: string;
 /** Answers of the flaky path, in order; 204 once they run out. */
 const flakyAnswers = [500, 500, 500];
 
-const waitFor = async <T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 30_000,
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve()
-      .then(check)
-      .catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-};
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary JSON
 const json = async (path: string, init: RequestInit = {}): Promise<any> => {
   const res = await fetch(`${api}/whatsapp-qr${path}`, {
