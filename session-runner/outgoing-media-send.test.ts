@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { proto } from '@whiskeysockets/baileys';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SendCommand } from '#shared/contracts/commands.ts';
 import type { MessageMedia } from '#shared/domain/media.ts';
@@ -18,6 +19,10 @@ interface FakeSocket {
   ws: EventEmitter;
   user: { id: string };
   sent: { to: string; content: unknown }[];
+  /** What the next sendMessage answers (Baileys' sent WAMessage); `{}` when unset. */
+  answer?: unknown;
+  /** Baileys' retry-request hook, as the session configured it. */
+  getMessage: (key: { id?: string }) => Promise<unknown>;
   sendMessage(to: string, content: unknown, options: { messageId: string }): Promise<unknown>;
   end(): void;
 }
@@ -26,15 +31,16 @@ const sockets: FakeSocket[] = [];
 
 vi.mock('@whiskeysockets/baileys', async (importOriginal) => {
   const original = await importOriginal<typeof import('@whiskeysockets/baileys')>();
-  const makeSocket = (): FakeSocket => {
+  const makeSocket = (config: { getMessage: FakeSocket['getMessage'] }): FakeSocket => {
     const sock: FakeSocket = {
       ev: new EventEmitter(),
       ws: new EventEmitter(),
       user: { id: '4915100000001:1@s.whatsapp.net' },
       sent: [],
+      getMessage: config.getMessage,
       async sendMessage(to, content) {
         sock.sent.push({ to, content });
-        return {};
+        return sock.answer ?? {};
       },
       end: () => undefined,
     };
@@ -187,5 +193,55 @@ describe('a session sending a file', () => {
       status: 'FAILED',
       error: 'MEDIA_UNAVAILABLE',
     });
+  });
+
+  it("records the sent file's real size and sha256 and answers a retry request with the file after a restart", async () => {
+    const { session, sock } = await open(mediaDouble([]));
+    const { message, command, media } = await queuedFile();
+    const sha256 = Buffer.alloc(32, 7);
+    const documentMessage = {
+      url: 'https://mmg.whatsapp.net/d/f/abc.enc',
+      directPath: '/d/f/abc.enc',
+      mediaKey: Buffer.alloc(32, 1),
+      fileEncSha256: Buffer.alloc(32, 2),
+      fileSha256: sha256,
+      fileLength: 4321,
+      mimetype: 'application/pdf',
+      fileName: 'invoice.pdf',
+      caption: 'Your invoice',
+    };
+    sock.answer = { key: { id: 'x' }, message: { documentMessage } };
+    expect(await session.send(command)).toBe('sent');
+    const stored = await messages.get(message.messageId);
+    expect(stored).toMatchObject({
+      status: 'SENT',
+      media: { ...media, size: 4321, sha256: sha256.toString('hex') },
+    });
+    session.halt();
+
+    // Another instance of the session (a restart) answers the retry from the store alone.
+    const { sock: next } = await open(mediaDouble([]));
+    const again = (await next.getMessage({ id: stored?.waMessageId })) as proto.IMessage;
+    expect(again.conversation).toBeFalsy();
+    const resent = proto.Message.fromObject(again).documentMessage;
+    expect(resent).toMatchObject({
+      url: documentMessage.url,
+      directPath: documentMessage.directPath,
+      mimetype: 'application/pdf',
+      fileName: 'invoice.pdf',
+      caption: 'Your invoice',
+    });
+    expect(Buffer.from(resent?.mediaKey ?? []).equals(documentMessage.mediaKey)).toBe(true);
+    expect(Buffer.from(resent?.fileSha256 ?? []).equals(sha256)).toBe(true);
+    expect(Number(resent?.fileLength)).toBe(4321);
+  });
+
+  it('answers a retry request for a file sent before its media message was stored with its text note', async () => {
+    const { session, sock } = await open(mediaDouble([]));
+    const { message, command } = await queuedFile();
+    expect(await session.send(command)).toBe('sent'); // the fake answers no media message
+    const stored = await messages.get(message.messageId);
+    expect(stored?.waMedia).toBeUndefined();
+    expect(await sock.getMessage({ id: stored?.waMessageId })).toEqual({ conversation: message.text });
   });
 });

@@ -13,7 +13,7 @@ import type { MessageMedia } from '#shared/domain/media.ts';
 import type { SessionStatus } from '#shared/domain/session-status.ts';
 import { phoneNumberOfJid } from '#shared/domain/whatsapp-address.ts';
 import type { Logger } from '#shared/logger.ts';
-import type { MessageStore } from '#shared/ports/message-store.ts';
+import type { MessageStore, SentMedia } from '#shared/ports/message-store.ts';
 import type { ObjectStore } from '#shared/ports/object-store.ts';
 import type { SessionStatusFields, SessionStore } from '#shared/ports/session-store.ts';
 import { DurableAuthState } from './auth-state/durable-auth-state.ts';
@@ -22,6 +22,7 @@ import { type IncomingMedia, mediaIdOf } from './incoming-media.ts';
 import type { IncomingPublisher } from './incoming-publisher.ts';
 import type { MetricSink } from './metrics.ts';
 import { type OutgoingMedia, OutgoingMediaError, type PreparedMedia } from './outgoing-media.ts';
+import { resendMessageOf, sentMediaOf } from './outgoing-media-sent.ts';
 import { type BackoffOptions, closeAction } from './reconnect-policy.ts';
 import { waMessageIdFor } from './wa-message-id.ts';
 import { mediaNote, mediaOf } from './whatsapp-media.ts';
@@ -194,12 +195,14 @@ export class WhatsAppSession {
     const { to, text, media } = claim.message;
     if (command.manners) await this.converse(sock, command.manners, to, text);
     const retry = this.ctx.sendRetry ?? DEFAULT_SEND_RETRY;
+    let sentMedia: SentMedia | undefined;
     for (let attempt = 1; ; attempt++) {
       let file: PreparedMedia | undefined;
       try {
         // A file is opened afresh for each attempt: a failed attempt may have read part of it.
         file = media ? await this.openMedia(media) : undefined;
-        await sock.sendMessage(to, file ? file.content : { text }, { messageId: waMessageId });
+        const sent = await sock.sendMessage(to, file ? file.content : { text }, { messageId: waMessageId });
+        if (file) sentMedia = sentMediaOf(sent?.message);
         break;
       } catch (error) {
         file?.close();
@@ -226,7 +229,8 @@ export class WhatsAppSession {
         return 'failed';
       }
     }
-    await this.recordOutcome(command.messageId, { status: 'SENT', waMessageId });
+    // A file's real size, sha256 and media message are stored with SENT, under the same fence.
+    await this.recordOutcome(command.messageId, { status: 'SENT', waMessageId, sentMedia });
     return 'sent';
   }
 
@@ -253,7 +257,7 @@ export class WhatsAppSession {
   /** SENT or FAILED, fenced; refused when a newer owner took the message over or a receipt came first. */
   private async recordOutcome(
     messageId: string,
-    outcome: { status: 'SENT' | 'FAILED'; waMessageId?: string; error?: string },
+    outcome: { status: 'SENT' | 'FAILED'; waMessageId?: string; error?: string; sentMedia?: SentMedia },
   ): Promise<void> {
     await this.ctx.messages.updateStatus(messageId, {
       ...outcome,
@@ -550,7 +554,9 @@ export class WhatsAppSession {
   private async storedMessage(key: proto.IMessageKey): Promise<proto.IMessage | undefined> {
     if (!key.id) return undefined;
     const message = await this.ctx.messages.findByWaMessageId(this.sessionId, key.id);
-    return message?.direction === 'out' ? { conversation: message.text } : undefined;
+    if (message?.direction !== 'out') return undefined;
+    // A file goes again as the media message that was sent (its bytes stay on WhatsApp's host).
+    return message.waMedia ? resendMessageOf(message.waMedia) : { conversation: message.text };
   }
 
   private sleep(ms: number): Promise<void> {

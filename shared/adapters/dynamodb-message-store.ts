@@ -86,7 +86,14 @@ export class DynamoMessageStore implements MessageStore {
       claimedAt: null,
       gsi2pk: null,
       gsi2sk: null,
+      waMedia: update.sentMedia?.waMedia,
     });
+    // A sent file's real size and sha256 replace the ones known at the API (none for a URL).
+    const media = update.sentMedia && {
+      set: ['#media.#size = :size', '#media.#sha256 = :sha256'],
+      names: { '#media': 'media', '#size': 'size', '#sha256': 'sha256' },
+      values: { ':size': update.sentMedia.size, ':sha256': update.sentMedia.sha256 },
+    };
     const fromValues = Object.fromEntries(from.map((s, i) => [`:from${i}`, s]));
     const conditions = [
       'attribute_exists(pk)',
@@ -96,11 +103,12 @@ export class DynamoMessageStore implements MessageStore {
     ];
     return messageOf(
       await this.table.update(messageKey(messageId), {
-        UpdateExpression: `SET ${patch.set.join(', ')} REMOVE ${patch.remove.join(', ')}`,
-        ConditionExpression: conditions.join(' AND '),
-        ExpressionAttributeNames: { ...patch.names, '#status': 'status' },
+        UpdateExpression: `SET ${[...patch.set, ...(media?.set ?? [])].join(', ')} REMOVE ${patch.remove.join(', ')}`,
+        ConditionExpression: [...conditions, ...(media ? ['attribute_exists(#media)'] : [])].join(' AND '),
+        ExpressionAttributeNames: { ...patch.names, ...media?.names, '#status': 'status' },
         ExpressionAttributeValues: {
           ...patch.values,
+          ...media?.values,
           ...fromValues,
           ...(update.fence !== undefined && { ':fence': update.fence }),
           ...(update.sessionId !== undefined && { ':sid': update.sessionId }),

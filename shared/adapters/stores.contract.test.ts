@@ -367,6 +367,28 @@ describe.each([
       expect(await s.messages.get(message.messageId)).toBeUndefined();
     });
 
+    it("records a sent file's size, sha256 and media message with SENT, fenced, keeping the rest", async () => {
+      const media = { mediaId: 'f1', mimeType: 'application/pdf', fileName: 'a.pdf', size: 0, sha256: '' };
+      const message = aMessage({ media });
+      await s.messages.putIfAbsent(message);
+      const sentMedia = { size: 1234, sha256: 'ab'.repeat(32), waMedia: 'CgRtZWRpYQ==' };
+      expect(
+        await s.messages.updateStatus(message.messageId, { status: 'SENT', fence: 1, sentMedia, now: LATER }),
+      ).toMatchObject({ status: 'SENT', media: { ...media, size: 1234, sha256: 'ab'.repeat(32) } });
+      expect(await s.messages.get(message.messageId)).toMatchObject({
+        media: { ...media, size: 1234, sha256: 'ab'.repeat(32) },
+        waMedia: 'CgRtZWRpYQ==',
+      });
+      // A message without a file takes no file facts (nothing is written).
+      const plain = aMessage();
+      await s.messages.putIfAbsent(plain);
+      expect(
+        await s.messages.updateStatus(plain.messageId, { status: 'SENT', sentMedia, now: LATER }),
+      ).toBeUndefined();
+      expect(await s.messages.get(plain.messageId)).toMatchObject({ status: 'QUEUED' });
+      expect((await s.messages.get(plain.messageId))?.media).toBeUndefined();
+    });
+
     const claimOf = (message: { sessionId: string; tenantId: string }, overrides = {}) => ({
       sessionId: message.sessionId,
       tenantId: message.tenantId,

@@ -66,6 +66,11 @@ export interface Message {
   conversationId?: string;
   /** The file the message carries (`text` is then a note of it, e.g. `[image: caption]`). */
   media?: MessageMedia;
+  /**
+   * A sent file's WhatsApp media message (proto, base64), to answer a recipient's retry request
+   * with the file. Holds the media key, a secret: never in a view, a webhook or a log.
+   */
+  waMedia?: string;
   createdAt: string;
   updatedAt: string;
 }

@@ -14,6 +14,16 @@ export interface MessageStatusUpdate {
   fence?: number;
   /** The session the writer acts for: the write is refused for another session's message. */
   sessionId?: string;
+  /** With SENT of a file: what WhatsApp was sent (the message's `media` must exist). */
+  sentMedia?: SentMedia;
+}
+
+/** A sent file's plain size and sha256 (hex), and its WhatsApp media message to answer retries with. */
+export interface SentMedia {
+  size: number;
+  sha256: string;
+  /** The media message (proto, base64), see `Message.waMedia`. */
+  waMedia: string;
 }
 
 /** A runner's claim on a queued send, made before anything goes out to WhatsApp. */

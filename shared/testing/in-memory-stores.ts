@@ -210,12 +210,17 @@ export class InMemoryMessageStore implements MessageStore {
     const held = this.runner.get(messageId) ?? {};
     if (update.fence !== undefined && held.fence !== undefined && held.fence > update.fence) return undefined;
     if (update.sessionId !== undefined && message.sessionId !== update.sessionId) return undefined;
+    if (update.sentMedia && !message.media) return undefined; // as DynamoDB's condition on `media`
     Object.assign(
       message,
       { status: update.status, updatedAt: update.now },
       update.waMessageId !== undefined && { waMessageId: update.waMessageId },
       update.error !== undefined && { error: update.error },
     );
+    if (update.sentMedia && message.media) {
+      const { size, sha256, waMedia } = update.sentMedia;
+      Object.assign(message, { media: { ...message.media, size, sha256 }, waMedia });
+    }
     this.runner.set(messageId, { fence: update.fence ?? held.fence });
     return copy(message);
   }
