@@ -5,8 +5,7 @@ import {
   DeleteMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { startSqsEventSource } from '#local/event-source.ts';
-import { createAwsClients } from '#shared/adapters/aws-clients.ts';
+import { startIncomingPoller } from '#local/stack.ts';
 
 /**
  * The fault stack's SQS double has no batch actions: the event source's batch deletes and visibility
@@ -47,23 +46,5 @@ const withoutBatches = (sqs: SQSClient): SQSClient => {
  * The AI worker on `incoming.fifo` in this process, as the local stack runs it (the offline model);
  * imported once the fault stack has set the environment, so its composition root reads it.
  */
-export const startIncomingAi = async () => {
-  const { handler } = await import('#functions/queues/incoming-ai.ts');
-  const env = process.env as Record<string, string>;
-  const clients = createAwsClients(env);
-  const poller = await startSqsEventSource({
-    sqs: withoutBatches(clients.sqs),
-    queueUrl: env.INCOMING_QUEUE_URL as string,
-    handler,
-    batchSize: 10,
-    waitSeconds: 20,
-    failedVisibilityTimeout: 10,
-    functionName: 'incoming-ai',
-    functionTimeoutMs: 60_000,
-    onError: (error) => console.error('bench incoming-ai:', error instanceof Error ? error.message : error),
-  });
-  return async () => {
-    await poller.stop();
-    clients.sqs.destroy();
-  };
-};
+export const startIncomingAi = () =>
+  startIncomingPoller(process.env as Record<string, string>, withoutBatches);

@@ -185,13 +185,19 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
   }
 };
 
-/** Feeds `incoming.fifo` to the AI handler in SQS-event batches, as the Lambda event source mapping does. */
-const startIncomingPoller = async (env: Record<string, string>) => {
+/**
+ * Feeds `incoming.fifo` to the AI handler in SQS-event batches, as the Lambda event source mapping
+ * does (`adaptSqs`: the bench's SQS double has no batch actions).
+ */
+export const startIncomingPoller = async (
+  env: Record<string, string>,
+  adaptSqs: (sqs: SQSClient) => SQSClient = (sqs) => sqs,
+) => {
   // Imported once the env is set, like the API handlers, so their composition root reads it.
   const { handler } = await import('#functions/queues/incoming-ai.ts');
   const clients = createAwsClients(env);
   const poller = await startSqsEventSource({
-    sqs: clients.sqs,
+    sqs: adaptSqs(clients.sqs),
     queueUrl: env.INCOMING_QUEUE_URL as string,
     handler,
     batchSize: 10,
