@@ -32,6 +32,18 @@ const json = async (path: string, init: RequestInit = {}): Promise<any> => {
 };
 const post = (path: string, body: unknown) => json(path, { method: 'POST', body: JSON.stringify(body) });
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+/** The message as its conversation lists it (with `media`), once it is no longer QUEUED. */
+const listedMessage = (messageId: string) =>
+  waitFor(`message ${messageId} sent in its conversation`, async () => {
+    const conversations = await json(`/conversations?sessionId=${sessionId}`);
+    for (const { conversationId } of conversations.items ?? []) {
+      const page = await json(`/conversations/${conversationId}/messages?limit=100`);
+      // biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary JSON
+      const found = page.items?.find((m: any) => m.messageId === messageId);
+      if (found && found.status !== 'QUEUED') return found;
+    }
+    return undefined;
+  });
 type InboxEntry = { id: string; text?: string; media?: Record<string, unknown> };
 const inbox = async (): Promise<InboxEntry[]> =>
   (await (await fetch(`${sim}/contacts/${CONTACT}/inbox`)).json()) as InboxEntry[];
@@ -125,6 +137,13 @@ describe('outgoing media on the local stack with the simulator', () => {
       return m.status !== 'QUEUED' && m;
     });
     expect(['SENT', 'DELIVERED', 'READ']).toContain(status.status);
+    // The size and sha256 WhatsApp was sent are recorded on the message (the upload's were unknown).
+    expect((await listedMessage(sent.messageId)).media).toMatchObject({
+      mediaId: upload.mediaId,
+      fileName: 'invoice-42.pdf',
+      size: pdf.length,
+      sha256: sha256(pdf),
+    });
   });
 
   it('sends an uploaded OGG/Opus file as a voice note', async () => {
@@ -160,6 +179,14 @@ describe('outgoing media on the local stack with the simulator', () => {
       (await inbox()).find((m) => m.media?.mimeType === 'image/png'),
     );
     expect(entry.media).toMatchObject({ size: png.length, sha256: sha256(png), caption: 'the new lid' });
+    // No copy is kept of a file sent by URL: no mediaId; its real size and sha256 are recorded.
+    const listed = await listedMessage(sent.messageId);
+    expect(listed.media).toMatchObject({
+      url: `${filesUrl}/photo.png`,
+      size: png.length,
+      sha256: sha256(png),
+    });
+    expect(listed.media.mediaId).toBeUndefined();
   });
 
   it('fails the message with a reason when the URL serves another type than declared', async () => {

@@ -94,6 +94,17 @@ describe('outgoing media: an uploaded file', () => {
     );
     expect(error).toMatchObject({ code: 'MEDIA_UNAVAILABLE', transient: true });
   });
+
+  it('fails MEDIA_UNAVAILABLE at once for a message that names neither a stored file nor a URL', async () => {
+    const error = await failure(
+      new OutgoingMedia({ store: new InMemoryMediaStore() }).prepare('t1', {
+        mimeType: 'image/png',
+        size: 1,
+        sha256: '',
+      }),
+    );
+    expect(error).toMatchObject({ code: 'MEDIA_UNAVAILABLE', transient: false });
+  });
 });
 
 describe('outgoing media: a file by URL', () => {

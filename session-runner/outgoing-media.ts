@@ -67,9 +67,11 @@ export class OutgoingMedia {
   async prepare(tenantId: string, media: MessageMedia): Promise<PreparedMedia> {
     const kind = mediaKindOf(media.mimeType);
     if (typeof kind !== 'string') throw new OutgoingMediaError(kind.code, kind.reason);
-    const source = media.url
-      ? await this.fetch(media.url, media.mimeType)
-      : await this.options.store.open(tenantId, media.mediaId).catch((error: unknown) => {
+    const { url, mediaId } = media;
+    if (!url && !mediaId) throw new OutgoingMediaError('MEDIA_UNAVAILABLE', 'the message names no file');
+    const source = url
+      ? await this.fetch(url, media.mimeType)
+      : await this.options.store.open(tenantId, mediaId as string).catch((error: unknown) => {
           throw new OutgoingMediaError(
             'MEDIA_UNAVAILABLE',
             `the uploaded file could not be read: ${String(error)}`,

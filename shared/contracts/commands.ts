@@ -19,7 +19,8 @@ export const SendManners = z.object({
 });
 /** The file of a send (the stored message's `media` is the truth; this copy is for reading the queue). */
 export const SendMediaRef = z.object({
-  mediaId: Uuid,
+  /** Absent for a file sent by URL. */
+  mediaId: Uuid.optional(),
   url: z.string().min(1).max(2048).optional(),
   mimeType: z.string().min(1).max(255),
   fileName: z.string().min(1).max(240).optional(),

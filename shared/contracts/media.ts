@@ -3,7 +3,8 @@ import { Uuid } from './common.ts';
 
 /** A message's file (see `shared/domain/media.ts`). */
 export const MessageMediaSchema = z.object({
-  mediaId: Uuid,
+  /** Absent for a file sent by URL: it is not stored, there is nothing to fetch. */
+  mediaId: Uuid.optional(),
   mimeType: z.string().min(1).max(255),
   fileName: z.string().min(1).max(1024).optional(),
   size: z.number().int().min(0),
@@ -11,7 +12,7 @@ export const MessageMediaSchema = z.object({
   caption: z.string().min(1).max(65_536).optional(),
   /** Set when the file could not be fetched; the message is kept without it. */
   error: z.string().min(1).max(64).optional(),
-  /** An outbound file sent by URL (fetched by the runner, not stored: `GET /media/{id}` is 404). */
+  /** An outbound file sent by URL (fetched by the runner, not stored, hence no `mediaId`). */
   url: z.string().optional(),
 });
 

@@ -4,14 +4,15 @@
  * could not be fetched from WhatsApp (the message is kept, its file is not available).
  */
 export interface MessageMedia {
-  mediaId: string;
+  /** The stored file (`GET /media/{id}`); absent for an outbound file sent by URL, which is not kept. */
+  mediaId?: string;
   mimeType: string;
   fileName?: string;
   size: number;
   sha256: string;
   caption?: string;
   error?: string;
-  /** An outbound file sent by URL: where the runner fetches it (it is not stored under `mediaId`). */
+  /** An outbound file sent by URL: where the runner fetches it (no copy is kept: no `mediaId`). */
   url?: string;
 }
 

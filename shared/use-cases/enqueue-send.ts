@@ -27,7 +27,7 @@ export const enqueueSend = (
 
 /** The command's copy of a message's file (the runner sends what the stored message says). */
 export const sendMediaRefOf = (media: NonNullable<Message['media']>): SendMediaRef => ({
-  mediaId: media.mediaId,
+  ...(media.mediaId && { mediaId: media.mediaId }),
   mimeType: media.mimeType,
   ...(media.url && { url: media.url }),
   ...(media.fileName && { fileName: media.fileName }),

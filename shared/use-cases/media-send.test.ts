@@ -151,6 +151,8 @@ describe('sendMessage with media', () => {
       text: '[image: hi]',
       media: { url: 'https://cdn.example.com/p.jpg', mimeType: 'image/jpeg', caption: 'hi' },
     });
+    // Not kept: no mediaId that GET /media/{id} would answer 404 for, nor in the runner's command.
+    expect(deps.messages.items.get(messageId)?.media?.mediaId).toBeUndefined();
     await expect(sendMessage(deps, 't1', body('https://10.1.2.3/p.jpg'))).rejects.toMatchObject({
       code: 'MEDIA_URL_NOT_PUBLIC',
     });

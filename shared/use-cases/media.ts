@@ -84,8 +84,9 @@ export const resolveSendMedia = async (
     if (problem) throw new MediaRejectedError(problem.code, problem.reason);
     const urlProblem = mediaUrlProblem(input.url, deps.mediaUrlAllowLoopback === true);
     if (urlProblem) throw new MediaRejectedError(urlProblem.code, urlProblem.reason);
+    // No copy is kept (a PUT and storage for every URL send): the message has no mediaId to fetch;
+    // its size and sha256 are recorded once the runner sent it.
     return {
-      mediaId: newId(),
       url: input.url,
       mimeType,
       ...(input.fileName && { fileName: input.fileName }),
