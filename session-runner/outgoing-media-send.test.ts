@@ -21,6 +21,8 @@ interface FakeSocket {
   sent: { to: string; content: unknown }[];
   /** What the next sendMessage answers (Baileys' sent WAMessage); `{}` when unset. */
   answer?: unknown;
+  /** Runs before sendMessage answers (a receipt stored in the meantime). */
+  beforeAnswer?: () => Promise<void>;
   /** Baileys' retry-request hook, as the session configured it. */
   getMessage: (key: { id?: string }) => Promise<unknown>;
   sendMessage(to: string, content: unknown, options: { messageId: string }): Promise<unknown>;
@@ -40,6 +42,7 @@ vi.mock('@whiskeysockets/baileys', async (importOriginal) => {
       getMessage: config.getMessage,
       async sendMessage(to, content) {
         sock.sent.push({ to, content });
+        await sock.beforeAnswer?.();
         return sock.answer ?? {};
       },
       end: () => undefined,
@@ -234,6 +237,34 @@ describe('a session sending a file', () => {
     expect(Buffer.from(resent?.mediaKey ?? []).equals(documentMessage.mediaKey)).toBe(true);
     expect(Buffer.from(resent?.fileSha256 ?? []).equals(sha256)).toBe(true);
     expect(Number(resent?.fileLength)).toBe(4321);
+  });
+
+  it("records the sent file's facts when a delivery receipt overtook the SENT write", async () => {
+    const { session, sock } = await open(mediaDouble([]));
+    const { message, command, media } = await queuedFile();
+    const documentMessage = {
+      mediaKey: Buffer.alloc(32, 1),
+      fileSha256: Buffer.alloc(32, 9),
+      fileLength: 555,
+      mimetype: 'application/pdf',
+      directPath: '/d/f/x.enc',
+    };
+    sock.answer = { key: { id: 'x' }, message: { documentMessage } };
+    sock.beforeAnswer = async () => {
+      await messages.updateStatus(message.messageId, {
+        status: 'DELIVERED',
+        fence: 1,
+        now: new Date().toISOString(),
+      });
+    };
+    expect(await session.send(command)).toBe('sent');
+    const stored = await messages.get(message.messageId);
+    expect(stored).toMatchObject({
+      status: 'DELIVERED',
+      media: { ...media, size: 555, sha256: '09'.repeat(32) },
+    });
+    const again = (await sock.getMessage({ id: stored?.waMessageId })) as proto.IMessage;
+    expect(again.documentMessage?.directPath).toBe('/d/f/x.enc');
   });
 
   it('answers a retry request for a file sent before its media message was stored with its text note', async () => {

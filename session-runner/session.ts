@@ -8,7 +8,7 @@ import makeWASocket, {
 } from '@whiskeysockets/baileys';
 import type { SendCommand, SendManners } from '#shared/contracts/commands.ts';
 import type { MessageReceived } from '#shared/contracts/incoming.ts';
-import type { Session } from '#shared/domain/entities.ts';
+import type { Message, Session } from '#shared/domain/entities.ts';
 import type { MessageMedia } from '#shared/domain/media.ts';
 import type { SessionStatus } from '#shared/domain/session-status.ts';
 import { phoneNumberOfJid } from '#shared/domain/whatsapp-address.ts';
@@ -229,8 +229,14 @@ export class WhatsAppSession {
         return 'failed';
       }
     }
-    // A file's real size, sha256 and media message are stored with SENT, under the same fence.
-    await this.recordOutcome(command.messageId, { status: 'SENT', waMessageId, sentMedia });
+    // A file's real size, sha256 and media message are stored with SENT, under the same fence; on
+    // their own when a delivery receipt overtook the SENT write (which is then refused).
+    const recorded = await this.recordOutcome(command.messageId, { status: 'SENT', waMessageId, sentMedia });
+    if (!recorded && sentMedia) {
+      await this.ctx.messages
+        .recordSentMedia(command.messageId, { sentMedia, fence: this.fence, sessionId: this.sessionId })
+        .catch((e) => this.warn('sent file not recorded', e));
+    }
     return 'sent';
   }
 
@@ -258,8 +264,8 @@ export class WhatsAppSession {
   private async recordOutcome(
     messageId: string,
     outcome: { status: 'SENT' | 'FAILED'; waMessageId?: string; error?: string; sentMedia?: SentMedia },
-  ): Promise<void> {
-    await this.ctx.messages.updateStatus(messageId, {
+  ): Promise<Message | undefined> {
+    return this.ctx.messages.updateStatus(messageId, {
       ...outcome,
       fence: this.fence,
       sessionId: this.sessionId,

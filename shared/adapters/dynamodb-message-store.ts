@@ -7,6 +7,7 @@ import type {
   QueuedSend,
   SendClaim,
   SendGiveUp,
+  SentMedia,
 } from '../ports/message-store.ts';
 import type { Page, PageRequest } from '../ports/page.ts';
 import { decodeCursor, encodeCursor } from './dynamodb-page.ts';
@@ -211,6 +212,34 @@ export class DynamoMessageStore implements MessageStore {
           ':fence': giveUp.fence,
           ':sid': giveUp.sessionId,
           ':stale': giveUp.claimStaleBefore,
+        },
+      }),
+    );
+  }
+
+  async recordSentMedia(
+    messageId: string,
+    record: { sentMedia: SentMedia; fence: number; sessionId: string },
+  ): Promise<Message | undefined> {
+    return messageOf(
+      await this.table.update(messageKey(messageId), {
+        UpdateExpression: 'SET #media.#size = :size, #media.#sha256 = :sha256, waMedia = :wa',
+        ConditionExpression: `attribute_exists(#media) AND sessionId = :sid AND ${FENCE_OK} AND #status IN (:sent, :delivered, :read)`,
+        ExpressionAttributeNames: {
+          '#media': 'media',
+          '#size': 'size',
+          '#sha256': 'sha256',
+          '#status': 'status',
+        },
+        ExpressionAttributeValues: {
+          ':size': record.sentMedia.size,
+          ':sha256': record.sentMedia.sha256,
+          ':wa': record.sentMedia.waMedia,
+          ':sid': record.sessionId,
+          ':fence': record.fence,
+          ':sent': 'SENT',
+          ':delivered': 'DELIVERED',
+          ':read': 'READ',
         },
       }),
     );

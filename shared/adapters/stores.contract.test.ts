@@ -389,6 +389,40 @@ describe.each([
       expect((await s.messages.get(plain.messageId))?.media).toBeUndefined();
     });
 
+    it("records a sent file's facts after a receipt overtook SENT, fenced, for the session's own sent file only", async () => {
+      const media = { mediaId: 'f2', mimeType: 'image/png', size: 0, sha256: '' };
+      const message = aMessage({ media });
+      await s.messages.putIfAbsent(message);
+      const sentMedia = { size: 99, sha256: 'cd'.repeat(32), waMedia: 'CgRtZWRpYQ==' };
+      const record = (overrides = {}) =>
+        s.messages.recordSentMedia(message.messageId, {
+          sentMedia,
+          fence: 2,
+          sessionId: message.sessionId,
+          ...overrides,
+        });
+      expect(await record()).toBeUndefined(); // still QUEUED: not sent
+      await s.messages.updateStatus(message.messageId, { status: 'DELIVERED', fence: 2, now: LATER });
+      expect(await record({ fence: 1 })).toBeUndefined();
+      expect(await record({ sessionId: 'other' })).toBeUndefined();
+      expect((await s.messages.get(message.messageId))?.waMedia).toBeUndefined();
+      expect(await record()).toMatchObject({
+        status: 'DELIVERED',
+        media: { ...media, size: 99, sha256: 'cd'.repeat(32) },
+        waMedia: 'CgRtZWRpYQ==',
+      });
+      const plain = aMessage();
+      await s.messages.putIfAbsent(plain);
+      await s.messages.updateStatus(plain.messageId, { status: 'SENT', now: LATER });
+      expect(
+        await s.messages.recordSentMedia(plain.messageId, {
+          sentMedia,
+          fence: 2,
+          sessionId: plain.sessionId,
+        }),
+      ).toBeUndefined();
+    });
+
     const claimOf = (message: { sessionId: string; tenantId: string }, overrides = {}) => ({
       sessionId: message.sessionId,
       tenantId: message.tenantId,

@@ -94,6 +94,14 @@ export interface MessageStore {
   noteResend(messageId: string, holder: { fence: number; now: string }): Promise<number | undefined>;
   /** QUEUED → FAILED with the reason, fenced and refused while a live claim holds the message. */
   giveUpSend(messageId: string, giveUp: SendGiveUp): Promise<Message | undefined>;
+  /**
+   * A sent file's facts on a message already past SENT (a receipt overtook the SENT write), fenced
+   * and for the session's own message; undefined when refused or the message has no file.
+   */
+  recordSentMedia(
+    messageId: string,
+    record: { sentMedia: SentMedia; fence: number; sessionId: string },
+  ): Promise<Message | undefined>;
   /** Our message sent by the session under this WhatsApp id, whoever sent it and when. */
   findByWaMessageId(sessionId: string, waMessageId: string): Promise<Message | undefined>;
   /** The messages of a conversation by creation time, oldest first unless `newestFirst`. */

@@ -16,6 +16,7 @@ import type {
   QueuedSend,
   SendClaim,
   SendGiveUp,
+  SentMedia,
 } from '../ports/message-store.ts';
 import { InvalidCursorError, type Page, type PageRequest } from '../ports/page.ts';
 import {
@@ -283,6 +284,19 @@ export class InMemoryMessageStore implements MessageStore {
     if (held.claimedAt !== undefined && held.claimedAt >= giveUp.claimStaleBefore) return undefined;
     Object.assign(message, { status: 'FAILED', error: giveUp.error, updatedAt: giveUp.now });
     this.runner.set(messageId, { fence: giveUp.fence, resends: held.resends, resentAt: held.resentAt });
+    return copy(message);
+  }
+  async recordSentMedia(
+    messageId: string,
+    record: { sentMedia: SentMedia; fence: number; sessionId: string },
+  ): Promise<Message | undefined> {
+    const message = this.items.get(messageId);
+    const held = this.runner.get(messageId) ?? {};
+    if (!message?.media || message.sessionId !== record.sessionId) return undefined;
+    if (!['SENT', 'DELIVERED', 'READ'].includes(message.status)) return undefined;
+    if (held.fence !== undefined && held.fence > record.fence) return undefined;
+    const { size, sha256, waMedia } = record.sentMedia;
+    Object.assign(message, { media: { ...message.media, size, sha256 }, waMedia });
     return copy(message);
   }
   async findByWaMessageId(sessionId: string, waMessageId: string): Promise<Message | undefined> {
