@@ -126,6 +126,7 @@ const setup = (
   o: {
     sessions?: number;
     sendWaitMs?: number;
+    leaseMs?: number;
     leaseCallTimeoutMs?: number;
     sweepSends?: SupervisorOptions['sweepSends'];
   } = {},
@@ -145,7 +146,7 @@ const setup = (
     commandQueueUrls: ['http://127.0.0.1:1/000000000000/commands-0.fifo'],
     sqs: queue.sqs,
     leases,
-    leaseDurationMs: LEASE_MS,
+    leaseDurationMs: o.leaseMs ?? LEASE_MS,
     staggerMs: 0,
     // The silence watchdog is not under test: fake sockets send no frames.
     heartbeatMs: 3_600_000,
@@ -285,6 +286,59 @@ describe('the lease loop', () => {
     expect(metrics).not.toContain('LeaseLost');
     expect(shard()).toMatchObject({ fence: 1, sessions: 1 });
     expect(sockets[0]?.ended).toBe(false);
+  });
+});
+
+describe('the lease loop through a short DynamoDB outage (r4: 4 s, 10 s lease)', () => {
+  const SHORT_LEASE_MS = 10_000;
+  /** Renewals that start in [from, from + ms) fail at once, or hang for good (a dead connection). */
+  const outage = (leases: InMemoryLeaseStore, from: number, ms: number, mode: 'fail' | 'hang') => {
+    const renew = leases.renew.bind(leases);
+    const calls: number[] = [];
+    leases.renew = (...args) => {
+      calls.push(Date.now());
+      if (Date.now() < from || Date.now() >= from + ms) return renew(...args);
+      return mode === 'hang' ? new Promise(() => undefined) : Promise.reject(new Error('ECONNRESET'));
+    };
+    return calls;
+  };
+  // Phases of the outage after a renewal: the worst ones end shortly before the safety margin.
+  const cases = [0, 500, 1000, 1500, 2000, 2500, 2800, 3000, 3200].flatMap((phase) => [
+    { mode: 'hang' as const, ms: 4_000, phase },
+    { mode: 'fail' as const, ms: 4_900, phase },
+  ]);
+
+  it.each(cases)(
+    'keeps the shard when renewals $mode for $ms ms starting $phase ms after a renewal',
+    async ({ mode, ms, phase }) => {
+      const { leases, metrics, shard, startAndResume, openSocket } = setup({ leaseMs: SHORT_LEASE_MS });
+      await startAndResume();
+      await openSocket(0);
+      const acquiredAt = Date.now() - 10; // startAndResume let 10 ms pass
+      const from = acquiredAt + SHORT_LEASE_MS / 3 + phase;
+      const calls = outage(leases, from, ms, mode);
+      await vi.advanceTimersByTimeAsync(from + ms + 2 * SHORT_LEASE_MS - Date.now());
+      expect(calls.some((t) => t >= from && t < from + ms)).toBe(true); // the outage was met
+      expect(metrics).not.toContain('LeaseLost');
+      expect(shard()).toMatchObject({ fence: 1, sessions: 1 });
+      expect(sockets[0]?.ended).toBe(false);
+      expect((await leases.get(0))?.expiresAt).toBeGreaterThan(Date.now() + SHORT_LEASE_MS / 2);
+    },
+  );
+
+  it('still halts the sockets at the margin when renewals hang for good, before the lease can be taken', async () => {
+    const { leases, metrics, shard, startAndResume, openSocket } = setup({ leaseMs: SHORT_LEASE_MS });
+    await startAndResume();
+    await openSocket(0);
+    const expiresAt = (await leases.get(0))?.expiresAt as number;
+    outage(leases, Date.now(), 60_000, 'hang');
+    // The renewal at a third succeeds never: the sockets go at the margin, a sixth before expiry.
+    await vi.advanceTimersByTimeAsync(expiresAt - SHORT_LEASE_MS / 6 - Date.now() - 1);
+    expect(sockets[0]?.ended).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sockets[0]?.ended).toBe(true);
+    expect(metrics).toContain('LeaseLost');
+    expect(shard().sessions).toBe(0);
   });
 });
 

@@ -46,6 +46,8 @@ const RETRY_BASE_MS = 500;
 const RETRY_CAP_MS = 15_000;
 /** Default pause between two attempts to acquire a lease this runner does not hold. */
 const ACQUIRE_RETRY_MS = 2_000;
+/** Shortest pause between two renewals of a lease still held after one failed, and shortest bound of one. */
+const MIN_RENEW_RETRY_MS = 100;
 
 /** Rejects when `work` takes longer than `ms` (the work itself cannot be cancelled; its result is ignored). */
 const within = <T>(
@@ -82,8 +84,12 @@ class ShardWorker {
   ) {}
 
   /** Whether this runner may still act for the shard: lease held and not about to run out. */
-  holds = (): boolean =>
-    this.lease !== undefined && this.o.session.now() < this.lease.expiresAt - this.o.leaseDurationMs / 6;
+  holds = (): boolean => this.lease !== undefined && this.o.session.now() < this.marginOf(this.lease);
+
+  /** When the sockets of a lease must be gone: a sixth of the lease before it expires. */
+  private marginOf(lease: Lease): number {
+    return lease.expiresAt - this.o.leaseDurationMs / 6;
+  }
 
   /** False while the shard is held but its sessions are not resumed yet (`/healthz` answers 503). */
   ready = (): boolean => this.lease === undefined || this.resumedFence === this.lease.fence;
@@ -116,7 +122,7 @@ class ShardWorker {
   /** Arms the timer that drops the shard's sockets if no renewal comes before the safety margin. */
   private armExpiry(lease: Lease): void {
     clearTimeout(this.expiryTimer);
-    const ms = lease.expiresAt - this.o.leaseDurationMs / 6 - this.o.session.now();
+    const ms = this.marginOf(lease) - this.o.session.now();
     this.expiryTimer = setTimeout(
       () => {
         if (this.lease === lease) this.lose('no renewal before expiry');
@@ -137,9 +143,12 @@ class ShardWorker {
       if (this.lease && !this.holds()) this.lose('expired before renewal');
       if (this.lease) {
         const held = this.lease;
+        // At most half the time left before the margin: a renewal that hangs through an outage
+        // leaves room for another one once the store is back (r4 lost the shard that way).
         const renewed = await this.leaseCall(
           'lease renewal',
           this.o.leases.renew(held, now, this.o.leaseDurationMs),
+          Math.max(MIN_RENEW_RETRY_MS, (this.marginOf(held) - now) / 2),
         );
         if (this.lease !== held) {
           // lost (expiry timer) while the renewal was under way: nothing to do
@@ -165,13 +174,19 @@ class ShardWorker {
     // bound must not push the next one past the safety margin (one slow call would drop the shard).
     const renewEvery = this.o.leaseDurationMs / 3;
     const retry = Math.min(this.o.acquireRetryMs ?? ACQUIRE_RETRY_MS, renewEvery);
-    const interval = this.lease && !failed ? renewEvery : retry;
+    let interval = this.lease && !failed ? renewEvery : retry;
+    // A failed renewal of a lease still held is retried in steps of a quarter of the time left
+    // before the margin, so the last tries fall just before it: a fixed 2 s step left an outage
+    // that ended a second before the margin to cost the shard (r4, 4 s outage, 10 s lease).
+    if (this.lease && failed)
+      interval = Math.min(retry, Math.max(MIN_RENEW_RETRY_MS, (this.marginOf(this.lease) - now) / 4));
     this.schedule(Math.max(0, interval - (this.o.session.now() - now)));
   }
 
   /** A lease call bounded in time: a hung call must not stop the lease loop for good. */
-  private leaseCall<T>(what: string, call: Promise<T>): Promise<T> {
-    return within(this.o.session.timers, this.o.leaseCallTimeoutMs ?? this.o.leaseDurationMs / 3, what, call);
+  private leaseCall<T>(what: string, call: Promise<T>, boundMs = Number.POSITIVE_INFINITY): Promise<T> {
+    const configured = this.o.leaseCallTimeoutMs ?? this.o.leaseDurationMs / 3;
+    return within(this.o.session.timers, Math.min(configured, boundMs), what, call);
   }
 
   private sleep(ms: number): Promise<void> {
