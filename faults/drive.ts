@@ -46,15 +46,26 @@ export const apiStatus = async (stack: FaultStack, l: Linked) =>
 
 /**
  * Waits until the tenant API reports every session CONNECTED, written by a runner whose fence is
- * above `afterFence` (so a runner that took over, not the one that just died).
+ * above `afterFence` (so a runner that took over, not the one that just died) and, with
+ * `connectedAfter` (ISO time), by a login after that time: a taking-over runner stamps its fence on
+ * the record, still CONNECTED, before its own socket is up.
  */
-export const allConnected = (stack: FaultStack, linked: Linked[], timeoutMs = 60_000, afterFence = 0) =>
+export const allConnected = (
+  stack: FaultStack,
+  linked: Linked[],
+  timeoutMs = 60_000,
+  afterFence = 0,
+  connectedAfter = '',
+) =>
   waitFor(
     'every session CONNECTED',
     async () => {
       const all = await Promise.all(linked.map((l) => apiStatus(stack, l)));
       const stored = await Promise.all(linked.map((l) => stack.sessions.get(l.sessionId)));
-      return all.every((s) => s.status === 'CONNECTED') && stored.every((s) => (s?.fence ?? 0) > afterFence);
+      return (
+        all.every((s) => s.status === 'CONNECTED') &&
+        stored.every((s) => (s?.fence ?? 0) > afterFence && (s?.connectedAt ?? '') > connectedAfter)
+      );
     },
     timeoutMs,
   );

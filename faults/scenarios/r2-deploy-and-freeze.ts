@@ -33,11 +33,12 @@ export const r2DeployAndFreeze = async (
 
     const beforeDeploy = replacements();
     const deployFence = await fenceOf(stack, linked);
+    const deployedAt = new Date().toISOString();
     const second = await stack.startRunner();
     await sleep(2000); // the new task is up and waiting for the lease
     first.child.kill('SIGTERM');
     await first.exited;
-    await allConnected(stack, linked, 60_000, deployFence);
+    await allConnected(stack, linked, 60_000, deployFence, deployedAt);
     const deployReplacements = sum(replacements()) - sum(beforeDeploy);
     measured.deployReplacements = deployReplacements;
     check(deployReplacements === 0, `rolling deploy: ${deployReplacements} replacement(s) in the simulator`);
@@ -45,10 +46,11 @@ export const r2DeployAndFreeze = async (
 
     const beforeFreeze = replacements();
     const freezeFence = await fenceOf(stack, linked);
+    const frozenAt = new Date().toISOString();
     second.child.kill('SIGSTOP');
     await stack.startRunner();
     try {
-      await allConnected(stack, linked, 60_000, freezeFence);
+      await allConnected(stack, linked, 60_000, freezeFence, frozenAt);
       const newFence = await fenceOf(stack, linked);
       const atTakeover = replacements();
       second.child.kill('SIGCONT');

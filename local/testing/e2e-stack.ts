@@ -78,6 +78,18 @@ export const waitFor = async <T>(
  * `afterAll` should still call `stop()`, which is safe on a stack that never started.
  */
 export const startE2eStack = async (options: E2eStackOptions): Promise<E2eStack> => {
+  // Free ports are picked, then bound by the stack a moment later: with integration files running
+  // side by side, another process can take one in between (EADDRINUSE). Such a start is retried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes('EADDRINUSE')) throw error;
+    }
+  }
+};
+
+const startOnce = async (options: E2eStackOptions): Promise<E2eStack> => {
   const dataDir = mkdtempSync(join(tmpdir(), `wqg-${options.name}-`));
   const port = await freePort();
   // A key the caller's shell holds would replace the one the stack writes to its data folder.
