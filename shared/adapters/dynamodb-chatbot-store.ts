@@ -1,7 +1,7 @@
 import type { Chatbot } from '../domain/entities.ts';
 import type { ChatbotSettings, ChatbotStore } from '../ports/chatbot-store.ts';
 import type { Page, PageRequest } from '../ports/page.ts';
-import { queryGsi2Page } from './dynamodb-page.ts';
+import { queryPage } from './dynamodb-page.ts';
 import { type DynamoTable, entityOf } from './dynamodb-table.ts';
 
 const chatbotKey = (tenantId: string, chatbotId: string) => ({ pk: `CHATBOT#${tenantId}#${chatbotId}` });
@@ -75,7 +75,11 @@ export class DynamoChatbotStore implements ChatbotStore {
   }
 
   async list(tenantId: string, page: PageRequest): Promise<Page<Chatbot>> {
-    return queryGsi2Page<Chatbot>(this.table, tenantPartition(tenantId), `CHATBOT#${tenantId}#`, page);
+    return queryPage<Chatbot>(
+      this.table,
+      { index: 'gsi2', partition: tenantPartition(tenantId), pkPrefix: `CHATBOT#${tenantId}#` },
+      page,
+    );
   }
 
   async delete(tenantId: string, chatbotId: string): Promise<'deleted' | 'has_session' | 'missing'> {

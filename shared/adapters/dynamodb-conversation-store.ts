@@ -10,7 +10,7 @@ import type { Page, PageRequest } from '../ports/page.ts';
 import { usageDayOf } from '../ports/usage-store.ts';
 import { guard } from './aws-errors.ts';
 import { messageItem } from './dynamodb-message-store.ts';
-import { decodeCursor, encodeCursor } from './dynamodb-page.ts';
+import { queryPage } from './dynamodb-page.ts';
 import { DynamoTable, entityOf } from './dynamodb-table.ts';
 import { usageIncrement } from './dynamodb-usage-store.ts';
 
@@ -42,22 +42,11 @@ export class DynamoConversationStore implements ConversationStore {
   }
 
   async listBySession(sessionId: string, page: PageRequest): Promise<Page<Conversation>> {
-    const partition = sessionPartition(sessionId);
-    const start = page.cursor && decodeCursor(page.cursor, { gsi1pk: partition, pkPrefix: 'CONVERSATION#' });
-    const { items } = await this.messages.query({
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :p',
-      ExpressionAttributeValues: { ':p': partition },
-      ScanIndexForward: false,
-      Limit: page.limit + 1,
-      ...(start && { ExclusiveStartKey: start }),
-    });
-    const kept = items.slice(0, page.limit);
-    const last = kept.at(-1);
-    return {
-      items: kept.map((item) => entityOf<Conversation>(item) as Conversation),
-      ...(items.length > page.limit && last && { nextCursor: encodeCursor(last) }),
-    };
+    return queryPage<Conversation>(
+      this.messages,
+      { index: 'gsi1', partition: sessionPartition(sessionId), pkPrefix: 'CONVERSATION#' },
+      page,
+    );
   }
 
   async appendMessage(entry: AppendedMessage): Promise<boolean> {

@@ -10,7 +10,7 @@ import type {
   SentMedia,
 } from '../ports/message-store.ts';
 import type { Page, PageRequest } from '../ports/page.ts';
-import { decodeCursor, encodeCursor } from './dynamodb-page.ts';
+import { queryPage } from './dynamodb-page.ts';
 import { type DynamoTable, entityOf, updateExpression } from './dynamodb-table.ts';
 import { GSI2 } from './table-definitions.ts';
 
@@ -255,22 +255,16 @@ export class DynamoMessageStore implements MessageStore {
     conversationId: string,
     page: PageRequest & { newestFirst?: boolean },
   ): Promise<Page<Message>> {
-    const partition = conversationPartition(conversationId);
-    const start = page.cursor && decodeCursor(page.cursor, { gsi1pk: partition, pkPrefix: 'MESSAGE#' });
-    // One item more than asked tells whether another page exists, so the last page has no cursor.
-    const { items } = await this.table.query({
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :p',
-      ExpressionAttributeValues: { ':p': partition },
-      ScanIndexForward: !page.newestFirst,
-      Limit: page.limit + 1,
-      ...(start && { ExclusiveStartKey: start }),
-    });
-    const kept = items.slice(0, page.limit);
-    const last = kept.at(-1);
-    return {
-      items: kept.map((item) => messageOf(item) as Message),
-      ...(items.length > page.limit && last && { nextCursor: encodeCursor(last) }),
-    };
+    return queryPage(
+      this.table,
+      {
+        index: 'gsi1',
+        partition: conversationPartition(conversationId),
+        pkPrefix: 'MESSAGE#',
+        newestFirst: page.newestFirst ?? false,
+      },
+      page,
+      messageOf,
+    );
   }
 }

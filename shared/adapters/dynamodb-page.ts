@@ -73,29 +73,40 @@ export function decodeCursor(
   return { pk, [pkName]: k[pkName] as string, [skName]: sk };
 }
 
+/** Where a listing reads: its index, its partition there, and the pk prefix of its items. */
+export interface Listing {
+  index: PagedIndex;
+  partition: string;
+  pkPrefix: string;
+  /** Newest first unless false. */
+  newestFirst?: boolean;
+}
+
 /**
- * One page of a tenant's listing on gsi2, newest first: the cursor must be one this listing made
- * (same partition, items under `pkPrefix`), and a next cursor is given only when more items exist.
+ * One page of a listing: the cursor must be one this listing made (same partition, items under
+ * `pkPrefix`), and a next cursor is given only when more items exist (one item more than asked
+ * tells it, so the last page has no cursor).
  */
-export const queryGsi2Page = async <T>(
+export const queryPage = async <T>(
   table: DynamoTable,
-  partition: string,
-  pkPrefix: string,
+  listing: Listing,
   page: PageRequest,
+  map: (item: Record<string, unknown>) => T | undefined = (item) => entityOf<T>(item),
 ): Promise<Page<T>> => {
-  const start = page.cursor && decodeCursor(page.cursor, { gsi1pk: partition, pkPrefix }, 'gsi2');
+  const { index, partition, pkPrefix } = listing;
+  const start = page.cursor && decodeCursor(page.cursor, { gsi1pk: partition, pkPrefix }, index);
   const { items } = await table.query({
-    IndexName: 'gsi2',
-    KeyConditionExpression: 'gsi2pk = :p',
+    IndexName: index,
+    KeyConditionExpression: `${index}pk = :p`,
     ExpressionAttributeValues: { ':p': partition },
-    ScanIndexForward: false,
+    ScanIndexForward: listing.newestFirst === false,
     Limit: page.limit + 1,
     ...(start && { ExclusiveStartKey: start }),
   });
   const kept = items.slice(0, page.limit);
   const last = kept.at(-1);
   return {
-    items: kept.map((item) => entityOf<T>(item) as T),
-    ...(items.length > page.limit && last && { nextCursor: encodeCursor(last, 'gsi2') }),
+    items: kept.map((item) => map(item) as T),
+    ...(items.length > page.limit && last && { nextCursor: encodeCursor(last, index) }),
   };
 };

@@ -2,7 +2,7 @@ import type { DesiredState, Session } from '../domain/entities.ts';
 import { allowedPredecessors } from '../domain/session-status.ts';
 import type { Page, PageRequest } from '../ports/page.ts';
 import type { SessionStore, SessionTransition } from '../ports/session-store.ts';
-import { queryGsi2Page } from './dynamodb-page.ts';
+import { queryPage } from './dynamodb-page.ts';
 import { type DynamoTable, entityOf, updateExpression } from './dynamodb-table.ts';
 
 const sessionKey = (sessionId: string) => ({ pk: `SESSION#${sessionId}` });
@@ -106,6 +106,10 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async listByTenant(tenantId: string, page: PageRequest): Promise<Page<Session>> {
-    return queryGsi2Page<Session>(this.table, tenantPartition(tenantId), 'SESSION#', page);
+    return queryPage<Session>(
+      this.table,
+      { index: 'gsi2', partition: tenantPartition(tenantId), pkPrefix: 'SESSION#' },
+      page,
+    );
   }
 }

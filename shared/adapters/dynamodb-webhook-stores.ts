@@ -6,7 +6,7 @@ import type {
   WebhookEndpoint,
   WebhookEndpointStore,
 } from '../ports/webhook-store.ts';
-import { decodeCursor, encodeCursor } from './dynamodb-page.ts';
+import { queryPage } from './dynamodb-page.ts';
 import { type DynamoTable, entityOf } from './dynamodb-table.ts';
 
 // The Webhooks table holds endpoints (`WEBHOOK#<id>`, listed per tenant through gsi1
@@ -124,23 +124,11 @@ export class DynamoDeliveryLog implements DeliveryLog {
   }
 
   async list(webhookId: string, page: PageRequest): Promise<Page<Delivery>> {
-    const partition = deliveriesPartition(webhookId);
-    const start =
-      page.cursor && decodeCursor(page.cursor, { gsi1pk: partition, pkPrefix: `DELIVERY#${webhookId}#` });
-    // One item more than asked tells whether another page exists, so the last page has no cursor.
-    const { items } = await this.table.query({
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :p',
-      ExpressionAttributeValues: { ':p': partition },
-      ScanIndexForward: false,
-      Limit: page.limit + 1,
-      ...(start && { ExclusiveStartKey: start }),
-    });
-    const kept = items.slice(0, page.limit);
-    const last = kept.at(-1);
-    return {
-      items: kept.map((item) => deliveryOf(item) as Delivery),
-      ...(items.length > page.limit && last && { nextCursor: encodeCursor(last) }),
-    };
+    return queryPage(
+      this.table,
+      { index: 'gsi1', partition: deliveriesPartition(webhookId), pkPrefix: `DELIVERY#${webhookId}#` },
+      page,
+      deliveryOf,
+    );
   }
 }
