@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2eStack, startE2eStack } from './testing/e2e-stack.ts';
+import { type E2eStack, startE2eStack, waitFor } from './testing/e2e-stack.ts';
 
 // Incoming media on the local stack (`npm start` with WHATSAPP=simulator): a contact's image and
 // voice note reach the tenant's conversation with their sha256, and GET /media/{id} serves both.
@@ -12,19 +12,6 @@ let key: string;
 const PHONE = '4915100000888';
 const CONTACT = '4915177777888';
 
-const waitFor = async <T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-};
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary JSON
 const json = async (path: string, init: RequestInit = {}): Promise<any> => {
   const res = await fetch(`${api}/whatsapp-qr${path}`, {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from './stand-ins/free-port.ts';
+import { waitFor } from './testing/e2e-stack.ts';
 
 // `npm start` and `npm run tenant` as a user runs them: a real process, a real port, a data folder.
 // The tests run in order on one data folder: start, Ctrl-C, restart, kill -9.
@@ -49,20 +50,6 @@ const startStack = async (port: number): Promise<Started> => {
     }),
   ]);
   return { ...started, line };
-};
-
-const waitFor = async <T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 };
 
 const alive = (pid: number) => {
