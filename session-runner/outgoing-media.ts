@@ -1,10 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { isIP } from 'node:net';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { AnyMediaMessageContent } from '@whiskeysockets/baileys';
-import { pinnedLookup, systemAddressResolver } from '#shared/adapters/node-webhook-sender.ts';
+import { pinnedRequest, systemAddressResolver } from '#shared/adapters/node-webhook-sender.ts';
 import type { MessageMedia } from '#shared/domain/media.ts';
 import {
   essenceOf,
@@ -98,23 +95,17 @@ export class OutgoingMedia {
       const code = vetted.code === 'URL_NOT_PUBLIC' ? 'MEDIA_URL_NOT_PUBLIC' : 'MEDIA_URL_INVALID';
       throw new OutgoingMediaError(code, vetted.reason, vetted.code === 'URL_NOT_RESOLVABLE');
     }
-    const { url, hostname, address } = vetted;
+    const { url, address } = vetted;
     const timeoutMs = this.options.timeoutMs ?? MEDIA_FETCH_TIMEOUT_MS;
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = send(
+      const req = pinnedRequest(
+        url,
+        address,
         {
           method: 'GET',
-          protocol: url.protocol,
-          hostname,
-          port: url.port || (url.protocol === 'https:' ? 443 : 80),
-          path: `${url.pathname}${url.search}`,
           headers: { 'user-agent': 'whatsapp-qr-gateway-media/1' },
-          agent: false,
-          lookup: pinnedLookup(address),
           timeout: timeoutMs,
-          ...(url.protocol === 'https:' && isIP(hostname) === 0 && { servername: hostname }),
-          ...(this.options.ca && { ca: this.options.ca }),
+          ca: this.options.ca,
         },
         resolve,
       );

@@ -1,5 +1,10 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { type ClientRequest, request as httpRequest, type RequestOptions } from 'node:http';
+import {
+  type ClientRequest,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { AddressResolver, ResolvedAddress } from '../ports/address-resolver.ts';
@@ -14,7 +19,7 @@ export const systemAddressResolver: AddressResolver = {
 };
 
 /** A lookup that answers only the vetted address: the name is never resolved a second time. */
-export const pinnedLookup =
+const pinnedLookup =
   (pinned: ResolvedAddress): LookupFunction =>
   (_hostname, options, callback) => {
     if (options.all) {
@@ -27,36 +32,46 @@ export const pinnedLookup =
   };
 
 /**
- * POSTs webhooks with Node's http/https: the connection goes to the vetted address while the URL's
- * host name stays the Host header and the TLS server name (so the certificate is checked against
- * the name). No redirects are followed, no connection is reused, and the response body is never
- * read: the status is all that is kept. The whole exchange is bounded by `timeoutMs`.
+ * A request to a vetted URL with Node's http/https: the connection goes to the vetted address while
+ * the URL's host name stays the Host header and the TLS server name (so the certificate is checked
+ * against the name); no connection is reused and no redirect followed. `ca`: trusted roots instead
+ * of Node's (tests with a certificate of their own).
+ */
+export const pinnedRequest = (
+  url: URL,
+  address: ResolvedAddress,
+  options: Pick<RequestOptions, 'method' | 'headers' | 'timeout'> & { ca?: string },
+  onResponse: (res: IncomingMessage) => void,
+): ClientRequest => {
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const { ca, ...rest } = options;
+  return send(
+    {
+      ...rest,
+      protocol: url.protocol,
+      hostname,
+      port: url.port || (url.protocol === 'https:' ? 443 : 80),
+      path: `${url.pathname}${url.search}`,
+      agent: false,
+      lookup: pinnedLookup(address),
+      // SNI must be a name, never an IP literal.
+      ...(url.protocol === 'https:' && isIP(hostname) === 0 && { servername: hostname }),
+      ...(ca && { ca }),
+    },
+    onResponse,
+  );
+};
+
+/**
+ * POSTs webhooks to the vetted address ({@link pinnedRequest}). The response body is never read:
+ * the status is all that is kept. The whole exchange is bounded by `timeoutMs`.
  */
 export class NodeWebhookSender implements WebhookSender {
   /** `ca`: trusted roots instead of Node's (tests with a certificate of their own). */
   constructor(private readonly options: { ca?: string } = {}) {}
 
   send(req: WebhookRequest): Promise<WebhookResponse> {
-    const { url } = req;
-    const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const options: RequestOptions & { servername?: string } = {
-      method: 'POST',
-      protocol: url.protocol,
-      hostname,
-      port: url.port || (url.protocol === 'https:' ? 443 : 80),
-      path: `${url.pathname}${url.search}`,
-      headers: {
-        ...req.headers,
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(req.body)),
-        'user-agent': 'whatsapp-qr-gateway-webhooks/1',
-      },
-      agent: false,
-      lookup: pinnedLookup(req.address),
-      // SNI must be a name, never an IP literal.
-      ...(url.protocol === 'https:' && isIP(hostname) === 0 && { servername: hostname }),
-      ...(this.options.ca && { ca: this.options.ca }),
-    };
     return new Promise<WebhookResponse>((resolve) => {
       let settled = false;
       let client: ClientRequest | undefined;
@@ -71,12 +86,22 @@ export class NodeWebhookSender implements WebhookSender {
         () => finish({ error: `no answer within ${req.timeoutMs} ms` }),
         req.timeoutMs,
       );
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      client = send(options, (res) => {
-        const status = res.statusCode ?? 0;
-        res.destroy(); // the body is never read, so it can never be logged
-        finish({ status });
-      });
+      const headers = {
+        ...req.headers,
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(req.body)),
+        'user-agent': 'whatsapp-qr-gateway-webhooks/1',
+      };
+      client = pinnedRequest(
+        req.url,
+        req.address,
+        { method: 'POST', headers, ca: this.options.ca },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          res.destroy(); // the body is never read, so it can never be logged
+          finish({ status });
+        },
+      );
       client.on('error', (error: NodeJS.ErrnoException) =>
         finish({ error: `request failed: ${error.code ?? error.message}` }),
       );
