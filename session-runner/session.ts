@@ -206,25 +206,20 @@ export class WhatsAppSession {
         break;
       } catch (error) {
         file?.close();
-        if (error instanceof OutgoingMediaError) {
-          if (attempt < retry.attempts && error.transient) {
-            await this.sleep(retry.baseMs * 2 ** (attempt - 1));
-            continue;
-          }
-          this.warn(`file not sent (${error.code})`, error);
-          await this.recordOutcome(command.messageId, { status: 'FAILED', error: error.code });
-          return 'failed';
-        }
-        if (!this.connected || sock !== this.sock) {
+        // A file that could not be opened says so itself; anything else is WhatsApp's or the socket's.
+        const fileError = error instanceof OutgoingMediaError ? error : undefined;
+        if (!fileError && (!this.connected || sock !== this.sock)) {
           // The socket went: the next attempt (after a reconnect) claims it again at once.
           await this.ctx.messages.releaseSend(command.messageId, holder).catch(() => undefined);
           return 'not_connected';
         }
-        if (attempt < retry.attempts && isTransientSendError(error)) {
+        if (attempt < retry.attempts && (fileError ? fileError.transient : isTransientSendError(error))) {
           await this.sleep(retry.baseMs * 2 ** (attempt - 1));
           continue;
         }
-        const reason = error instanceof Error ? error.message.slice(0, 200) : 'SEND_FAILED';
+        if (fileError) this.warn(`file not sent (${fileError.code})`, fileError);
+        const reason =
+          fileError?.code ?? (error instanceof Error ? error.message.slice(0, 200) : 'SEND_FAILED');
         await this.recordOutcome(command.messageId, { status: 'FAILED', error: reason });
         return 'failed';
       }
