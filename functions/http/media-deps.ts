@@ -9,12 +9,19 @@ import type { RouteDefinition } from './routes.ts';
 
 let store: MediaStore | undefined;
 
-const mediaConfig = (route: RouteDefinition) =>
-  loadConfig(routeEnv(route)) as {
-    AUTH_STATE_BUCKET: string;
-    S3_ENDPOINT?: string;
-    WEBHOOK_ALLOW_LOOPBACK?: boolean;
-  };
+type MediaConfig = { AUTH_STATE_BUCKET: string; S3_ENDPOINT?: string; WEBHOOK_ALLOW_LOOPBACK?: boolean };
+/** Per route: the local API serves every route in one process, each with its own environment. */
+const configs = new Map<string, MediaConfig>();
+
+/** The route's configuration, read once per container (not on every request). */
+const mediaConfig = (route: RouteDefinition): MediaConfig => {
+  let config = configs.get(route.id);
+  if (!config) {
+    config = loadConfig(routeEnv(route)) as MediaConfig;
+    configs.set(route.id, config);
+  }
+  return config;
+};
 
 /** The media store of a route that declares `media` access, built on its first call. */
 export const mediaStoreOf = (route: RouteDefinition): MediaStore => {
