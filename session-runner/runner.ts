@@ -23,7 +23,7 @@ import { OutgoingMedia } from './outgoing-media.ts';
 import { SendSweeper } from './send-sweeper.ts';
 import type { SessionContext } from './session.ts';
 import { Supervisor } from './supervisor.ts';
-import { mediaSourceFor } from './whatsapp-media.ts';
+import { type MediaSource, mediaSourceFor } from './whatsapp-media.ts';
 
 /** The process around the runner; injected so that shutdown is testable without a real process. */
 export interface RunnerProcess {
@@ -71,7 +71,8 @@ export const startRunner = async (
   const objects = new S3ObjectStore(clients.s3, config.AUTH_STATE_BUCKET);
   // The tenants' files: under media/<tenantId>/ of the same bucket (its KMS key, a retention rule).
   const mediaStore = new S3MediaStore(clients.s3, config.AUTH_STATE_BUCKET);
-  const socketOverrides = socketSettings(config, options.socketOverrides);
+  const mediaSource = mediaSourceFor(config.WHATSAPP_WS_URL, config.WHATSAPP_SIMULATOR_MEDIA_CA);
+  const socketOverrides = socketSettings(mediaSource, options.socketOverrides);
   const timers = {
     setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
     clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
@@ -127,7 +128,7 @@ export const startRunner = async (
       // Files go to the auth-state bucket under media/<tenantId>/ (its KMS key, a retention rule).
       incomingMedia: new IncomingMedia({
         store: mediaStore,
-        source: mediaSourceFor(config.WHATSAPP_WS_URL, config.WHATSAPP_SIMULATOR_MEDIA_CA),
+        source: mediaSource,
         logger,
         timers,
       }),
@@ -186,10 +187,9 @@ export const startRunner = async (
  * simulator's media CA for Baileys' uploads (only for a loopback WhatsApp URL, as downloads).
  */
 const socketSettings = (
-  config: RunnerConfig,
+  source: MediaSource,
   overrides: SessionContext['socketOverrides'],
 ): SessionContext['socketOverrides'] => {
-  const source = mediaSourceFor(config.WHATSAPP_WS_URL, config.WHATSAPP_SIMULATOR_MEDIA_CA);
   if (!source.simulatorCa) return overrides;
   return { fetchAgent: new Agent({ ca: source.simulatorCa }), ...overrides };
 };
