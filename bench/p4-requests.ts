@@ -23,6 +23,9 @@ const snapshot = (b: BenchStack): Counts => {
   add('dynamodbItems', b.counters.dynamodb.items());
   add('sqs', b.counters.sqs.counts());
   add('s3', b.counters.s3.counts());
+  // Which call is which, printed with the progress (not summed into any figure).
+  add('call dynamodb', b.counters.dynamodb.details());
+  add('call s3', b.counters.s3.details());
   return out;
 };
 
@@ -33,9 +36,17 @@ const minus = (a: Counts, b: Counts): Counts =>
 
 const nonZero = (c: Counts) =>
   Object.entries(c)
-    .filter(([, v]) => v !== 0)
+    .filter(([k, v]) => v !== 0 && !k.startsWith('call '))
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
+
+/** The window's calls, one a line, most frequent first (idle ones included). */
+const callsOf = (c: Counts) =>
+  Object.entries(c)
+    .filter(([k, v]) => v !== 0 && k.startsWith('call '))
+    .sort(([, a], [, b]) => b - a)
+    .map(([k, v]) => `\n  ${v}× ${k.slice(5).replace('.', ' ')}`)
+    .join('');
 
 /**
  * Requests per message from a window's counts, less what the idle system does in as long (lease
@@ -95,6 +106,7 @@ export const p4Requests = async (b: BenchStack, size: P4Size, progress: (line: s
     const idle = minus(snapshot(b), idleStart);
     const idlePerMs = Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, v / idleMs]));
     progress(`p4: idle for ${Math.round(idleMs / 1000)} s, counted: ${nonZero(idle)}`);
+    progress(`p4: idle calls: ${callsOf(idle)}`);
 
     // At the contact, then (receipts included) DELIVERED in storage; on a loaded machine a few may
     // stay SENT, which is reported, not waited on for ever.
@@ -124,6 +136,7 @@ export const p4Requests = async (b: BenchStack, size: P4Size, progress: (line: s
     let window = minus(snapshot(b), start);
     const perOutbound = perMessage(window, idlePerMs, Date.now() - t, size.outbound);
     progress(`p4: ${size.outbound} outbound, counted: ${nonZero(window)}`);
+    progress(`p4: outbound calls: ${callsOf(window)}`);
 
     start = snapshot(b);
     t = Date.now();
@@ -139,6 +152,7 @@ export const p4Requests = async (b: BenchStack, size: P4Size, progress: (line: s
     window = minus(snapshot(b), start);
     const perInbound = perMessage(window, idlePerMs, Date.now() - t, size.inbound);
     progress(`p4: ${size.inbound} inbound, counted: ${nonZero(window)}`);
+    progress(`p4: inbound calls: ${callsOf(window)}`);
     const { dynamodbReadUnits: _r, dynamodbWriteUnits: _w, ...outbound } = perOutbound;
     const { dynamodbReadUnits: _ri, dynamodbWriteUnits: _wi, ...inbound } = perInbound;
     return {

@@ -58,9 +58,12 @@ describe('provisionTables', () => {
     const env = await provisionTables(dynamo, prefix);
     expect(env.MESSAGES_TABLE).toBe(name);
     const described = await dynamo.send(new DescribeTableCommand({ TableName: name }));
-    expect(described.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual(['gsi1', 'gsi2']);
+    const indexes = described.Table?.GlobalSecondaryIndexes ?? [];
+    expect(indexes.map((i) => i.IndexName).sort()).toEqual(['gsi1', 'gsi2', 'gsi3']);
     // Built before provisioning returns: DynamoDB Local fails writes while an index is created.
-    expect(described.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexStatus)).toEqual(['ACTIVE', 'ACTIVE']);
+    expect(indexes.map((i) => i.IndexStatus)).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE']);
+    // gsi3 (sends by WhatsApp id) holds keys only, as declared.
+    expect(indexes.find((i) => i.IndexName === 'gsi3')?.Projection?.ProjectionType).toBe('KEYS_ONLY');
     // And the sweeper's query works on it.
     const messages = new DynamoMessageStore(new DynamoTable(clients.dynamo, name));
     const message = aMessage();

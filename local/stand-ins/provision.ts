@@ -46,6 +46,7 @@ const indexSchema = (index: IndexDefinition) => ({
     { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
     { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
   ],
+  Projection: { ProjectionType: index.projection ?? 'ALL' },
 });
 
 /** Waits until a new index is built: DynamoDB Local fails writes to the table meanwhile. */
@@ -80,7 +81,6 @@ const createTable = async (dynamo: DynamoDBClient, name: string, table: TableDef
         ...(table.indexes.length > 0 && {
           GlobalSecondaryIndexes: table.indexes.map((index) => ({
             ...indexSchema(index),
-            Projection: { ProjectionType: 'ALL' },
           })),
         }),
         ...(STREAMED.has(table.id) && { StreamSpecification: STREAM }),
@@ -103,9 +103,7 @@ const createTable = async (dynamo: DynamoDBClient, name: string, table: TableDef
             AttributeName: a,
             AttributeType: 'S',
           })),
-          GlobalSecondaryIndexUpdates: [
-            { Create: { ...indexSchema(index), Projection: { ProjectionType: 'ALL' } } },
-          ],
+          GlobalSecondaryIndexUpdates: [{ Create: indexSchema(index) }],
         }),
       );
       await indexesActive(dynamo, name);

@@ -12,16 +12,23 @@ import type {
 import type { Page, PageRequest } from '../ports/page.ts';
 import { queryPage } from './dynamodb-page.ts';
 import { type DynamoTable, entityOf, updateExpression } from './dynamodb-table.ts';
-import { GSI2 } from './table-definitions.ts';
+import { GSI2, GSI3 } from './table-definitions.ts';
 
 const messageKey = (messageId: string) => ({ pk: `MESSAGE#${messageId}` });
 const conversationPartition = (conversationId: string) => `CONV#${conversationId}`;
 /** gsi2 (sparse): a session's sends while QUEUED; a final status removes the keys. */
 const queuedPartition = (sessionId: string) => `QUEUED#${sessionId}`;
-/** The WhatsApp id of one of our sends → its messageId, per session (ids are only unique per account). */
-const waIdKey = (sessionId: string, waMessageId: string) => ({ pk: `WAMSG#${sessionId}#${waMessageId}` });
-/** Read receipts can come weeks later; the mapping then expires by itself (TTL). */
-const WA_ID_RETENTION_SECONDS = 60 * 86_400;
+/** gsi3 (sparse, keys only): a claimed send by its WhatsApp id, per session (ids are only unique per account). */
+const waIdPartition = (sessionId: string) => `WAID#${sessionId}`;
+/**
+ * The link item a send claimed before gsi3 got (WhatsApp id → messageId, expiring 60 days after its
+ * claim): only read now, for receipts and retry requests of those sends.
+ */
+const legacyWaIdKey = (sessionId: string, waMessageId: string) => ({
+  pk: `WAMSG#${sessionId}#${waMessageId}`,
+});
+/** WhatsApp ids this process claimed, remembered for their receipts (about 1 MB at most). */
+const RECENT_CLAIMS = 10_000;
 
 /** The stored item of a message (also written inside the conversation store's transaction). */
 export const messageItem = (message: Message): Record<string, unknown> => ({
@@ -49,6 +56,8 @@ const messageOf = (item: Record<string, unknown> | undefined): Message | undefin
     resentAt: _ra,
     gsi2pk: _g1,
     gsi2sk: _g2,
+    gsi3pk: _g3,
+    gsi3sk: _g4,
     ...message
   } = entity;
   return message as unknown as Message;
@@ -59,6 +68,12 @@ const FENCE_OK = '(attribute_not_exists(fence) OR fence <= :fence)';
 
 /** Messages by id; those in a conversation are also listed by time through gsi1 (`CONV#id`). */
 export class DynamoMessageStore implements MessageStore {
+  /**
+   * `session#waId` → messageId of the sends this process claimed: their receipts (which come within
+   * seconds, possibly before gsi3, an eventually consistent index, has the claim) need no lookup.
+   */
+  private readonly recentClaims = new Map<string, string>();
+
   constructor(private readonly table: DynamoTable) {}
 
   async get(messageId: string): Promise<Message | undefined> {
@@ -120,7 +135,10 @@ export class DynamoMessageStore implements MessageStore {
 
   async claimSend(messageId: string, claim: SendClaim): Promise<ClaimOutcome> {
     const claimed = await this.table.update(messageKey(messageId), {
-      UpdateExpression: 'SET fence = :fence, claimedBy = :runner, claimedAt = :now, waMessageId = :wa',
+      // The WhatsApp id goes into gsi3 with the claim, before anything goes out: receipts and retry
+      // requests find the message after a restart (no second write, as the link item was).
+      UpdateExpression:
+        'SET fence = :fence, claimedBy = :runner, claimedAt = :now, waMessageId = :wa, gsi3pk = :wapk, gsi3sk = :wa',
       ConditionExpression: [
         'attribute_exists(pk) AND #status = :queued AND sessionId = :sid AND tenantId = :tid',
         // Never from a newer owner; from an older one always; from our own fence only when the
@@ -134,6 +152,7 @@ export class DynamoMessageStore implements MessageStore {
         ':runner': claim.runnerId,
         ':now': claim.now,
         ':wa': claim.waMessageId,
+        ':wapk': waIdPartition(claim.sessionId),
         ':queued': 'QUEUED',
         ':sid': claim.sessionId,
         ':tid': claim.tenantId,
@@ -141,12 +160,7 @@ export class DynamoMessageStore implements MessageStore {
       },
     });
     if (claimed) {
-      // Before anything goes out: receipts and retry requests must find the message after a restart.
-      await this.table.put({
-        ...waIdKey(claim.sessionId, claim.waMessageId),
-        messageId,
-        ttl: Math.floor(Date.parse(claim.now) / 1000) + WA_ID_RETENTION_SECONDS,
-      });
+      this.remember(claim.sessionId, claim.waMessageId, messageId);
       return { kind: 'claimed', message: messageOf(claimed) as Message };
     }
     const message = await this.get(messageId);
@@ -246,9 +260,35 @@ export class DynamoMessageStore implements MessageStore {
   }
 
   async findByWaMessageId(sessionId: string, waMessageId: string): Promise<Message | undefined> {
-    const link = await this.table.get<{ messageId?: string }>(waIdKey(sessionId, waMessageId));
-    const message = link?.messageId ? await this.get(link.messageId) : undefined;
-    return message?.sessionId === sessionId ? message : undefined;
+    const messageId =
+      this.recentClaims.get(`${sessionId}#${waMessageId}`) ??
+      (await this.indexedSend(sessionId, waMessageId)) ??
+      (await this.table.get<{ messageId?: string }>(legacyWaIdKey(sessionId, waMessageId)))?.messageId;
+    const message = messageId ? await this.get(messageId) : undefined;
+    return message?.sessionId === sessionId && message.waMessageId === waMessageId ? message : undefined;
+  }
+
+  /** The messageId gsi3 lists under the WhatsApp id (the item itself is read strongly consistent). */
+  private async indexedSend(sessionId: string, waMessageId: string): Promise<string | undefined> {
+    const { items } = await this.table.query({
+      IndexName: GSI3,
+      KeyConditionExpression: 'gsi3pk = :p AND gsi3sk = :wa',
+      ExpressionAttributeValues: { ':p': waIdPartition(sessionId), ':wa': waMessageId },
+      Limit: 1,
+    });
+    const pk = items[0]?.pk;
+    return typeof pk === 'string' ? pk.slice('MESSAGE#'.length) : undefined;
+  }
+
+  private remember(sessionId: string, waMessageId: string, messageId: string): void {
+    const key = `${sessionId}#${waMessageId}`;
+    this.recentClaims.delete(key);
+    this.recentClaims.set(key, messageId);
+    // Oldest first out: a Map iterates in insertion order.
+    if (this.recentClaims.size > RECENT_CLAIMS) {
+      const oldest = this.recentClaims.keys().next().value;
+      if (oldest !== undefined) this.recentClaims.delete(oldest);
+    }
   }
 
   async listByConversation(

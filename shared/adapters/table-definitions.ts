@@ -6,6 +6,8 @@ export interface IndexDefinition {
   name: string;
   partitionKey: string;
   sortKey: string;
+  /** What the index copies of an item: all of it (default), or its keys only (a lookup that reads the item). */
+  projection?: 'ALL' | 'KEYS_ONLY';
 }
 
 export interface TableDefinition {
@@ -23,6 +25,8 @@ export interface TableDefinition {
 export const GSI1 = 'gsi1';
 /** Sparse: only items that carry its keys are in it (the messages table: sends still QUEUED). */
 export const GSI2 = 'gsi2';
+/** Keys only, sparse: the messages table's sends by WhatsApp id (`WAID#session` / waMessageId). */
+export const GSI3 = 'gsi3';
 export const TTL_ATTRIBUTE = 'ttl';
 
 export const TABLES = {
@@ -42,9 +46,11 @@ export const TABLES = {
     ],
   },
   /**
-   * Messages (by conversation and time through gsi1), conversations (by session and last activity),
-   * and the WhatsApp ids of our sends (`WAMSG#session#waId` → messageId, expiring by TTL).
+   * Messages (by conversation and time through gsi1) and conversations (by session and last activity).
    * gsi2 lists a session's sends still QUEUED by creation time (`QUEUED#session`), for the sweeper.
+   * gsi3 finds a claimed send by its WhatsApp id (`WAID#session` / waMessageId), keys only: the
+   * claim sets its keys once, so a status write never touches it. Sends claimed before gsi3 have a
+   * link item instead (`WAMSG#session#waId` → messageId, expiring by TTL 60 days after the claim).
    */
   messages: {
     id: 'Messages',
@@ -54,6 +60,7 @@ export const TABLES = {
     indexes: [
       { name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
       { name: GSI2, partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+      { name: GSI3, partitionKey: 'gsi3pk', sortKey: 'gsi3sk', projection: 'KEYS_ONLY' },
     ],
   },
   /** Daily usage counters per tenant (`TENANT#id` / `DAY#YYYY-MM-DD`). */
@@ -70,14 +77,18 @@ export const TABLES = {
   leases: { id: 'Leases', envKey: 'LEASES_TABLE', partitionKey: 'pk', indexes: [] },
   /**
    * Webhook endpoints (`WEBHOOK#id`, per tenant through gsi1) and their deliveries
-   * (`DELIVERY#webhookId#eventId`, per endpoint newest first through gsi1, expiring by TTL).
+   * (`DELIVERY#webhookId#eventId`, per endpoint newest first through gsi1, expiring by TTL);
+   * gsi2 lists the pending deliveries of one endpoint and session by event time (`PENDING#…`).
    */
   webhooks: {
     id: 'Webhooks',
     envKey: 'WEBHOOKS_TABLE',
     partitionKey: 'pk',
     ttlAttribute: TTL_ATTRIBUTE,
-    indexes: [{ name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+    indexes: [
+      { name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+      { name: GSI2, partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    ],
   },
 } as const satisfies Record<string, TableDefinition>;
 
