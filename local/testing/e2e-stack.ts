@@ -102,6 +102,9 @@ const startOnce = async (options: E2eStackOptions): Promise<E2eStack> => {
       WHATSAPP: 'simulator',
       SIMULATOR_PORT: '0',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
+      // The runner's command receive waits 1 s instead of 20 s: a stopping runner lets its current
+      // long poll end before it exits (command-consumer.ts), which made every stop() take ~20 s.
+      COMMAND_WAIT_SECONDS: '1',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
