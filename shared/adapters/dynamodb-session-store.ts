@@ -81,17 +81,32 @@ export class DynamoSessionStore implements SessionStore {
     fence: number,
     now: string,
     listing?: Pick<Session, 'tenantId' | 'createdAt'>,
+    reconnecting?: boolean,
   ): Promise<boolean> {
     const listed = listing && {
       ':g2pk': tenantPartition(listing.tenantId),
       ':g2sk': `${listing.createdAt}#${sessionId}`,
     };
+    const stamp = `SET runnerSeenAt = :now, fence = :fence${
+      listed ? ', gsi2pk = if_not_exists(gsi2pk, :g2pk), gsi2sk = if_not_exists(gsi2sk, :g2sk)' : ''
+    }`;
+    const condition = `attribute_exists(pk) AND ${FENCE_OK}`;
+    const values = { ':now': now, ':fence': fence, ...listed };
+    if (reconnecting) {
+      // One write in the usual case; only a session that left CONNECTED meanwhile costs a second,
+      // plain stamp (an update cannot set the status on a condition of its own).
+      const shown = await this.table.update(sessionKey(sessionId), {
+        UpdateExpression: `${stamp}, #status = :connecting, updatedAt = :now`,
+        ConditionExpression: `${condition} AND #status = :connected`,
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ...values, ':connecting': 'CONNECTING', ':connected': 'CONNECTED' },
+      });
+      if (shown) return true;
+    }
     const updated = await this.table.update(sessionKey(sessionId), {
-      UpdateExpression: `SET runnerSeenAt = :now, fence = :fence${
-        listed ? ', gsi2pk = if_not_exists(gsi2pk, :g2pk), gsi2sk = if_not_exists(gsi2sk, :g2sk)' : ''
-      }`,
-      ConditionExpression: `attribute_exists(pk) AND ${FENCE_OK}`,
-      ExpressionAttributeValues: { ':now': now, ':fence': fence, ...listed },
+      UpdateExpression: stamp,
+      ConditionExpression: condition,
+      ExpressionAttributeValues: values,
     });
     return updated !== undefined;
   }

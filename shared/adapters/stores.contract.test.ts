@@ -311,6 +311,29 @@ describe.each([
       expect((await s.sessions.get(session.sessionId))?.fence).toBe(6);
     });
 
+    it('shows a session still CONNECTED as CONNECTING when a new owner stamps it reconnecting, in that stamp', async () => {
+      const connected = aSession({ status: 'CONNECTED', fence: 1, connectedAt: NOW });
+      const qr = aSession({ status: 'QR_READY', fence: 1 });
+      for (const session of [connected, qr]) await s.sessions.create(session);
+      expect(await s.sessions.touch(connected.sessionId, 2, LATER, connected, true)).toBe(true);
+      expect(await s.sessions.get(connected.sessionId)).toMatchObject({
+        status: 'CONNECTING',
+        fence: 2,
+        runnerSeenAt: LATER,
+        updatedAt: LATER,
+        connectedAt: NOW,
+      });
+      // No longer CONNECTED: only stamped, its status left as it is.
+      expect(await s.sessions.touch(qr.sessionId, 2, LATER, qr, true)).toBe(true);
+      expect(await s.sessions.get(qr.sessionId)).toMatchObject({ status: 'QR_READY', fence: 2 });
+      // An older grant changes nothing.
+      expect(await s.sessions.touch(connected.sessionId, 1, LATER, connected, true)).toBe(false);
+      // A heartbeat never touches the status.
+      await s.sessions.transition(connected.sessionId, { to: 'CONNECTED', fence: 2, now: LATER });
+      expect(await s.sessions.touch(connected.sessionId, 2, LATER)).toBe(true);
+      expect((await s.sessions.get(connected.sessionId))?.status).toBe('CONNECTED');
+    });
+
     it('sets the desired state of existing sessions only', async () => {
       const session = aSession();
       await s.sessions.create(session);

@@ -33,13 +33,16 @@ export interface SessionStore {
   /**
    * Marks the session as seen by its runner (heartbeat), fenced like `transition`. With `listing`
    * (the runner stamping a shard it took over), a session stored before the per-tenant listing
-   * existed joins it in the same write.
+   * existed joins it in the same write. With `reconnecting` (a new owner stamping a session it has
+   * not reopened yet), a session still CONNECTED (the previous owner's socket) becomes CONNECTING in
+   * that same write; one no longer CONNECTED is only stamped.
    */
   touch(
     sessionId: string,
     fence: number,
     now: string,
     listing?: Pick<Session, 'tenantId' | 'createdAt'>,
+    reconnecting?: boolean,
   ): Promise<boolean>;
   /** Every session of a shard (the runner's work list). */
   listByShard(shard: number): Promise<Session[]>;

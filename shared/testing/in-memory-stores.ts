@@ -162,10 +162,18 @@ export class InMemorySessionStore implements SessionStore {
     this.items.set(sessionId, next);
     return copy(next);
   }
-  async touch(sessionId: string, fence: number, now: string): Promise<boolean> {
+  async touch(
+    sessionId: string,
+    fence: number,
+    now: string,
+    _listing?: Pick<Session, 'tenantId' | 'createdAt'>,
+    reconnecting?: boolean,
+  ): Promise<boolean> {
     const session = this.items.get(sessionId);
     if (!session || !this.fenceOk(session, fence)) return false;
     Object.assign(session, { runnerSeenAt: now, fence });
+    if (reconnecting && session.status === 'CONNECTED')
+      Object.assign(session, { status: 'CONNECTING', updatedAt: now });
     return true;
   }
   async listByShard(shard: number): Promise<Session[]> {
