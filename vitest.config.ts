@@ -3,6 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
 import { integrationTestFiles } from './local/stand-ins/test-projects.ts';
+import { LongestFirstSequencer } from './local/stand-ins/test-sequencer.ts';
 
 // Every test process talks only to loopback stand-ins, whatever the caller's shell holds (a DevOps
 // user of a CDK project has AWS credentials, a profile and a region exported). Set here, in the main
@@ -46,6 +47,9 @@ export default defineConfig({
     // The teardown synthesizes the CDK app for the IAM conformance check.
     teardownTimeout: 120_000,
     pool: 'forks',
+    // The known slow integration files first, longest first, so the two lanes end together (a clean
+    // clone has no durations cached and vitest would run the largest files first).
+    sequence: { sequencer: LongestFirstSequencer },
     // `npm test` runs both; `npm run test:unit` runs the unit project alone (no stand-ins).
     projects: [
       {
