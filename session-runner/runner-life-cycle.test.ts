@@ -14,9 +14,11 @@ import { type SessionContext, WhatsAppSession } from './session.ts';
 import { Supervisor, type SupervisorOptions } from './supervisor.ts';
 import { waMessageIdFor } from './wa-message-id.ts';
 
-// The runner's life cycle on fake timers: the lease loop (renewal, loss at the safety margin, a hung
-// call), draining, a send waiting for its session, and reconnect backoff. Baileys is replaced by a
-// fake socket the test opens and closes; the command queue by a double; the stores by the fakes.
+// The runner's life cycle on fake timers, wired together: a lease loss halting the sockets, the
+// heartbeat, draining, reconnect backoff, the send sweeper. Baileys is replaced by a fake socket the
+// test opens and closes; the command queue by a double; the stores by the fakes. The lease keeper
+// and the shard's sessions (send-wait, drain, loss) have their own unit tests (lease-keeper.test.ts,
+// shard-sessions.test.ts).
 
 interface FakeSocket {
   ev: EventEmitter;
@@ -128,6 +130,7 @@ const setup = (
     sendWaitMs?: number;
     leaseMs?: number;
     leaseCallTimeoutMs?: number;
+    heartbeatMs?: number;
     sweepSends?: SupervisorOptions['sweepSends'];
   } = {},
 ) => {
@@ -149,7 +152,7 @@ const setup = (
     leaseDurationMs: o.leaseMs ?? LEASE_MS,
     staggerMs: 0,
     // The silence watchdog is not under test: fake sockets send no frames.
-    heartbeatMs: 3_600_000,
+    heartbeatMs: o.heartbeatMs ?? 3_600_000,
     receiveWaitSeconds: 0,
     ...(o.sendWaitMs !== undefined && { sendWaitMs: o.sendWaitMs }),
     ...(o.leaseCallTimeoutMs !== undefined && { leaseCallTimeoutMs: o.leaseCallTimeoutMs }),
@@ -214,24 +217,7 @@ const setup = (
   };
 };
 
-describe('the lease loop', () => {
-  it('renews the lease every third of its duration and keeps the shard under the same fence', async () => {
-    const { leases, metrics, shard, startAndResume } = setup();
-    let renewals = 0;
-    const renew = leases.renew.bind(leases);
-    leases.renew = (...args) => {
-      renewals++;
-      return renew(...args);
-    };
-    await startAndResume();
-    await vi.advanceTimersByTimeAsync(5 * LEASE_MS);
-    expect(renewals).toBe(15);
-    expect(shard()).toMatchObject({ fence: 1, sessions: 1 });
-    expect((await leases.get(0))?.expiresAt).toBeGreaterThan(Date.now() + LEASE_MS / 2);
-    expect(metrics).not.toContain('LeaseLost');
-    expect(sockets[0]?.ended).toBe(false);
-  });
-
+describe('a lease loss in the runner (the lease keeper itself: lease-keeper.test.ts)', () => {
   it("halts the shard's sockets at the safety margin before expiry when renewals keep failing, writing nothing", async () => {
     const { leases, sessions, records, metrics, shard, startAndResume, openSocket } = setup();
     await startAndResume();
@@ -255,122 +241,20 @@ describe('the lease loop', () => {
     expect(shard().fence).toBe(2);
   });
 
-  it('gives up a hung renewal after its bound and renews again at once, keeping the shard', async () => {
-    const { leases, metrics, shard, startAndResume } = setup({ leaseCallTimeoutMs: 2_000 });
+  it('beats every heartbeatMs on the injected timers: the metric and runnerSeenAt of each session', async () => {
+    const { sessions, records, metrics, startAndResume } = setup({ sessions: 2, heartbeatMs: 10_000 });
     await startAndResume();
-    let calls = 0;
-    const renew = leases.renew.bind(leases);
-    leases.renew = (...args) => (++calls === 1 ? new Promise(() => undefined) : renew(...args));
-    const acquiredAt = Date.now() - 10; // startAndResume let 10 ms pass
-    await vi.advanceTimersByTimeAsync(acquiredAt + LEASE_MS / 3 - Date.now()); // the hung call starts
-    expect(calls).toBe(1);
-    await vi.advanceTimersByTimeAsync(2_000 - 1);
-    expect(calls).toBe(1);
-    await vi.advanceTimersByTimeAsync(1); // given up
-    await vi.advanceTimersByTimeAsync(1); // the next renewal goes out at once, not a third later
-    expect(calls).toBe(2);
-    await vi.advanceTimersByTimeAsync(3 * LEASE_MS);
-    expect(calls).toBeGreaterThan(5);
-    expect(shard()).toMatchObject({ fence: 1, sessions: 1 });
-    expect(metrics).not.toContain('LeaseLost');
-  });
-
-  it('keeps the shard through one renewal that hangs for the whole default bound (a third of the lease)', async () => {
-    const { leases, metrics, shard, startAndResume } = setup();
-    await startAndResume();
-    let calls = 0;
-    const renew = leases.renew.bind(leases);
-    leases.renew = (...args) => (++calls === 1 ? new Promise(() => undefined) : renew(...args));
-    await vi.advanceTimersByTimeAsync(3 * LEASE_MS);
-    expect(calls).toBeGreaterThan(5);
-    expect(metrics).not.toContain('LeaseLost');
-    expect(shard()).toMatchObject({ fence: 1, sessions: 1 });
-    expect(sockets[0]?.ended).toBe(false);
-  });
-});
-
-describe('the lease loop through a short DynamoDB outage (r4: 4 s, 10 s lease)', () => {
-  const SHORT_LEASE_MS = 10_000;
-  /** Renewals that start in [from, from + ms) fail at once, or hang for good (a dead connection). */
-  const outage = (leases: InMemoryLeaseStore, from: number, ms: number, mode: 'fail' | 'hang') => {
-    const renew = leases.renew.bind(leases);
-    const calls: number[] = [];
-    leases.renew = (...args) => {
-      calls.push(Date.now());
-      if (Date.now() < from || Date.now() >= from + ms) return renew(...args);
-      return mode === 'hang' ? new Promise(() => undefined) : Promise.reject(new Error('ECONNRESET'));
-    };
-    return calls;
-  };
-  // Phases of the outage after a renewal: the worst ones end shortly before the safety margin.
-  const cases = [0, 500, 1000, 1500, 2000, 2500, 2800, 3000, 3200].flatMap((phase) => [
-    { mode: 'hang' as const, ms: 4_000, phase },
-    { mode: 'fail' as const, ms: 4_900, phase },
-  ]);
-
-  it.each(cases)(
-    'keeps the shard when renewals $mode for $ms ms starting $phase ms after a renewal',
-    async ({ mode, ms, phase }) => {
-      const { leases, metrics, shard, startAndResume, openSocket } = setup({ leaseMs: SHORT_LEASE_MS });
-      await startAndResume();
-      await openSocket(0);
-      const acquiredAt = Date.now() - 10; // startAndResume let 10 ms pass
-      const from = acquiredAt + SHORT_LEASE_MS / 3 + phase;
-      const calls = outage(leases, from, ms, mode);
-      await vi.advanceTimersByTimeAsync(from + ms + 2 * SHORT_LEASE_MS - Date.now());
-      expect(calls.some((t) => t >= from && t < from + ms)).toBe(true); // the outage was met
-      expect(metrics).not.toContain('LeaseLost');
-      expect(shard()).toMatchObject({ fence: 1, sessions: 1 });
-      expect(sockets[0]?.ended).toBe(false);
-      expect((await leases.get(0))?.expiresAt).toBeGreaterThan(Date.now() + SHORT_LEASE_MS / 2);
-    },
-  );
-
-  it('still halts the sockets at the margin when renewals hang for good, before the lease can be taken', async () => {
-    const { leases, metrics, shard, startAndResume, openSocket } = setup({ leaseMs: SHORT_LEASE_MS });
-    await startAndResume();
-    await openSocket(0);
-    const expiresAt = (await leases.get(0))?.expiresAt as number;
-    outage(leases, Date.now(), 60_000, 'hang');
-    // The renewal at a third succeeds never: the sockets go at the margin, a sixth before expiry.
-    await vi.advanceTimersByTimeAsync(expiresAt - SHORT_LEASE_MS / 6 - Date.now() - 1);
-    expect(sockets[0]?.ended).toBe(false);
+    const seen = async () =>
+      Promise.all(records.map(async (r) => (await sessions.get(r.sessionId))?.runnerSeenAt));
+    const stamped = await seen(); // the takeover stamp
+    await vi.advanceTimersByTimeAsync(10_000 - 11);
+    expect(metrics.filter((m) => m === 'RunnerHeartbeat')).toHaveLength(0);
+    expect(await seen()).toEqual(stamped);
     await vi.advanceTimersByTimeAsync(1);
-    expect(sockets[0]?.ended).toBe(true);
-    expect(metrics).toContain('LeaseLost');
-    expect(shard().sessions).toBe(0);
-  });
-});
-
-describe('a send waiting for its session', () => {
-  it('sends once the session connects within SEND_WAIT_MS', async () => {
-    const { messages, queue, startAndResume, openSocket, queuedSend } = setup({ sendWaitMs: 20_000 });
-    await startAndResume();
-    const message = await queuedSend();
-    await vi.advanceTimersByTimeAsync(15_000);
-    expect(sockets[0]?.sent).toEqual([]);
-    await openSocket(0);
-    await vi.advanceTimersByTimeAsync(10);
-    expect((await messages.get(message.messageId))?.status).toBe('SENT');
-    expect(sockets[0]?.sent).toHaveLength(1);
-    expect(queue.deleted).toEqual([message.messageId]);
-  });
-
-  it('gives up after SEND_WAIT_MS with FAILED SESSION_NOT_CONNECTED, not before', async () => {
-    const { messages, metrics, queue, startAndResume, queuedSend } = setup({ sendWaitMs: 20_000 });
-    await startAndResume();
-    const message = await queuedSend();
-    await vi.advanceTimersByTimeAsync(150); // received
-    await vi.advanceTimersByTimeAsync(19_000);
-    expect((await messages.get(message.messageId))?.status).toBe('QUEUED');
-    await vi.advanceTimersByTimeAsync(1_500);
-    expect(await messages.get(message.messageId)).toMatchObject({
-      status: 'FAILED',
-      error: 'SESSION_NOT_CONNECTED',
-    });
-    expect(metrics).toContain('CommandsFailed');
-    expect(queue.deleted).toEqual([message.messageId]);
-    expect(sockets[0]?.sent).toEqual([]);
+    expect(metrics.filter((m) => m === 'RunnerHeartbeat')).toHaveLength(1);
+    expect(await seen()).toEqual(records.map(() => new Date(Date.now()).toISOString()));
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(metrics.filter((m) => m === 'RunnerHeartbeat')).toHaveLength(3);
   });
 });
 
