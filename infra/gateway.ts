@@ -42,6 +42,7 @@ export const addGateway = (app: App, config: StageConfig, options: GatewayOption
       authStateBucket: stateful.authState.bucket,
       authStatePolicy: stateful.authState.readWritePolicy,
       mediaReadPolicy: stateful.authState.mediaReadPolicy,
+      mediaDescribePolicy: stateful.authState.mediaDescribePolicy,
       mediaUploadPolicy: stateful.authState.mediaUploadPolicy,
       commandQueues: stateful.queues.commands,
       incomingQueue: stateful.queues.incoming,

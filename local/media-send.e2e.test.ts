@@ -4,13 +4,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2eStack, startE2eStack, waitFor } from './testing/e2e-stack.ts';
+import { waitFor } from './testing/e2e-stack.ts';
+import { type SharedE2eStack, sharedE2eStack } from './testing/shared-e2e-stack.ts';
 
 // Outgoing media on the local stack (`npm start` with WHATSAPP=simulator): the tenant uploads a
 // PDF through its presigned PUT and sends it, or sends a file by URL from a loopback server; the
 // simulator's contact decrypts what it got and its inbox shows the same sha256 and file name.
+// On the run's shared stack, as a tenant of its own.
 
-let stack: E2eStack;
+let stack: SharedE2eStack;
 let api: string;
 let sim: string;
 let key: string;
@@ -47,7 +49,7 @@ const listedMessage = (messageId: string) =>
 type InboxEntry = { id: string; text?: string; media?: Record<string, unknown> };
 const inbox = async (): Promise<InboxEntry[]> =>
   (await (await fetch(`${sim}/contacts/${CONTACT}/inbox`)).json()) as InboxEntry[];
-/** Every file s3rver holds under `media/` (of every tenant): what an upload or a reservation adds. */
+/** Every file s3rver holds under this tenant's `media/<tenantId>/`: what an upload or reservation adds. */
 const storedMediaFiles = (): number => {
   const root = join(stack.dataDir, 's3');
   let count = 0;
@@ -58,12 +60,13 @@ const storedMediaFiles = (): number => {
       else count += 1;
     }
   };
-  for (const bucket of existsSync(root) ? readdirSync(root) : []) walk(join(root, bucket, 'media'));
+  for (const bucket of existsSync(root) ? readdirSync(root) : [])
+    walk(join(root, bucket, 'media', stack.tenantId));
   return count;
 };
 
 beforeAll(async () => {
-  stack = await startE2eStack({ name: 'media-send-e2e' });
+  stack = await sharedE2eStack('media-send-e2e');
   ({ api, sim, key } = stack);
   files = createServer((req, res) => {
     const file = served.get(req.url ?? '');
@@ -92,7 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   files?.closeAllConnections();
   await new Promise((r) => (files ? files.close(r) : r(undefined)));
-  await stack?.stop();
+  await stack?.release();
 }, 60_000);
 
 describe('outgoing media on the local stack with the simulator', () => {
@@ -116,6 +119,16 @@ describe('outgoing media on the local stack with the simulator', () => {
       headers: { 'content-type': 'application/pdf' },
     });
     expect(put.status).toBe(200);
+    // The upload's description: the sha256 of the bytes PUT and the reserved name (completed on
+    // this first ask, then kept).
+    const described = await json(`/media/${upload.mediaId}?format=json`);
+    expect(described).toMatchObject({
+      code: 200,
+      mimeType: 'application/pdf',
+      fileName: 'invoice-42.pdf',
+      size: pdf.length,
+      sha256: sha256(pdf),
+    });
 
     const sent = await post('/send', {
       sessionId,
@@ -164,6 +177,7 @@ describe('outgoing media on the local stack with the simulator', () => {
     expect(entry.media).toMatchObject({ size: voice.length, sha256: sha256(voice) });
     const stored = await json(`/messages/${sent.messageId}`);
     expect(stored.status).not.toBe('FAILED');
+    expect((await json(`/media/${upload.mediaId}?format=json`)).sha256).toBe(sha256(voice));
   });
 
   it('sends a file by URL from a loopback server (allowed on the local stack only)', async () => {

@@ -75,10 +75,11 @@ export interface RouteResources {
   webhookDeliveries?: 'send';
   /**
    * The tenants' files (`media/` of the auth-state bucket): `read` looks at them and presigns
-   * links to them; `upload` reserves new ones and presigns their upload (a PUT S3 authorizes with
-   * this route's role).
+   * links to them; `describe` reads too, and records a file's missing sha256 on it (a copy onto
+   * itself); `upload` reserves new ones and presigns their upload (a PUT S3 authorizes with this
+   * route's role).
    */
-  media?: 'read' | 'upload';
+  media?: 'read' | 'describe' | 'upload';
 }
 
 export type HttpMethodName = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -355,7 +356,8 @@ export const ROUTE = {
       'A file of the tenant: 302 to a presigned GET valid 5 minutes (?format=json gives { url, mimeType, fileName?, size, sha256 })',
     request: { params: MediaIdParams, query: MediaLinkQuery },
     responses: { 200: MediaLinkResponse, 302: MediaRedirect },
-    resources: { tables: {}, media: 'read' },
+    // An upload's sha256 is computed on the first ask and recorded on the file (a copy onto itself).
+    resources: { tables: {}, media: 'describe' },
   }),
   CreateMediaUpload: route({
     id: 'CreateMediaUpload',

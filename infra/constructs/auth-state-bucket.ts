@@ -45,6 +45,12 @@ export class AuthStateBucket extends Construct {
    */
   readonly mediaReadPolicy: ManagedPolicy;
   /**
+   * What the route that describes a file needs (`GET /media/{id}`): the media read policy, and
+   * the copy of a file onto itself that records its sha256 once (a tenant's upload has none):
+   * get and put under `media/`, decrypt and the data key through S3. No delete, no listing.
+   */
+  readonly mediaDescribePolicy: ManagedPolicy;
+  /**
    * What the upload route needs: put objects under `media/` (the upload's reservation, and the
    * tenant's PUT through the presigned URL, which S3 authorizes with this role) and the KMS data
    * key for them. No read, no delete.
@@ -144,6 +150,23 @@ export class AuthStateBucket extends Construct {
         }),
       ],
     });
+    this.mediaDescribePolicy = new ManagedPolicy(this, 'MediaDescribePolicy', {
+      description: 'WhatsApp gateway: read the tenants media files and record their sha256',
+      statements: [
+        new PolicyStatement({
+          sid: 'MediaObjects',
+          // CopyObject onto itself: GetObject of the source, PutObject of the target.
+          actions: ['s3:GetObject', 's3:PutObject'],
+          resources: [this.bucket.arnForObjects(`${MEDIA_PREFIX}*`)],
+        }),
+        new PolicyStatement({
+          sid: 'MediaKeyThroughS3',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [this.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      ],
+    });
     this.mediaUploadPolicy = new ManagedPolicy(this, 'MediaUploadPolicy', {
       description: 'WhatsApp gateway: upload the tenants media files',
       statements: [
@@ -170,6 +193,11 @@ export class AuthStateBucket extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${MEDIA_PREFIX}*]`,
       reason:
         'Files are per tenant and id (media/<tenantId>/<mediaId>, ids created at runtime); read only, this bucket only, the media prefix only.',
+    });
+    Validations.of(this.mediaDescribePolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${MEDIA_PREFIX}*]`,
+      reason:
+        'Files are per tenant and id (media/<tenantId>/<mediaId>, ids created at runtime); get and put (a copy onto itself that adds the sha256), this bucket only, the media prefix only.',
     });
     Validations.of(this.readWritePolicy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/*]`,

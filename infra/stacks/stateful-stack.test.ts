@@ -151,6 +151,33 @@ describe('stateful stack: auth-state bucket', () => {
     ]);
   });
 
+  it('lets the media describe policy get and put objects under media/ only (a copy onto itself), the key through S3 only', () => {
+    const stack = dev.stateful;
+    const id = stack.getLogicalId(stack.authState.mediaDescribePolicy.node.defaultChild as never);
+    const bucketId = stack.getLogicalId(stack.authState.bucket.node.defaultChild as never);
+    const keyId = stack.getLogicalId(stack.authState.key.node.defaultChild as never);
+    const statements = dev.statefulTemplate.toJSON().Resources[id].Properties.PolicyDocument.Statement;
+    expect(statements).toEqual([
+      {
+        Sid: 'MediaObjects',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/media/*']] },
+      },
+      {
+        Sid: 'MediaKeyThroughS3',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+          },
+        },
+      },
+    ]);
+  });
+
   it('encrypts with its own rotating KMS key and a bucket key', () => {
     const keyId = dev.stateful.getLogicalId(dev.stateful.authState.key.node.defaultChild as never);
     dev.statefulTemplate.hasResource('AWS::KMS::Key', {

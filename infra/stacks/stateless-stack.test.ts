@@ -232,7 +232,7 @@ describe('Lambda functions', () => {
       expect(logGroup.Properties.RetentionInDays, name).toBe(90);
       expect(logGroup.DeletionPolicy, name).toBe('Delete');
       const role = resources(custom)[idOf(custom, fn.role)];
-      // Only the media routes have one: the auth-state bucket's media read or upload policy (media/* only).
+      // Only the media routes have one: the auth-state bucket's media read, describe or upload policy (media/* only).
       if (['GetMedia', 'SendMessage', 'CreateMediaUpload'].includes(name)) {
         expect(role.Properties.ManagedPolicyArns, name).toHaveLength(1);
       } else expect(role.Properties.ManagedPolicyArns, name).toBeUndefined();

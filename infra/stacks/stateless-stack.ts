@@ -37,6 +37,8 @@ export interface StatefulResources {
   authStatePolicy: IManagedPolicy;
   /** Read access to the tenants' files under `media/` of the same bucket (the media route). */
   mediaReadPolicy: IManagedPolicy;
+  /** Read access plus the copy that records a file's sha256 (the route that describes a file). */
+  mediaDescribePolicy: IManagedPolicy;
   /** Put access under `media/` (the upload route: reservations and presigned PUTs). */
   mediaUploadPolicy: IManagedPolicy;
   /** Command queues in shard order. */
@@ -97,6 +99,9 @@ export class StatelessStack extends Stack {
         if (route.resources.commands === 'send') sendCommands(fn);
         if (route.resources.media === 'read') {
           bindBucket(fn, resources.authStateBucket, resources.mediaReadPolicy, 'AUTH_STATE_BUCKET');
+        }
+        if (route.resources.media === 'describe') {
+          bindBucket(fn, resources.authStateBucket, resources.mediaDescribePolicy, 'AUTH_STATE_BUCKET');
         }
         if (route.resources.media === 'upload') {
           bindBucket(fn, resources.authStateBucket, resources.mediaUploadPolicy, 'AUTH_STATE_BUCKET');

@@ -103,6 +103,34 @@ describe.each([
     await expect(store.open('tenant-b', id)).rejects.toThrow();
   });
 
+  it("completes and records an upload's description: the sha256 of its bytes, its reservation's file name", async () => {
+    const { store } = await make();
+    const id = randomUUID();
+    const bytes = randomBytes(30_500);
+    const info = { mimeType: 'application/pdf', fileName: 'Angebot (März).pdf', size: bytes.length };
+    await store.reserve('tenant-a', id, info);
+    // As a presigned PUT stores it: the type and the bytes only.
+    await store.put('tenant-a', id, chunked(bytes), {
+      mimeType: info.mimeType,
+      size: bytes.length,
+      sha256: '',
+    });
+    expect(await store.head('tenant-a', id)).toEqual({
+      mimeType: info.mimeType,
+      size: bytes.length,
+      sha256: '',
+    });
+    const complete = { ...info, sha256: sha256(bytes) };
+    expect(await store.completeDescription('tenant-a', id)).toEqual(complete);
+    expect(await store.head('tenant-a', id)).toEqual(complete);
+    // The bytes are those of the file still.
+    const chunks: Buffer[] = [];
+    for await (const chunk of await store.open('tenant-a', id)) chunks.push(Buffer.from(chunk as Uint8Array));
+    expect(sha256(Buffer.concat(chunks))).toBe(sha256(bytes));
+    expect(await store.completeDescription('tenant-b', id)).toBeUndefined();
+    expect(await store.completeDescription('tenant-a', randomUUID())).toBeUndefined();
+  });
+
   it('stores nothing when the stream fails', async () => {
     const { store } = await make();
     const id = randomUUID();

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
+  CopyObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   NotFound,
@@ -187,6 +189,67 @@ export class S3MediaStore implements MediaStore {
     return out.Body as Readable;
   }
 
+  /**
+   * One GET streamed through the hash (and a HEAD of the reservation for the file name), then a
+   * copy of the object onto itself with both added to its metadata (S3 metadata cannot be changed
+   * in place), on condition that it is still the object hashed (its ETag): a tenant who PUT other
+   * bytes meanwhile gets them hashed on the next try, not the old hash. Later `head`s read them
+   * with no extra call. The copy is a new version (the old one expires after a day, as any
+   * replaced media) and restarts the file's retention clock.
+   */
+  async completeDescription(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {
+    const key = mediaKeyOf(tenantId, mediaId);
+    for (let attempt = 1; ; attempt++) {
+      const out = await this.getObject(key);
+      if (!out?.Body) return undefined;
+      const hash = createHash('sha256');
+      for await (const chunk of out.Body as Readable) hash.update(chunk as Buffer);
+      const sha256 = hash.digest('hex');
+      const own = out.Metadata?.['file-name'];
+      const fileName = own ? decodeURIComponent(own) : (await this.reservation(tenantId, mediaId))?.fileName;
+      const stored: StoredMedia = {
+        mimeType: out.ContentType ?? 'application/octet-stream',
+        ...(fileName && { fileName }),
+        size: out.ContentLength ?? 0,
+        sha256,
+      };
+      try {
+        await guard('s3', () =>
+          this.s3.send(
+            new CopyObjectCommand({
+              Bucket: this.bucket,
+              Key: key,
+              CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
+              ...(out.ETag && { CopySourceIfMatch: out.ETag }),
+              // REPLACE rewrites every header: the type and the other metadata are given again.
+              MetadataDirective: 'REPLACE',
+              ContentType: out.ContentType,
+              Metadata: {
+                ...out.Metadata,
+                sha256,
+                ...(stored.fileName && { 'file-name': encodeURIComponent(stored.fileName) }),
+              },
+            }),
+          ),
+        );
+        return stored;
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        // Replaced between the GET and the copy: hash the new bytes (twice at most, then give up).
+        if (status !== 412 || attempt >= 2) throw error;
+      }
+    }
+  }
+
+  private async getObject(key: string) {
+    try {
+      return await guard('s3', () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+    } catch (error) {
+      if (isMissing(error, key)) return undefined;
+      throw error;
+    }
+  }
+
   async head(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {
     const out = await this.headObject(mediaKeyOf(tenantId, mediaId));
     if (!out) return undefined;
@@ -203,16 +266,21 @@ export class S3MediaStore implements MediaStore {
     try {
       return await guard('s3', () => this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
     } catch (error) {
-      const name = (error as Error).name;
-      if (error instanceof NotFound || name === 'NotFound' || name === 'NoSuchKey') return undefined;
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      // Without s3:ListBucket (the API routes have none) S3 answers a missing key with 403, not
-      // 404. The routes may read every key under media/, so there a 403 means: no such file.
-      if (status === 404 || (status === 403 && key.startsWith(MEDIA_PREFIX))) return undefined;
+      if (isMissing(error, key)) return undefined;
       throw error;
     }
   }
 }
+
+/** Whether S3's error for `key` means there is no such object. */
+const isMissing = (error: unknown, key: string): boolean => {
+  const name = (error as Error).name;
+  if (error instanceof NotFound || name === 'NotFound' || name === 'NoSuchKey') return true;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  // Without s3:ListBucket (the API routes have none) S3 answers a missing key with 403, not
+  // 404. The routes may read every key under media/, so there a 403 means: no such file.
+  return status === 404 || (status === 403 && key.startsWith(MEDIA_PREFIX));
+};
 
 /** The reservation of an upload, beside the file (`.upload` cannot be part of a UUID mediaId). */
 const reservationKeyOf = (tenantId: string, mediaId: string): string =>

@@ -39,6 +39,13 @@ export interface MediaStore {
     upload: MediaUpload,
     expiresInSeconds: number,
   ): Promise<string>;
+  /**
+   * Completes the description of a tenant's upload, which arrives by presigned PUT with neither:
+   * hashes the file's plain bytes (streamed, never held whole), takes the file name of its
+   * reservation, and records both with the file, so this is done once. Answers the description,
+   * or undefined when there is no such file. Rejects when the store is down.
+   */
+  completeDescription(tenantId: string, mediaId: string): Promise<StoredMedia | undefined>;
   /** The file's bytes as a stream (never read whole); rejects when there is no such file. */
   open(tenantId: string, mediaId: string): Promise<Readable>;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { mediaKeyOf } from '../domain/media.ts';
 import type { MediaStore, MediaUpload, StoredMedia } from '../ports/media-store.ts';
@@ -43,6 +44,16 @@ export class InMemoryMediaStore implements MediaStore {
       expires: String(expiresInSeconds),
     });
     return `https://media.invalid/${mediaKeyOf(tenantId, mediaId)}?${query}`;
+  }
+
+  async completeDescription(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {
+    const key = mediaKeyOf(tenantId, mediaId);
+    const file = this.files.get(key);
+    if (!file) return undefined;
+    file.info.sha256 = createHash('sha256').update(file.body).digest('hex');
+    const fileName = file.info.fileName ?? this.reservations.get(key)?.fileName;
+    if (fileName) file.info.fileName = fileName;
+    return { ...file.info };
   }
 
   async open(tenantId: string, mediaId: string): Promise<Readable> {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MediaLinkResponse } from '../contracts/media.ts';
 import { NotFoundError } from '../errors.ts';
 import { InMemoryMediaStore } from '../testing/in-memory-media-store.ts';
@@ -22,6 +22,32 @@ describe('getMediaLink', () => {
       sha256,
     });
     expect(MediaLinkResponse.safeParse(link).success).toBe(true);
+  });
+
+  it("completes an upload's sha256 and file name once, then reads the recorded ones", async () => {
+    const media = new InMemoryMediaStore();
+    const id = randomUUID();
+    await media.reserve('tenant-a', id, { mimeType: 'application/pdf', fileName: 'offer.pdf', size: 100 });
+    // As a presigned PUT leaves it: the bytes, neither sha256 nor file name.
+    await media.put('tenant-a', id, Readable.from([bytes]), {
+      mimeType: 'application/pdf',
+      size: 100,
+      sha256: '',
+    });
+    const complete = vi.spyOn(media, 'completeDescription');
+    const described = { mimeType: 'application/pdf', fileName: 'offer.pdf', size: 100, sha256 };
+    expect(await getMediaLink({ media }, 'tenant-a', id)).toMatchObject(described);
+    expect(await getMediaLink({ media }, 'tenant-a', id)).toMatchObject(described);
+    expect(complete).toHaveBeenCalledTimes(1);
+    expect(await media.head('tenant-a', id)).toEqual(described);
+  });
+
+  it('answers 404 when the file is gone between its description and its hash', async () => {
+    const media = new InMemoryMediaStore();
+    const id = randomUUID();
+    await media.put('tenant-a', id, Readable.from([bytes]), { mimeType: 'image/png', size: 100, sha256: '' });
+    vi.spyOn(media, 'completeDescription').mockResolvedValue(undefined);
+    await expect(getMediaLink({ media }, 'tenant-a', id)).rejects.toMatchObject({ code: 'MEDIA_NOT_FOUND' });
   });
 
   it("answers 404 for another tenant's file, never a link to it", async () => {

@@ -14,10 +14,16 @@ export const MEDIA_LINK_SECONDS = 300;
 /**
  * A short-lived link to one of the tenant's files and its description (what
  * `GET /whatsapp-qr/media/{mediaId}` answers). Another tenant's id, or an expired file, is 404:
- * files live under the tenant's own prefix, so no lookup can reach another's.
+ * files live under the tenant's own prefix, so no lookup can reach another's. A tenant's upload
+ * has no sha256 (nor file name) until it is first asked for: then both are completed and kept.
  */
-export const getMediaLink = async (deps: { media: MediaStore }, tenantId: string, mediaId: string) => {
-  const file = await deps.media.head(tenantId, mediaId);
+export const getMediaLink = async (
+  deps: { media: Pick<MediaStore, 'head' | 'presignGet' | 'completeDescription'> },
+  tenantId: string,
+  mediaId: string,
+) => {
+  let file = await deps.media.head(tenantId, mediaId);
+  if (file && !file.sha256) file = await deps.media.completeDescription(tenantId, mediaId);
   if (!file) throw new NotFoundError('MEDIA_NOT_FOUND', 'No such media');
   const url = await deps.media.presignGet(tenantId, mediaId, MEDIA_LINK_SECONDS, file.fileName);
   return { url, ...file };
