@@ -81,7 +81,9 @@ export default defineConfig({
           // gets one more try. A retried test is printed as such; the known flaky ones are listed
           // in the README (Development) and must be fixed, not hidden.
           retry: 1,
-          globalSetup: ['./local/stand-ins/test-global-setup.ts'],
+          // The stand-ins for the run, then the broker of the e2e files' shared stack (torn down
+          // first, so the IAM check of the first teardown sees every call the stack made).
+          globalSetup: ['./local/stand-ins/test-global-setup.ts', './local/testing/e2e-stack-broker.ts'],
         },
       },
     ],

@@ -1,15 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2eStack, startE2eStack, waitFor } from './testing/e2e-stack.ts';
+import { waitFor } from './testing/e2e-stack.ts';
+import { type SharedE2eStack, sharedE2eStack } from './testing/shared-e2e-stack.ts';
 
 // Incoming media on the local stack (`npm start` with WHATSAPP=simulator): a contact's image and
 // voice note reach the tenant's conversation with their sha256, and GET /media/{id} serves both.
+// On the run's shared stack, as a tenant of its own.
 
-let stack: E2eStack;
+let stack: SharedE2eStack;
 let api: string;
 let sim: string;
 let key: string;
-const PHONE = '4915100000888';
+const PHONE = '4915100000889';
 const CONTACT = '4915177777888';
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary JSON
@@ -29,11 +31,11 @@ const simPost = (path: string, body: unknown) =>
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
-  stack = await startE2eStack({ name: 'media-e2e' });
+  stack = await sharedE2eStack('media-e2e');
   ({ api, sim, key } = stack);
 }, 120_000);
 
-afterAll(() => stack?.stop(), 60_000);
+afterAll(() => stack?.release());
 
 describe('incoming media on the local stack with the simulator', () => {
   it('stores a contact image and voice note under the tenant and lists them with the same sha256', async () => {
