@@ -67,7 +67,15 @@ afterEach(async () => {
   await Promise.all(supervisors.splice(0).map((s) => s.shutdown()));
 });
 
-const setup = (o: { sessions?: number; leases?: InMemoryLeaseStore; objects?: InMemoryObjectStore } = {}) => {
+const setup = (
+  o: {
+    sessions?: number;
+    leases?: InMemoryLeaseStore;
+    objects?: InMemoryObjectStore;
+    /** Holds every session right before it connects until it resolves. */
+    gate?: Promise<void>;
+  } = {},
+) => {
   const sessions = new FlakySessionStore();
   for (let i = 0; i < (o.sessions ?? 0); i++) {
     const s = aSession({ status: 'CONNECTED', chatbotId: `bot-${i}` });
@@ -85,6 +93,7 @@ const setup = (o: { sessions?: number; leases?: InMemoryLeaseStore; objects?: In
     recoverIncoming: async (sessionId) => {
       active++;
       maxActive = Math.max(maxActive, active);
+      await o.gate;
       await new Promise((r) => setTimeout(r, 40));
       active--;
       resumed.push(sessionId);
@@ -132,6 +141,28 @@ describe('Supervisor takeover', () => {
     await waitFor('every session resumed', () => resumed.length === 5);
     await waitFor('ready', () => supervisor.ready());
     expect(new Set(resumed)).toEqual(new Set(sessions.items.keys()));
+  });
+
+  it('shows the sessions a previous owner left CONNECTED as CONNECTING under its fence before it reopens them', async () => {
+    const leases = new InMemoryLeaseStore();
+    const previous = (await leases.acquire(0, 'r0', Date.now(), 1)) as Lease; // expired at once
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const { supervisor, sessions, resumed } = setup({ sessions: 3, leases, gate });
+    for (const s of sessions.items.values())
+      Object.assign(s, { fence: previous.fence, connectedAt: s.createdAt });
+    supervisor.start();
+    await waitFor('stamped', () => [...sessions.items.values()].every((s) => s.fence === previous.fence + 1));
+    // Held before their sockets open: what the record shows is the stamp's doing alone.
+    expect(resumed).toEqual([]);
+    for (const s of sessions.items.values()) {
+      expect(s.status).toBe('CONNECTING');
+      expect(s.connectedAt).toBe(s.createdAt); // the last login is kept
+    }
+    open();
+    await waitFor('every session resumed', () => resumed.length === 3);
   });
 
   it('resumes a large shard concurrently, with a bound', async () => {
