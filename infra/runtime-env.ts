@@ -1,5 +1,5 @@
-import type { z } from 'zod';
 import { EndpointEnv, envKeysOf } from '#shared/config.ts';
+import type * as z from '#shared/zod.ts';
 
 /**
  * Env keys shared by the CDK app and its tests: what each runtime schema asks for, minus what
@@ -46,16 +46,16 @@ export const SERVICE_NAMES = {
 } as const;
 
 /** The keys of a runtime schema that AWS must set (local-only endpoint keys removed). */
-export const deployedEnvKeys = (schema: z.ZodObject): string[] =>
+export const deployedEnvKeys = (schema: z.ZodMiniObject): string[] =>
   envKeysOf(schema).filter((key) => !LOCAL_ONLY_ENV_KEYS.includes(key));
 
 /** Whether the schema gives a key a value when the env leaves it unset (a default, or optional). */
-export const hasFallback = (schema: z.ZodObject, key: string): boolean =>
-  (schema.shape[key] as z.ZodType).safeParse(undefined).success;
+export const hasFallback = (schema: z.ZodMiniObject, key: string): boolean =>
+  (schema.shape[key] as z.ZodMiniType).safeParse(undefined).success;
 
 /** The schema's default for a key (e.g. `SEND_RATE_PER_MINUTE` → 60), as an env string. */
-export const schemaDefault = (schema: z.ZodObject, key: string): string => {
-  const field = schema.shape[key] as z.ZodType | undefined;
+export const schemaDefault = (schema: z.ZodMiniObject, key: string): string => {
+  const field = schema.shape[key] as z.ZodMiniType | undefined;
   if (!field) throw new Error(`${key} is not a key of this schema`);
   const value = field.parse(undefined);
   if (value === undefined) throw new Error(`${key} has no default`);

@@ -1,52 +1,62 @@
-import * as z from 'zod';
 import { whatsAppUrlProblem } from './loopback.ts';
+import * as z from './zod.ts';
 
 /**
  * Environment keys, one schema per runtime. `infra/` sets exactly these keys on each function and
  * on the runner task, and the runtime parses them once at start: a missing or bad key fails at
  * start with every problem listed, never as an empty string later.
  */
-const name = z.string().min(1);
+const name = z.string().check(z.minLength(1));
 const url = z.url();
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const positiveInt = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.gt(0)), fallback);
 // Queue URLs are opaque to the SDK (the stand-in's look like `http://sqs.us-east-1.127.0.0.1:port/…`).
-const queueUrl = z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) queue URL');
+const queueUrl = z.string().check(z.regex(/^https?:\/\/\S+$/, 'must be an http(s) queue URL'));
 /** A comma-separated list of model settings (`offline`, `bedrock:<id>`, `openai:<model>`, a bare id). */
-const csvModels = z
-  .string()
-  .transform((s) => [
-    ...new Set(
-      s
-        .split(',')
-        .map((m) => m.trim())
-        .filter(Boolean),
-    ),
-  ])
-  .pipe(z.array(z.string()).min(1, 'must name at least one model'));
+const csvModels = z.pipe(
+  z.pipe(
+    z.string(),
+    z.transform((s) => [
+      ...new Set(
+        s
+          .split(',')
+          .map((m) => m.trim())
+          .filter(Boolean),
+      ),
+    ]),
+  ),
+  z.array(z.string()).check(z.minLength(1, 'must name at least one model')),
+);
 
 /**
  * The `model` values a chatbot may have on this stage (exactly as listed); a chatbot without one
  * uses the stage's default model. The local default is the offline responder; infra sets the
  * stage's Bedrock default (see infra/stage-config.ts).
  */
-const allowedModels = csvModels.default(['offline']);
+const allowedModels = z._default(csvModels, ['offline']);
 
-const csvUrls = z
-  .string()
-  .min(1)
-  .transform((s) => s.split(',').map((u) => u.trim()))
-  .pipe(z.array(queueUrl).min(1));
+const csvUrls = z.pipe(
+  z.pipe(
+    z.string().check(z.minLength(1)),
+    z.transform((s) => s.split(',').map((u) => u.trim())),
+  ),
+  z.array(queueUrl).check(z.minLength(1)),
+);
+/** `'true'` or `'false'` (absent: false) as a boolean. */
+const flag = z.pipe(
+  z._default(z.enum(['true', 'false']), 'false'),
+  z.transform((v) => v === 'true'),
+);
 
 /** Where the AWS SDK clients point: AWS itself when unset, the local stand-ins when set. */
 export const EndpointEnv = z.object({
-  DYNAMODB_ENDPOINT: url.optional(),
-  SQS_ENDPOINT: url.optional(),
-  S3_ENDPOINT: url.optional(),
+  DYNAMODB_ENDPOINT: z.optional(url),
+  SQS_ENDPOINT: z.optional(url),
+  S3_ENDPOINT: z.optional(url),
 });
 
-export const AuthorizerEnv = EndpointEnv.extend({ TENANTS_TABLE: name });
+export const AuthorizerEnv = z.extend(EndpointEnv, { TENANTS_TABLE: name });
 
-export const ApiEnv = EndpointEnv.extend({
+export const ApiEnv = z.extend(EndpointEnv, {
   TENANTS_TABLE: name,
   SESSIONS_TABLE: name,
   MESSAGES_TABLE: name,
@@ -67,10 +77,7 @@ export const ApiEnv = EndpointEnv.extend({
   /** `webhook-deliveries.fifo`: the test route queues a `webhook.test` event there. */
   WEBHOOK_DELIVERY_QUEUE_URL: queueUrl,
   /** Local stack only: webhooks may be registered on loopback, over http:// too. Never set in AWS. */
-  WEBHOOK_ALLOW_LOOPBACK: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  WEBHOOK_ALLOW_LOOPBACK: flag,
   /** The bucket of the tenants' files (`media/<tenantId>/`): the media route only. */
   AUTH_STATE_BUCKET: name,
 });
@@ -86,11 +93,11 @@ export class ConfigError extends Error {
 }
 
 /** Parses the environment against a runtime's schema; throws one ConfigError naming every bad key. */
-export const loadConfig = <S extends z.ZodType>(
+export const loadConfig = <S extends z.core.$ZodType>(
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
 ): z.output<S> => {
-  const result = schema.safeParse(env);
+  const result = z.safeParse(schema, env);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
   }
@@ -98,37 +105,37 @@ export const loadConfig = <S extends z.ZodType>(
 };
 
 /** The env keys a schema reads (for infra: the variables a function must be given). */
-export const envKeysOf = (schema: z.ZodObject): string[] => Object.keys(schema.shape);
+export const envKeysOf = (schema: z.ZodMiniObject): string[] => Object.keys(schema.shape);
 
 export const AI_PROVIDERS = ['bedrock', 'openai', 'offline'] as const;
 
 /** The AI Lambda on `incoming.fifo`. */
-export const AiEnv = EndpointEnv.extend({
+export const AiEnv = z.extend(EndpointEnv, {
   SESSIONS_TABLE: name,
   MESSAGES_TABLE: name,
   USAGE_TABLE: name,
   COMMAND_QUEUE_URLS: csvUrls,
-  AI_PROVIDER: z.enum(AI_PROVIDERS).default('offline'),
+  AI_PROVIDER: z._default(z.enum(AI_PROVIDERS), 'offline'),
   /** Default model id when a chatbot names none (a Bedrock model id or an OpenAI-compatible model). */
-  AI_MODEL: z.string().min(1).default('amazon.nova-lite-v1:0'),
+  AI_MODEL: z._default(z.string().check(z.minLength(1)), 'amazon.nova-lite-v1:0'),
   AI_TIMEOUT_MS: positiveInt(20_000),
   AI_HISTORY_MESSAGES: positiveInt(20),
   AI_MAX_REPLY_TOKENS: positiveInt(512),
   /** Characters of system prompt plus conversation sent to the model; the oldest messages are dropped first. */
   AI_MAX_PROMPT_CHARS: positiveInt(12_000),
-  OPENAI_BASE_URL: url.optional(),
+  OPENAI_BASE_URL: z.optional(url),
   /** The OpenAI-compatible key itself: for the local stack and tests only; in AWS use OPENAI_API_KEY_SECRET. */
-  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_API_KEY: z.optional(z.string().check(z.minLength(1))),
   /** Name of an SSM SecureString / Secrets Manager secret holding the OpenAI-compatible key (never the key itself). */
-  OPENAI_API_KEY_SECRET: z.string().min(1).optional(),
-  BEDROCK_ENDPOINT: url.optional(),
+  OPENAI_API_KEY_SECRET: z.optional(z.string().check(z.minLength(1))),
+  BEDROCK_ENDPOINT: z.optional(url),
   /** AI replies per tenant per UTC day; beyond it incoming messages are stored but not answered. */
   AI_REPLIES_PER_DAY: positiveInt(1000),
   ALLOWED_MODELS: allowedModels,
 });
 
 /** The session runner (ECS task, or the local stack's child process). */
-export const RunnerEnv = EndpointEnv.extend({
+export const RunnerEnv = z.extend(EndpointEnv, {
   SESSIONS_TABLE: name,
   MESSAGES_TABLE: name,
   LEASES_TABLE: name,
@@ -136,45 +143,38 @@ export const RunnerEnv = EndpointEnv.extend({
   COMMAND_QUEUE_URLS: csvUrls,
   INCOMING_QUEUE_URL: queueUrl,
   /** Shards this runner may serve: `all`, or a comma-separated list of shard numbers. */
-  RUNNER_SHARDS: z.string().default('all'),
-  RUNNER_ID: z.string().min(1).optional(),
-  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  RUNNER_SHARDS: z._default(z.string(), 'all'),
+  RUNNER_ID: z.optional(z.string().check(z.minLength(1))),
+  HEALTH_PORT: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(65535)), 8080),
   LEASE_DURATION_MS: positiveInt(30_000),
-  SEND_MIN_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+  SEND_MIN_INTERVAL_MS: z._default(z.coerce.number().check(z.int(), z.gte(0)), 1000),
   /** How long a send waits for its session to (re)connect before it is FAILED. */
   SEND_WAIT_MS: positiveInt(120_000),
   /** Pause between session starts after a restart (no reconnect storm). */
-  SESSION_STAGGER_MS: z.coerce.number().int().min(0).default(250),
+  SESSION_STAGGER_MS: z._default(z.coerce.number().check(z.int(), z.gte(0)), 250),
   HEARTBEAT_MS: positiveInt(30_000),
-  COMMAND_WAIT_SECONDS: z.coerce.number().int().min(0).max(20).default(20),
+  COMMAND_WAIT_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(20)), 20),
   /** Local development only: print the QR of a session waiting for a scan in the terminal. */
-  PRINT_QR: z.enum(['terminal']).optional(),
+  PRINT_QR: z.optional(z.enum(['terminal'])),
   /** `wss://` anywhere; plain `ws://` only on loopback (the simulator). */
-  WHATSAPP_WS_URL: z
-    .string()
-    .superRefine((value, ctx) => {
-      const problem = whatsAppUrlProblem(value);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .default('wss://web.whatsapp.com/ws/chat'),
+  WHATSAPP_WS_URL: z._default(
+    z.string().check(
+      z.superRefine((value, ctx) => {
+        const problem = whatsAppUrlProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    ),
+    'wss://web.whatsapp.com/ws/chat',
+  ),
   /** Hex root key of the loopback WhatsApp simulator; only honoured for a loopback WHATSAPP_WS_URL. */
-  WHATSAPP_SIMULATOR_ROOT_KEY: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
+  WHATSAPP_SIMULATOR_ROOT_KEY: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
   /** PEM of the simulator's media CA; only honoured for a loopback WHATSAPP_WS_URL (local stack, tests). */
-  WHATSAPP_SIMULATOR_MEDIA_CA: z.string().includes('BEGIN CERTIFICATE').optional(),
+  WHATSAPP_SIMULATOR_MEDIA_CA: z.optional(z.string().check(z.includes('BEGIN CERTIFICATE'))),
   /** WhatsApp Web version `major.minor.patch`; the pinned Baileys default when unset. */
-  WHATSAPP_VERSION: z
-    .string()
-    .regex(/^\d+\.\d+\.\d+$/)
-    .optional(),
-  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  WHATSAPP_VERSION: z.optional(z.string().check(z.regex(/^\d+\.\d+\.\d+$/))),
+  LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
   /** Local stack only: tenant URLs (media sent by url) may be loopback, over http:// too. Never set in AWS. */
-  WEBHOOK_ALLOW_LOOPBACK: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  WEBHOOK_ALLOW_LOOPBACK: flag,
 });
 
 export type AiConfig = z.infer<typeof AiEnv>;

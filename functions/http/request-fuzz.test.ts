@@ -2,7 +2,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import { type LocalApi, startLocalApi } from '#local/api-gateway.ts';
 import { DynamoConversationStore } from '#shared/adapters/dynamodb-conversation-store.ts';
 import { DynamoSessionStore } from '#shared/adapters/dynamodb-session-store.ts';
@@ -14,6 +13,7 @@ import { systemClock } from '#shared/ports/clock.ts';
 import { provisionTestAws, type TestAws } from '#shared/testing/aws-test-env.ts';
 import { aMessage } from '#shared/testing/builders.ts';
 import { createTenant } from '#shared/use-cases/tenants.ts';
+import type * as z from '#shared/zod.ts';
 import { ROUTES, type RouteDefinition } from './routes.ts';
 
 // Generated requests over every route of the route table, through the local API gateway, the
@@ -228,8 +228,8 @@ const templates = (): Record<
   CreateMediaUpload: { body: { mimeType: 'application/pdf', fileName: 'fuzz.pdf', size: 1000 } },
 });
 
-const keysOf = (schema: z.ZodType | undefined): string[] =>
-  schema && 'shape' in schema ? Object.keys((schema as z.ZodObject).shape) : [];
+const keysOf = (schema: z.ZodMiniType | undefined): string[] =>
+  schema && 'shape' in schema ? Object.keys((schema as z.ZodMiniObject).shape) : [];
 
 interface Generated {
   method: string;

@@ -1,6 +1,6 @@
-import type { z } from 'zod';
 import { TABLES, type TableKey } from '#shared/adapters/table-definitions.ts';
 import { ApiEnv } from '#shared/config.ts';
+import * as z from '#shared/zod.ts';
 import type { RouteDefinition } from './routes.ts';
 
 /**
@@ -38,5 +38,5 @@ export const undeclaredEnvKeys = (route: RouteDefinition): string[] =>
  * A route's env schema: ApiEnv without the resources the route does not declare. The CDK app sets
  * exactly these keys on the route's Lambda (synth fails otherwise) and the handler parses them.
  */
-export const routeEnv = (route: RouteDefinition): z.ZodObject =>
-  ApiEnv.omit(Object.fromEntries(undeclaredEnvKeys(route).map((key) => [key, true])) as never);
+export const routeEnv = (route: RouteDefinition): z.ZodMiniObject =>
+  z.omit(ApiEnv, Object.fromEntries(undeclaredEnvKeys(route).map((key) => [key, true])) as never);

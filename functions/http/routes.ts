@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import type { TableKey } from '#shared/adapters/table-definitions.ts';
 import {
   ChatbotIdParams,
@@ -54,6 +53,7 @@ import {
   WebhookPathParams,
   WebhookTestResponse,
 } from '#shared/contracts/webhooks-api.ts';
+import * as z from '#shared/zod.ts';
 import type { RequestSpec } from '../middleware/parse-request.ts';
 
 /**
@@ -96,7 +96,7 @@ export interface RouteDefinition<S extends RequestSpec = RequestSpec> {
   /** What the handler parses (zod), by part of the request; header names in lower case. */
   request: S;
   /** The JSON body of each success status; a result that does not match is a bug (500, logged). */
-  responses: Record<number, z.ZodType>;
+  responses: Record<number, z.ZodMiniType>;
   /** Other media types the success response may have, with their OpenAPI string format. */
   media?: Record<string, 'binary' | 'string'>;
   /** Error statuses this route answers beyond those every route may answer. */
@@ -158,7 +158,7 @@ export const ROUTE = {
     file: 'send-message',
     summary:
       'Queue a text, or a file (media: an uploaded mediaId or an https url; 400 UNSUPPORTED_MEDIA, MEDIA_TOO_LARGE, MEDIA_NOT_UPLOADED, MEDIA_URL_NOT_PUBLIC)',
-    request: { body: SendMessageBody, headers: { 'idempotency-key': IdempotencyKeyHeader.optional() } },
+    request: { body: SendMessageBody, headers: { 'idempotency-key': z.optional(IdempotencyKeyHeader) } },
     responses: { 202: SendMessageResponse },
     errors: [409],
     resources: {
@@ -377,7 +377,7 @@ export const ROUTE = {
     file: 'get-openapi',
     summary: 'This document',
     request: {},
-    responses: { 200: z.object({ openapi: z.string() }).loose() },
+    responses: { 200: z.looseObject({ openapi: z.string() }) },
     resources: { tables: {} },
   }),
 };

@@ -1,25 +1,25 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
 import { AppError, type ErrorDetail, ValidationError } from '#shared/errors.ts';
+import type * as z from '#shared/zod.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface RequestSpec {
-  body?: z.ZodType;
-  params?: z.ZodType;
-  query?: z.ZodType;
+  body?: z.ZodMiniType;
+  params?: z.ZodMiniType;
+  query?: z.ZodMiniType;
   /** Headers to validate, by lower-case name. */
-  headers?: Record<string, z.ZodType>;
+  headers?: Record<string, z.ZodMiniType>;
 }
 
-type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
+type Out<T> = T extends z.ZodMiniType ? z.output<T> : undefined;
 export interface ParsedRequest<S extends RequestSpec> {
   body: Out<S['body']>;
   params: Out<S['params']>;
   query: Out<S['query']>;
   headers: {
-    [K in keyof S['headers']]: S['headers'][K] extends z.ZodType ? z.output<S['headers'][K]> : never;
+    [K in keyof S['headers']]: S['headers'][K] extends z.ZodMiniType ? z.output<S['headers'][K]> : never;
   };
 }
 
@@ -37,7 +37,7 @@ const valueAt = (value: unknown, path: PropertyKey[]): unknown =>
  * (zod says "expected string, received undefined", which reads like a type mistake, and a
  * schema's own message such as "must be a UUID" hides that nothing was sent).
  */
-export const issuesOf = (prefix: string, error: z.ZodError, input: unknown): ErrorDetail[] =>
+export const issuesOf = (prefix: string, error: z.core.$ZodError, input: unknown): ErrorDetail[] =>
   error.issues.map((issue) => {
     const missing = issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined;
     const field = issue.path.length > 0 ? String(issue.path.at(-1)) : prefix;
@@ -77,7 +77,7 @@ export const parseRequest = <S extends RequestSpec>(spec: S): middy.MiddlewareOb
   before: async (request) => {
     const event = request.event;
     const details: ErrorDetail[] = [];
-    const check = (prefix: string, schema: z.ZodType | undefined, value: unknown): unknown => {
+    const check = (prefix: string, schema: z.ZodMiniType | undefined, value: unknown): unknown => {
       if (!schema) return undefined;
       const result = schema.safeParse(value);
       if (result.success) return result.data;

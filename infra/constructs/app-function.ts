@@ -7,7 +7,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { z } from 'zod';
+import type * as z from '#shared/zod.ts';
 import { ESM_REQUIRE_BANNER } from '../bundle-runner.ts';
 import { REPO_ROOT } from '../paths.ts';
 import {
@@ -33,7 +33,7 @@ export const LAMBDA_EVENT_STREAMS_MODULE = join(REPO_ROOT, 'infra/bundle-without
  * those branches of the composition roots fold away and the client is not bundled
  * (functions/http/route-deps.ts).
  */
-export const bundleDefines = (envSchema: z.ZodObject): Record<string, string> => {
+export const bundleDefines = (envSchema: z.ZodMiniObject): Record<string, string> => {
   const keys = deployedEnvKeys(envSchema);
   const without = (name: string) => ({ [`process.env.BUNDLE_WITHOUT_${name}`]: JSON.stringify('true') });
   return {
@@ -63,7 +63,7 @@ export interface AppFunctionProps {
   /** Powertools service name (logger `service` key, metrics `service` dimension). */
   serviceName: string;
   /** The env schema the handler parses at start: the function gets exactly its keys. */
-  envSchema: z.ZodObject;
+  envSchema: z.ZodMiniObject;
   logRetention: RetentionDays;
   logRemovalPolicy: RemovalPolicy;
   memorySize?: number;
@@ -81,7 +81,7 @@ export class AppFunction extends Construct implements BindingTarget {
   readonly role: Role;
   readonly logGroup: LogGroup;
   private readonly envKeys = new Set<string>();
-  private readonly envSchema: z.ZodObject;
+  private readonly envSchema: z.ZodMiniObject;
 
   constructor(scope: Construct, id: string, props: AppFunctionProps) {
     super(scope, id);
@@ -172,7 +172,7 @@ export class AppFunction extends Construct implements BindingTarget {
   addSchemaDefaults(): void {
     for (const key of deployedEnvKeys(this.envSchema)) {
       if (this.envKeys.has(key) || !hasFallback(this.envSchema, key)) continue;
-      const field = this.envSchema.shape[key] as z.ZodType;
+      const field = this.envSchema.shape[key] as z.ZodMiniType;
       if (field.parse(undefined) !== undefined) this.addEnvironment(key, schemaDefault(this.envSchema, key));
     }
   }

@@ -17,7 +17,7 @@ import {
 import { type IPrincipal, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { z } from 'zod';
+import type * as z from '#shared/zod.ts';
 import { REPO_ROOT } from '../paths.ts';
 import { deployedEnvKeys, hasFallback, METRICS_NAMESPACE, RUNTIME_EXTRA_ENV_KEYS } from '../runtime-env.ts';
 import type { BindingTarget } from './bindings.ts';
@@ -55,7 +55,7 @@ export interface SessionRunnerServiceProps {
   runnerCount: number;
   shardCount: number;
   serviceName: string;
-  envSchema: z.ZodObject;
+  envSchema: z.ZodMiniObject;
   healthPort: number;
   logRetention: RetentionDays;
   logRemovalPolicy: RemovalPolicy;
@@ -126,7 +126,7 @@ export class SessionRunnerService extends Construct implements BindingTarget {
     // The other tunables at their schema defaults, visible on the task definition.
     for (const key of deployedEnvKeys(props.envSchema)) {
       if (key in this.environment || key === 'RUNNER_SHARDS' || !hasFallback(props.envSchema, key)) continue;
-      const value = (props.envSchema.shape[key] as z.ZodType).parse(undefined);
+      const value = (props.envSchema.shape[key] as z.ZodMiniType).parse(undefined);
       if (value !== undefined) this.addEnvironment(key, String(value));
     }
 

@@ -1,12 +1,16 @@
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { MessageText, Uuid } from './common.ts';
 
-const base = { v: z.literal(1), sessionId: Uuid, commandId: z.string().min(1).max(128) };
+const base = {
+  v: z.literal(1),
+  sessionId: Uuid,
+  commandId: z.string().check(z.minLength(1), z.maxLength(128)),
+};
 
 export const StartCommand = z.object({
   ...base,
   type: z.literal('start'),
-  pairingPhoneNumber: z.string().optional(),
+  pairingPhoneNumber: z.optional(z.string()),
 });
 /**
  * Conversation manners of an AI reply: the incoming message it answers is marked read, and the
@@ -14,26 +18,26 @@ export const StartCommand = z.object({
  */
 export const SendManners = z.object({
   /** The incoming message being answered, and its chat JID. */
-  readWaMessageId: z.string().min(1).max(256),
-  chat: z.string().min(1).max(256),
+  readWaMessageId: z.string().check(z.minLength(1), z.maxLength(256)),
+  chat: z.string().check(z.minLength(1), z.maxLength(256)),
 });
 /** The file of a send (the stored message's `media` is the truth; this copy is for reading the queue). */
 export const SendMediaRef = z.object({
   /** Absent for a file sent by URL. */
-  mediaId: Uuid.optional(),
-  url: z.string().min(1).max(2048).optional(),
-  mimeType: z.string().min(1).max(255),
-  fileName: z.string().min(1).max(240).optional(),
-  caption: z.string().min(1).max(1024).optional(),
+  mediaId: z.optional(Uuid),
+  url: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+  mimeType: z.string().check(z.minLength(1), z.maxLength(255)),
+  fileName: z.optional(z.string().check(z.minLength(1), z.maxLength(240))),
+  caption: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
 });
 export const SendCommand = z.object({
   ...base,
   type: z.literal('send'),
   messageId: Uuid,
-  to: z.string().min(1),
+  to: z.string().check(z.minLength(1)),
   text: MessageText,
-  manners: SendManners.optional(),
-  media: SendMediaRef.optional(),
+  manners: z.optional(SendManners),
+  media: z.optional(SendMediaRef),
 });
 export const StopCommand = z.object({ ...base, type: z.literal('stop'), logout: z.boolean() });
 /**

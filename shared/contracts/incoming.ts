@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { ChatbotId, Uuid } from './common.ts';
 import { MessageMediaSchema } from './media.ts';
 
@@ -6,17 +6,17 @@ import { MessageMediaSchema } from './media.ts';
 export const MessageReceived = z.object({
   v: z.literal(1),
   type: z.literal('message.received'),
-  tenantId: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
   chatbotId: ChatbotId,
   sessionId: Uuid,
-  waMessageId: z.string().min(1).max(128),
-  from: z.string().min(1),
-  chat: z.string().min(1),
-  pushName: z.string().optional(),
+  waMessageId: z.string().check(z.minLength(1), z.maxLength(128)),
+  from: z.string().check(z.minLength(1)),
+  chat: z.string().check(z.minLength(1)),
+  pushName: z.optional(z.string()),
   /** The text, or for a file a note of it for the AI (`[image: caption]`, `[voice note]`). */
-  text: z.string().min(1).max(65536),
+  text: z.string().check(z.minLength(1), z.maxLength(65536)),
   /** The file an incoming image, voice note, video or document carries (stored by the runner). */
-  media: MessageMediaSchema.optional(),
+  media: z.optional(MessageMediaSchema),
   timestamp: z.iso.datetime({ offset: true }),
 });
 export type MessageReceived = z.infer<typeof MessageReceived>;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { ErrorResponse } from './http.ts';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType, webhookEnvelopeSchema } from './webhook-events.ts';
 
@@ -11,13 +11,13 @@ export interface OpenApiRoute {
   path: string;
   summary: string;
   request: {
-    body?: z.ZodType;
-    params?: z.ZodType;
-    query?: z.ZodType;
+    body?: z.ZodMiniType;
+    params?: z.ZodMiniType;
+    query?: z.ZodMiniType;
     /** By lower-case header name. */
-    headers?: Record<string, z.ZodType>;
+    headers?: Record<string, z.ZodMiniType>;
   };
-  responses: Record<number, z.ZodType>;
+  responses: Record<number, z.ZodMiniType>;
   /** Extra media types of the success response, with their string format. */
   media?: Record<string, string>;
   /** Error statuses beyond the ones every route with input may answer. */
@@ -65,24 +65,24 @@ const ERROR_HEADERS: Record<number, Record<string, unknown>> = {
   },
 };
 
-const schema = (type: z.ZodType, io: 'input' | 'output') =>
+const schema = (type: z.ZodMiniType, io: 'input' | 'output') =>
   z.toJSONSchema(type, { io, unrepresentable: 'any' });
 
-const shapeOf = (type: z.ZodType | undefined): Record<string, z.ZodType> =>
-  type instanceof z.ZodObject ? (type.shape as Record<string, z.ZodType>) : {};
+const shapeOf = (type: z.ZodMiniType | undefined): Record<string, z.ZodMiniType> =>
+  type instanceof z.ZodMiniObject ? (type.shape as Record<string, z.ZodMiniType>) : {};
 
 const parameters = (op: OpenApiRoute) => [
   ...Object.entries(shapeOf(op.request.params)).map(([name, s]) => ({
     name,
     in: 'path',
     required: true,
-    schema: schema(s as z.ZodType, 'input'),
+    schema: schema(s as z.ZodMiniType, 'input'),
   })),
   ...Object.entries(shapeOf(op.request.query)).map(([name, s]) => ({
     name,
     in: 'query',
-    required: !(s as z.ZodType).safeParse(undefined).success,
-    schema: schema(s as z.ZodType, 'input'),
+    required: !(s as z.ZodMiniType).safeParse(undefined).success,
+    schema: schema(s as z.ZodMiniType, 'input'),
   })),
   ...Object.entries(op.request.headers ?? {}).map(([name, s]) => ({
     name,

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { MessageStatusSchema, Timestamp, Uuid } from './common.ts';
 import { ConversationsQuery, CursorQuery } from './http.ts';
 import { MessageMediaSchema } from './media.ts';
@@ -7,35 +7,35 @@ export const ConversationView = z.object({
   conversationId: z.string(),
   sessionId: Uuid,
   peer: z.string(),
-  peerName: z.string().optional(),
+  peerName: z.optional(z.string()),
   lastMessageAt: Timestamp,
-  lastMessageText: z.string().optional(),
-  messageCount: z.number().int(),
-  unreadCount: z.number().int(),
+  lastMessageText: z.optional(z.string()),
+  messageCount: z.number().check(z.int()),
+  unreadCount: z.number().check(z.int()),
 });
 
 export const ConversationMessageView = z.object({
   messageId: Uuid,
   direction: z.enum(['in', 'out']),
-  from: z.string().optional(),
+  from: z.optional(z.string()),
   to: z.string(),
   text: z.string(),
-  media: MessageMediaSchema.optional(),
+  media: z.optional(MessageMediaSchema),
   status: MessageStatusSchema,
-  waMessageId: z.string().optional(),
+  waMessageId: z.optional(z.string()),
   createdAt: Timestamp,
 });
 
 export const ConversationListResponse = z.object({
   items: z.array(ConversationView),
-  nextCursor: z.string().optional(),
+  nextCursor: z.optional(z.string()),
 });
 export const ConversationMessagesResponse = z.object({
   items: z.array(ConversationMessageView),
-  nextCursor: z.string().optional(),
+  nextCursor: z.optional(z.string()),
 });
 
 /** `?limit=` of a listing: 1-100, 50 when absent. */
-export const PageLimit = z.coerce.number().int().min(1).max(100).optional();
-export const ConversationsPageQuery = ConversationsQuery.extend({ limit: PageLimit });
-export const MessagesPageQuery = CursorQuery.extend({ limit: PageLimit });
+export const PageLimit = z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)));
+export const ConversationsPageQuery = z.extend(ConversationsQuery, { limit: PageLimit });
+export const MessagesPageQuery = z.extend(CursorQuery, { limit: PageLimit });

@@ -1,42 +1,44 @@
-import * as z from 'zod';
-import { ChatbotId, MessageStatusSchema, SessionStatusSchema, Timestamp } from './common.ts';
+import * as z from '../zod.ts';
+import { ChatbotId, type MessageStatusSchema, SessionStatusSchema, Timestamp } from './common.ts';
 
 /** Media of a message as tenants see it (`sha256` of the plain bytes). */
 export const WebhookMedia = z.object({
-  mediaId: z.string().min(1),
-  mimeType: z.string().min(1),
-  fileName: z.string().optional(),
-  size: z.number().int().nonnegative(),
-  sha256: z.string().min(1),
-  caption: z.string().optional(),
+  mediaId: z.string().check(z.minLength(1)),
+  mimeType: z.string().check(z.minLength(1)),
+  fileName: z.optional(z.string()),
+  size: z.number().check(z.int(), z.gte(0)),
+  sha256: z.string().check(z.minLength(1)),
+  caption: z.optional(z.string()),
 });
 
 const SessionStatusData = z
   .object({
-    sessionId: z.string().min(1),
+    sessionId: z.string().check(z.minLength(1)),
     chatbotId: ChatbotId,
     status: SessionStatusSchema,
-    previousStatus: SessionStatusSchema.optional(),
-    phoneNumber: z.string().optional(),
-    lastError: z.string().optional(),
+    previousStatus: z.optional(SessionStatusSchema),
+    phoneNumber: z.optional(z.string()),
+    lastError: z.optional(z.string()),
     /** The raw QR string, only with QR_READY (a tenant's page renders it without polling). */
-    qr: z.string().optional(),
+    qr: z.optional(z.string()),
   })
-  .refine((d) => d.qr === undefined || d.status === 'QR_READY', {
-    message: 'qr is only sent with QR_READY',
-    path: ['qr'],
-  });
+  .check(
+    z.refine((d) => d.qr === undefined || d.status === 'QR_READY', {
+      message: 'qr is only sent with QR_READY',
+      path: ['qr'],
+    }),
+  );
 
 const MessageReceivedData = z.object({
-  sessionId: z.string().min(1),
+  sessionId: z.string().check(z.minLength(1)),
   chatbotId: ChatbotId,
-  conversationId: z.string().min(1),
-  messageId: z.string().min(1),
-  waMessageId: z.string().min(1),
-  from: z.string().min(1),
-  pushName: z.string().optional(),
-  text: z.string().optional(),
-  media: WebhookMedia.optional(),
+  conversationId: z.string().check(z.minLength(1)),
+  messageId: z.string().check(z.minLength(1)),
+  waMessageId: z.string().check(z.minLength(1)),
+  from: z.string().check(z.minLength(1)),
+  pushName: z.optional(z.string()),
+  text: z.optional(z.string()),
+  media: z.optional(WebhookMedia),
   timestamp: Timestamp,
 });
 
@@ -44,14 +46,14 @@ const MessageReceivedData = z.object({
 export const NOTIFIED_MESSAGE_STATUSES = ['SENT', 'DELIVERED', 'READ', 'FAILED'] as const;
 
 const MessageStatusData = z.object({
-  sessionId: z.string().min(1),
-  messageId: z.string().min(1),
-  waMessageId: z.string().optional(),
-  status: MessageStatusSchema.extract(NOTIFIED_MESSAGE_STATUSES),
-  error: z.string().optional(),
+  sessionId: z.string().check(z.minLength(1)),
+  messageId: z.string().check(z.minLength(1)),
+  waMessageId: z.optional(z.string()),
+  status: z.enum(NOTIFIED_MESSAGE_STATUSES satisfies readonly z.infer<typeof MessageStatusSchema>[]),
+  error: z.optional(z.string()),
 });
 
-const WebhookTestData = z.object({ webhookId: z.string().min(1) });
+const WebhookTestData = z.object({ webhookId: z.string().check(z.minLength(1)) });
 
 /**
  * Every event type a tenant can subscribe to, with the schema of its `data`: the one table that
@@ -101,10 +103,10 @@ export interface TenantEvent {
 /** A delivery job on `webhook-deliveries.fifo`: one event for one endpoint. No secret travels here. */
 export const WebhookDeliveryJob = z.object({
   v: z.literal(1),
-  eventId: z.string().min(1).max(128),
-  webhookId: z.string().min(1),
-  tenantId: z.string().min(1),
-  sessionId: z.string().min(1),
+  eventId: z.string().check(z.minLength(1), z.maxLength(128)),
+  webhookId: z.string().check(z.minLength(1)),
+  tenantId: z.string().check(z.minLength(1)),
+  sessionId: z.string().check(z.minLength(1)),
   /** When the job was enqueued (ISO): bounds the total retry time below the queue's retention. */
   enqueuedAt: Timestamp,
   envelope: WebhookEnvelope,

@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { ConversationMessageView, ConversationView } from '../contracts/read-api.ts';
 import type { Message } from '../domain/entities.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
@@ -6,6 +5,7 @@ import type { Conversation, ConversationStore } from '../ports/conversation-stor
 import type { MessageStore } from '../ports/message-store.ts';
 import type { SessionStore } from '../ports/session-store.ts';
 import type { UsageDayRecord, UsageStore } from '../ports/usage-store.ts';
+import type * as z from '../zod.ts';
 import { loadOwnSession } from './deps.ts';
 
 /** The ports of the tenant read API. */

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import type { ChatCompletion, ChatModel, ChatRequest } from '../../ports/chat-model.ts';
+import * as z from '../../zod.ts';
 import {
   ChatModelConfigError,
   ChatRequestRejectedError,
@@ -10,13 +10,13 @@ import {
 const PROVIDER = 'openai';
 
 const CompletionResponse = z.object({
-  choices: z.array(z.object({ message: z.object({ content: z.string().nullish() }) })).min(1),
-  usage: z
-    .object({
-      prompt_tokens: z.number().int().nonnegative(),
-      completion_tokens: z.number().int().nonnegative(),
-    })
-    .nullish(),
+  choices: z.array(z.object({ message: z.object({ content: z.nullish(z.string()) }) })).check(z.minLength(1)),
+  usage: z.nullish(
+    z.object({
+      prompt_tokens: z.number().check(z.int(), z.gte(0)),
+      completion_tokens: z.number().check(z.int(), z.gte(0)),
+    }),
+  ),
 });
 
 export interface OpenAiCompatibleOptions {
