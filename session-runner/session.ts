@@ -6,14 +6,13 @@ import makeWASocket, {
   type WAMessage,
   type WASocket,
 } from '@whiskeysockets/baileys';
-import type { SendCommand, SendManners } from '#shared/contracts/commands.ts';
+import type { SendCommand } from '#shared/contracts/commands.ts';
 import type { MessageReceived } from '#shared/contracts/incoming.ts';
-import type { Message, Session } from '#shared/domain/entities.ts';
-import type { MessageMedia } from '#shared/domain/media.ts';
+import type { Session } from '#shared/domain/entities.ts';
 import type { SessionStatus } from '#shared/domain/session-status.ts';
 import { phoneNumberOfJid } from '#shared/domain/whatsapp-address.ts';
 import type { Logger } from '#shared/logger.ts';
-import type { MessageStore, SentMedia } from '#shared/ports/message-store.ts';
+import type { MessageStore } from '#shared/ports/message-store.ts';
 import type { ObjectStore } from '#shared/ports/object-store.ts';
 import type { SessionStatusFields, SessionStore } from '#shared/ports/session-store.ts';
 import { DurableAuthState } from './auth-state/durable-auth-state.ts';
@@ -21,10 +20,18 @@ import { silentBaileysLogger } from './baileys-logger.ts';
 import { type IncomingMedia, mediaIdOf } from './incoming-media.ts';
 import type { IncomingPublisher } from './incoming-publisher.ts';
 import type { MetricSink } from './metrics.ts';
-import { type OutgoingMedia, OutgoingMediaError, type PreparedMedia } from './outgoing-media.ts';
-import { resendMessageOf, sentMediaOf } from './outgoing-media-sent.ts';
+import type { OutgoingMedia } from './outgoing-media.ts';
+import { resendMessageOf } from './outgoing-media-sent.ts';
 import { type BackoffOptions, closeAction } from './reconnect-policy.ts';
-import { waMessageIdFor } from './wa-message-id.ts';
+import {
+  attemptAtLoss,
+  type LifeEvent,
+  type LifeState,
+  type LifeStateKind,
+  nextState,
+  socketOf,
+} from './session-life-cycle.ts';
+import { type SendOutcome, SessionSender } from './session-send.ts';
 import { mediaNote, mediaOf } from './whatsapp-media.ts';
 
 export interface Timers {
@@ -68,47 +75,28 @@ const MAX_REMEMBERED_INCOMING = 2000;
 /** How long a receipt waits for the message to be stored (SQS and S3 both failing). */
 const RECEIPT_WAIT_MS = 30_000;
 
-/**
- * `skipped`: already final (a redelivery) or not this session's message, nothing to do;
- * `busy`: another live claim holds the message, give the command back for later.
- */
-export type SendOutcome = 'sent' | 'skipped' | 'busy' | 'not_connected' | 'failed';
+export { isTransientSendError, type SendOutcome, typingMsFor } from './session-send.ts';
 
 const FIRST_QR_TTL_MS = 60_000;
-/** How long a connection must stay open before a loss counts as a first one again (backoff from its base). */
-const STABLE_OPEN_MS = 30_000;
 const NEXT_QR_TTL_MS = 20_000;
-/**
- * A claim older than this is a crashed attempt's and may be taken over (under the same WhatsApp id,
- * which the recipient dedupes): longer than the slowest legitimate send with its retries.
- */
-const SEND_CLAIM_STALE_MS = 5 * 60_000;
-const DEFAULT_SEND_RETRY = { attempts: 3, baseMs: 1000 };
-/** "typing…" before an AI reply: about a fast typist's time for it, from 0.5 s up to 4 s. */
-export const typingMsFor = (text: string): number => Math.min(4000, 500 + text.length * 30);
 
 /**
  * One Baileys socket through its life: auth state from S3, QR or pairing code, CONNECTED, the
  * reconnect policy, sends paced per session, incoming texts to `incoming.fifo`, receipts to message
  * status. Every status write carries the lease fence; `halt()` drops the socket without writing.
+ * Its life cycle is one state (session-life-cycle.ts), changed only through `enter`.
  */
 export class WhatsAppSession {
   private auth?: DurableAuthState;
-  private sock?: WASocket;
-  private attempt = 0;
-  /** When the current socket opened: only a connection that stayed up a while resets the backoff. */
-  private openedAt?: number;
+  private life: LifeState<WASocket> = { kind: 'loading' };
+  /** QR codes shown by this instance, across its sockets: only the first gets the long TTL and a pairing code. */
   private qrCount = 0;
-  private stopped = false;
-  private retryTimer?: unknown;
-  private lastSendAt = 0;
   private lastFrameAt = 0;
   /** Whether the current socket got any frame from the server (else its close is CONNECT_FAILED). */
   private reachedServer = true;
-  /** The socket reported 'open' (independent of whether the CONNECTED write succeeded). */
-  private socketOpen = false;
   private openWaiters: (() => void)[] = [];
   private readonly storedIncoming = new Set<string>();
+  private readonly sender: SessionSender;
 
   constructor(
     private record: Session,
@@ -119,7 +107,14 @@ export class WhatsAppSession {
       mayAct: () => boolean;
       onEnded: (session: WhatsAppSession) => void;
     } = { mayAct: () => true, onEnded: () => undefined },
-  ) {}
+  ) {
+    this.sender = new SessionSender(ctx, {
+      sessionId: record.sessionId,
+      fence,
+      tenantId: record.tenantId,
+      openSocket: () => (this.life.kind === 'open' ? this.life.sock : undefined),
+    });
+  }
 
   get sessionId(): string {
     return this.record.sessionId;
@@ -127,11 +122,17 @@ export class WhatsAppSession {
 
   /** Stopped, halted or shut down: this instance never connects again (a start opens a new one). */
   get ended(): boolean {
-    return this.stopped;
+    return this.life.kind === 'ended';
   }
 
+  /** The socket reported 'open' (independent of whether the CONNECTED write succeeded). */
   get connected(): boolean {
-    return this.socketOpen && this.sock !== undefined;
+    return this.life.kind === 'open';
+  }
+
+  /** Where the session is in its life cycle (tests, health). */
+  get state(): LifeStateKind {
+    return this.life.kind;
   }
 
   /** Loads the auth state and opens the socket. */
@@ -166,106 +167,8 @@ export class WhatsAppSession {
    * so a redelivered or parallel copy of the command never sends it again; a transient rejection
    * is retried with backoff before FAILED; SENT and FAILED are written under the same fence.
    */
-  async send(command: SendCommand): Promise<SendOutcome> {
-    if (!this.connected || !this.sock) return 'not_connected';
-    await this.pace();
-    const sock = this.sock;
-    if (!this.connected || !sock) return 'not_connected';
-    const now = this.ctx.now();
-    const waMessageId = waMessageIdFor(command.messageId);
-    const holder = { fence: this.fence, runnerId: this.ctx.runnerId ?? 'runner' };
-    const claim = await this.ctx.messages.claimSend(command.messageId, {
-      ...holder,
-      sessionId: this.sessionId,
-      tenantId: this.record.tenantId,
-      waMessageId,
-      now: new Date(now).toISOString(),
-      staleBefore: new Date(now - SEND_CLAIM_STALE_MS).toISOString(),
-    });
-    if (claim.kind === 'busy') return 'busy';
-    if (claim.kind === 'foreign') {
-      this.ctx.logger.warn('send command for a message of another session: dropped', {
-        sessionId: this.sessionId,
-        messageId: command.messageId,
-      });
-      return 'skipped';
-    }
-    if (claim.kind === 'final') return 'skipped';
-    // The stored message is the truth: its recipient and text, not the command's copy.
-    const { to, text, media } = claim.message;
-    if (command.manners) await this.converse(sock, command.manners, to, text);
-    const retry = this.ctx.sendRetry ?? DEFAULT_SEND_RETRY;
-    let sentMedia: SentMedia | undefined;
-    for (let attempt = 1; ; attempt++) {
-      let file: PreparedMedia | undefined;
-      try {
-        // A file is opened afresh for each attempt: a failed attempt may have read part of it.
-        file = media ? await this.openMedia(media) : undefined;
-        const sent = await sock.sendMessage(to, file ? file.content : { text }, { messageId: waMessageId });
-        if (file) sentMedia = sentMediaOf(sent?.message);
-        break;
-      } catch (error) {
-        file?.close();
-        // A file that could not be opened says so itself; anything else is WhatsApp's or the socket's.
-        const fileError = error instanceof OutgoingMediaError ? error : undefined;
-        if (!fileError && (!this.connected || sock !== this.sock)) {
-          // The socket went: the next attempt (after a reconnect) claims it again at once.
-          await this.ctx.messages.releaseSend(command.messageId, holder).catch(() => undefined);
-          return 'not_connected';
-        }
-        if (attempt < retry.attempts && (fileError ? fileError.transient : isTransientSendError(error))) {
-          await this.sleep(retry.baseMs * 2 ** (attempt - 1));
-          continue;
-        }
-        if (fileError) this.warn(`file not sent (${fileError.code})`, fileError);
-        const reason =
-          fileError?.code ?? (error instanceof Error ? error.message.slice(0, 200) : 'SEND_FAILED');
-        await this.recordOutcome(command.messageId, { status: 'FAILED', error: reason });
-        return 'failed';
-      }
-    }
-    // A file's real size, sha256 and media message are stored with SENT, under the same fence; on
-    // their own when a delivery receipt overtook the SENT write (which is then refused).
-    const recorded = await this.recordOutcome(command.messageId, { status: 'SENT', waMessageId, sentMedia });
-    if (!recorded && sentMedia) {
-      await this.ctx.messages
-        .recordSentMedia(command.messageId, { sentMedia, fence: this.fence, sessionId: this.sessionId })
-        .catch((e) => this.warn('sent file not recorded', e));
-    }
-    return 'sent';
-  }
-
-  private openMedia(media: MessageMedia): Promise<PreparedMedia> {
-    if (!this.ctx.outgoingMedia)
-      throw new OutgoingMediaError('MEDIA_UNAVAILABLE', 'this runner sends no files');
-    return this.ctx.outgoingMedia.prepare(this.record.tenantId, media);
-  }
-
-  /**
-   * Conversation manners before an AI reply: the answered message is marked read, then "typing…"
-   * for a moment proportional to the reply. Best effort: a failure here never holds the send back.
-   */
-  private async converse(sock: WASocket, manners: SendManners, to: string, text: string): Promise<void> {
-    const ignore = (e: unknown) => this.warn('conversation manners skipped', e);
-    await sock
-      .readMessages([{ remoteJid: manners.chat, id: manners.readWaMessageId, fromMe: false }])
-      .catch(ignore);
-    await sock.sendPresenceUpdate('composing', to).catch(ignore);
-    await this.sleep(typingMsFor(text));
-    await sock.sendPresenceUpdate('paused', to).catch(ignore);
-  }
-
-  /** SENT or FAILED, fenced; refused when a newer owner took the message over or a receipt came first. */
-  private async recordOutcome(
-    messageId: string,
-    outcome: { status: 'SENT' | 'FAILED'; waMessageId?: string; error?: string; sentMedia?: SentMedia },
-  ): Promise<Message | undefined> {
-    return this.ctx.messages.updateStatus(messageId, {
-      ...outcome,
-      fence: this.fence,
-      sessionId: this.sessionId,
-      now: this.iso(),
-    });
+  send(command: SendCommand): Promise<SendOutcome> {
+    return this.sender.send(command);
   }
 
   /**
@@ -275,25 +178,25 @@ export class WhatsAppSession {
    */
   checkSilence(): boolean {
     const keepAlive = this.ctx.socketOverrides?.keepAliveIntervalMs ?? 30_000;
-    if (!this.connected || !this.sock || this.ctx.now() - this.lastFrameAt <= 2 * keepAlive + 5000)
-      return false;
-    const silent = this.sock;
-    this.sock = undefined;
-    this.socketOpen = false;
-    silent.end(new Error('socket silent'));
+    if (this.life.kind !== 'open' || this.ctx.now() - this.lastFrameAt <= 2 * keepAlive + 5000) return false;
+    const silent = this.life.sock;
     this.ctx.logger.warn('socket silent: reconnecting', { sessionId: this.sessionId });
+    // Backoff first, so the close that end() reports is an old socket's and ignored.
     this.onClose(408);
+    silent.end(new Error('socket silent'));
     return true;
   }
 
   /** Closes the socket on request: `logout` unlinks the device and deletes the auth state. */
   async stop(logout: boolean): Promise<void> {
     // Unlinking needs an open socket: a session opened just for the logout waits for it briefly.
-    if (logout && this.sock && this.auth?.linked && !this.connected) await this.waitConnected(10_000);
-    this.stopped = true;
-    this.ctx.timers.clearTimeout(this.retryTimer);
-    const sock = this.sock;
-    this.sock = undefined;
+    if (logout && socketOf(this.life) && this.auth?.linked && !this.connected)
+      await this.waitConnected(10_000);
+    // Halted (the lease is gone) or shut down while it waited: nothing more is written.
+    if (this.life.kind === 'ended' && (this.life.how === 'halted' || this.life.how === 'shutdown')) return;
+    const sock = socketOf(this.life);
+    // Refused when WhatsApp ended it already: the request (unlink, delete the auth state) is still done.
+    this.enter({ type: 'end', how: 'stopped' });
     if (logout) {
       await sock?.logout().catch(() => undefined);
       sock?.end(undefined); // logout() ends the socket itself, unless it failed before that
@@ -315,25 +218,37 @@ export class WhatsAppSession {
 
   /** Shutdown: close without logging out, flush the auth state, leave the status for the next runner. */
   async shutdown(): Promise<void> {
-    this.stopped = true;
-    this.ctx.timers.clearTimeout(this.retryTimer);
-    this.sock?.end(undefined);
-    this.sock = undefined;
+    const sock = socketOf(this.life);
+    this.enter({ type: 'end', how: 'shutdown' });
+    sock?.end(undefined);
     await this.auth?.settle();
     await this.auth?.snapshot().catch(() => undefined);
   }
 
   /** The lease is gone: drop the socket at once and write nothing more. */
   halt(): void {
-    this.stopped = true;
+    const sock = socketOf(this.life);
+    this.enter({ type: 'end', how: 'halted' });
     this.auth?.abandon(); // a creds write being retried must not outlive the lease
-    this.ctx.timers.clearTimeout(this.retryTimer);
-    this.sock?.end(undefined);
-    this.sock = undefined;
+    sock?.end(undefined);
   }
 
+  /**
+   * The one place the life cycle changes: refused events (nothing leaves `ended`, no second socket)
+   * change nothing; leaving backoff cancels its retry timer.
+   */
+  private enter(event: LifeEvent<WASocket>): boolean {
+    const next = nextState(this.life, event);
+    if (!next) return false;
+    if (this.life.kind === 'backoff') this.ctx.timers.clearTimeout(this.life.timer);
+    this.life = next;
+    return true;
+  }
+
+  /** Opens a socket: after loading, or when the retry timer fires; never once ended or while one is live. */
   private connect(): void {
-    if (this.stopped || !this.auth || !this.hooks.mayAct()) return;
+    if ((this.life.kind !== 'loading' && this.life.kind !== 'backoff') || !this.auth || !this.hooks.mayAct())
+      return;
     const auth = this.auth;
     void this.write('CONNECTING', {});
     const sock = makeWASocket({
@@ -349,7 +264,7 @@ export class WhatsAppSession {
       beforeReceipt: (m) => this.storeBeforeReceipt(m as WAMessage),
       ...this.ctx.socketOverrides,
     });
-    this.sock = sock;
+    this.enter({ type: 'dial', sock });
     this.lastFrameAt = this.ctx.now();
     this.reachedServer = false;
     sock.ws.on('frame', () => {
@@ -370,11 +285,10 @@ export class WhatsAppSession {
   }
 
   private async onConnectionUpdate(sock: WASocket, update: Partial<ConnectionState>): Promise<void> {
-    if (sock !== this.sock || this.stopped) return;
+    // An old socket's event, or one after the end: nothing happens.
+    if (sock !== socketOf(this.life)) return;
     if (update.qr) await this.onQr(sock, update.qr);
-    if (update.connection === 'open') {
-      this.openedAt = this.ctx.now();
-      this.socketOpen = true;
+    if (update.connection === 'open' && this.enter({ type: 'open', at: this.ctx.now() })) {
       const jid = sock.user?.id ?? this.auth?.state.creds.me?.id ?? '';
       await this.write('CONNECTED', {
         phoneNumber: phoneNumberOfJid(jid.replace(/:\d+@/, '@')) ?? null,
@@ -386,15 +300,14 @@ export class WhatsAppSession {
       });
       for (const waiter of this.openWaiters) waiter();
     }
-    if (update.connection === 'close') {
-      this.sock = undefined;
-      this.socketOpen = false;
+    if (update.connection === 'close' && sock === socketOf(this.life)) {
       const error = update.lastDisconnect?.error as Boom | undefined;
       this.onClose(error?.output?.statusCode, error?.message);
     }
   }
 
   private async onQr(sock: WASocket, qr: string): Promise<void> {
+    if (!this.enter({ type: 'qr' })) return;
     const ttl = this.qrCount++ === 0 ? FIRST_QR_TTL_MS : NEXT_QR_TTL_MS;
     const fields: SessionStatusFields = { qr, qrExpiresAt: new Date(this.ctx.now() + ttl).toISOString() };
     const phone = this.record.pairingPhoneNumber;
@@ -408,10 +321,9 @@ export class WhatsAppSession {
   private onClose(code: number | undefined, cause?: string): void {
     // A server that ends every connection right after login is not hammered once a second: the
     // backoff starts again from its base only after a connection that stayed up (r5 found this).
-    if (this.openedAt !== undefined && this.ctx.now() - this.openedAt >= STABLE_OPEN_MS) this.attempt = 0;
-    this.openedAt = undefined;
+    const attempt = attemptAtLoss(this.life, this.ctx.now());
     const linked = this.auth?.linked ?? false;
-    const action = closeAction(code, linked, this.attempt++, this.ctx.backoff, this.reachedServer);
+    const action = closeAction(code, linked, attempt, this.ctx.backoff, this.reachedServer);
     if (code === 440) this.ctx.metrics('Disconnect440');
     if (code === 401) this.ctx.metrics('Disconnect401');
     const level = code === 405 ? 'error' : 'info'; // 405: WhatsApp refuses this client version (runbook)
@@ -426,10 +338,11 @@ export class WhatsAppSession {
         });
         void this.write('CONNECTING', { lastError: action.lastError, qr: null, qrExpiresAt: null });
       }
-      this.retryTimer = this.ctx.timers.setTimeout(() => this.connect(), action.delayMs);
+      const timer = this.ctx.timers.setTimeout(() => this.connect(), action.delayMs);
+      if (!this.enter({ type: 'lost', timer, attempt: attempt + 1 })) this.ctx.timers.clearTimeout(timer);
       return;
     }
-    this.stopped = true;
+    this.enter({ type: 'end', how: 'closed' });
     void (async () => {
       if (action.kind === 'logout') {
         await this.auth?.destroy();
@@ -560,17 +473,6 @@ export class WhatsAppSession {
     return message.waMedia ? resendMessageOf(message.waMedia) : { conversation: message.text };
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((r) => this.ctx.timers.setTimeout(() => r(), ms));
-  }
-
-  private async pace(): Promise<void> {
-    const min = this.ctx.sendMinIntervalMs;
-    const wait = this.lastSendAt + min + Math.random() * min * 0.5 - this.ctx.now();
-    if (wait > 0) await new Promise((r) => this.ctx.timers.setTimeout(() => r(undefined), wait));
-    this.lastSendAt = this.ctx.now();
-  }
-
   /** A fenced, guarded status write; the stored record follows what was written. */
   private async write(to: SessionStatus, fields: SessionStatusFields): Promise<void> {
     try {
@@ -598,14 +500,3 @@ export class WhatsAppSession {
     });
   }
 }
-
-/**
- * Whether WhatsApp may take the same send a moment later: timeouts, rate limits, server errors and
- * plain network errors. A malformed request (bad JID, 4xx) fails at once.
- */
-export const isTransientSendError = (error: unknown): boolean => {
-  if (error instanceof TypeError || error instanceof RangeError) return false;
-  const status = (error as Boom | undefined)?.output?.statusCode;
-  if (status === undefined) return true;
-  return status === 408 || status === 429 || status >= 500;
-};
