@@ -67,6 +67,16 @@ export const detailOf = (operation: string, body: string): string => {
   return `${operation} ${targetOf(input)}`;
 };
 
+/** The Signal key types an auth-state journal entry carries (` session, sender-key`), if it is one. */
+const journalKeysOf = (operation: string, body: Buffer): string => {
+  if (operation !== 'PUT' || body.length === 0 || body[0] !== 0x7b) return '';
+  const entry = JSON.parse(body.toString('utf8')) as { kind?: string; keys?: Record<string, object> };
+  if (entry.kind !== 'keys' || !entry.keys) return '';
+  return ` ${Object.entries(entry.keys)
+    .map(([type, ids]) => `${type}×${Object.keys(ids).length}`)
+    .join(', ')}`;
+};
+
 /** Forwards everything to `target` (`http://host:port`), counting as it goes. */
 export const startCountingProxy = async (target: string): Promise<CountingProxy> => {
   const counts: Record<string, number> = {};
@@ -88,7 +98,7 @@ export const startCountingProxy = async (target: string): Promise<CountingProxy>
               .split('?')[0]
               ?.split('/')
               .pop()
-              ?.replace(/[0-9a-f]{8,}|\d+/g, '*')}`;
+              ?.replace(/[0-9a-f]{8,}|\d+/g, '*')}${journalKeysOf(operation, body)}`;
     } catch {
       // An unreadable body is still counted by its operation.
     }

@@ -49,7 +49,7 @@ export const buildGatewayDeps = (
     }),
     usage: new DynamoUsageStore(table(config.USAGE_TABLE)),
     idempotency: new DynamoIdempotencyStore(requests),
-    rateLimiter: new DynamoRateLimiter(requests, config.SEND_RATE_PER_MINUTE),
+    sendRate: { limit: config.SEND_RATE_PER_MINUTE, windowSeconds: 60 },
     // Counted in the Sessions table, which init writes anyway (no further grant for the route).
     initRate: new DynamoRateLimiter(table(config.SESSIONS_TABLE), {
       limit: config.INIT_RATE_PER_MINUTE,

@@ -200,6 +200,56 @@ describe.each([
       }
       expect(await s.conversations.listBySession(newId(), { limit: 2 })).toEqual({ items: [] });
     });
+    it("counts an API send against its tenant's send rate in the same write: over it nothing is stored or counted", async () => {
+      const tenantId = `t-${newId()}`;
+      const sessionId = newId();
+      const conversationId = newId();
+      const send = (minute: number, second: number, messageId = newId(), tenant = tenantId) => {
+        const at = new Date(Date.parse(T(minute)) + second * 1000);
+        return s.conversations.appendMessage({
+          message: aMessage({
+            messageId,
+            tenantId: tenant,
+            sessionId,
+            conversationId,
+            createdAt: at.toISOString(),
+          }),
+          peer: '4915100000002@s.whatsapp.net',
+          usage: { messagesOut: 1 },
+          now: at.toISOString(),
+          limit: { limit: 2, windowSeconds: 60, at },
+        });
+      };
+      const first = newId();
+      expect(await send(1, 0, first)).toBe(true);
+      expect(await send(1, 5)).toBe(true);
+      // A redelivered message is neither counted nor refused.
+      expect(await send(1, 6, first)).toBe(false);
+      const over = newId();
+      await expect(send(1, 10, over)).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 50 });
+      expect(await s.messages.get(over)).toBeUndefined();
+      expect(await s.conversations.get(conversationId)).toMatchObject({ messageCount: 2 });
+      expect((await s.usage.listDays(tenantId, '2026-03-01', '2026-03-01'))[0]).toMatchObject({
+        messagesOut: 2,
+      });
+      // Per tenant; and a message without a limit (an AI reply) is never refused.
+      expect(await send(1, 11, newId(), `t-${newId()}`)).toBe(true);
+      expect(
+        await s.conversations.appendMessage({
+          message: aMessage({ tenantId, sessionId, conversationId, createdAt: T(1) }),
+          peer: '4915100000002@s.whatsapp.net',
+          usage: { messagesOut: 1 },
+          now: T(1),
+        }),
+      ).toBe(true);
+      // The next window starts again at one.
+      expect(await send(2, 0, over)).toBe(true);
+      expect(await send(2, 30)).toBe(true);
+      await expect(send(2, 59)).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 1 });
+      expect((await s.usage.listDays(tenantId, '2026-03-01', '2026-03-01'))[0]).toMatchObject({
+        messagesOut: 5,
+      });
+    });
   });
 
   describe('usage', () => {

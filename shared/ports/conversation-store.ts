@@ -1,5 +1,6 @@
 import type { Message } from '../domain/entities.ts';
 import type { Page, PageRequest } from './page.ts';
+import type { LimitSpec } from './rate-limiter.ts';
 import type { UsageDelta } from './usage-store.ts';
 
 /** One chat of a session with one peer (a user or a group), as listed by last activity. */
@@ -29,6 +30,11 @@ export interface AppendedMessage {
   /** Added to the tenant's usage of the message's UTC day, in the same atomic write. */
   usage: UsageDelta;
   now: string;
+  /**
+   * A per-tenant limit the message counts against in the same atomic write (the API's sends per
+   * minute, in the window `at` falls in): over it, nothing is written and `RateLimitedError` is thrown.
+   */
+  limit?: Required<LimitSpec> & { at: Date };
 }
 
 /** At most this many characters of the last message are kept on the conversation. */
@@ -41,7 +47,8 @@ export interface ConversationStore {
   /**
    * One atomic write: stores the message unless its id exists, upserts its conversation (last
    * activity, counters) and adds `usage` to the tenant's day. Answers false, having written nothing,
-   * when the message existed: a redelivered message is neither stored nor counted twice.
+   * when the message existed: a redelivered message is neither stored nor counted twice. With
+   * `limit`, a message over it is not stored (`RateLimitedError`).
    */
   appendMessage(entry: AppendedMessage): Promise<boolean>;
 }

@@ -77,7 +77,7 @@ export const fakeGatewayDeps = (
     conversations: new InMemoryConversationStore(messages, usage),
     usage,
     idempotency: new InMemoryIdempotencyStore(),
-    rateLimiter: new InMemoryRateLimiter(options.ratePerMinute ?? 60),
+    sendRate: { limit: options.ratePerMinute ?? 60, windowSeconds: 60 },
     initRate: new InMemoryRateLimiter(options.initsPerMinute ?? 100),
     sessionCap: new InMemoryRateLimiter({ limit: options.sessionsPerTenant ?? 100 }),
     allowedModels: options.allowedModels ?? ['offline'],

@@ -1,3 +1,4 @@
+import { RateLimitedError } from '../errors.ts';
 import type { ChatCompletion, ChatModel, ChatRequest } from '../ports/chat-model.ts';
 import {
   type AppendedMessage,
@@ -6,6 +7,7 @@ import {
   LAST_MESSAGE_PREVIEW_CHARS,
 } from '../ports/conversation-store.ts';
 import type { Page, PageRequest } from '../ports/page.ts';
+import { retryAfterOf, windowOf } from '../ports/rate-limiter.ts';
 import { type UsageDayRecord, type UsageDelta, type UsageStore, usageDayOf } from '../ports/usage-store.ts';
 import type { AiDeps, AiLimits } from '../use-cases/process-incoming.ts';
 import { FakeClock, RecordingCommandPublisher } from './fakes.ts';
@@ -52,6 +54,8 @@ export class InMemoryConversationStore implements ConversationStore {
   readonly items = new Map<string, Conversation>();
   /** Makes the next appendMessage fail before writing anything, like a DynamoDB outage. */
   failNext?: Error;
+  /** tenantId → the send window last counted in and its count (kept on the usage day item in DynamoDB). */
+  private readonly sendWindows = new Map<string, { window: number; count: number }>();
 
   constructor(
     private readonly messages: InMemoryMessageStore,
@@ -80,7 +84,23 @@ export class InMemoryConversationStore implements ConversationStore {
     const { message, now } = entry;
     const conversationId = message.conversationId;
     if (!conversationId) throw new Error('appendMessage needs a message with a conversationId');
+    const { limit } = entry;
+    const window = limit && windowOf(limit, limit.at);
+    if (limit && window !== undefined && !(await this.messages.get(message.messageId))) {
+      const used = this.sendWindows.get(message.tenantId);
+      // As in DynamoDB: a window later than this one (another caller's clock) refuses it too.
+      const count = used && used.window >= window ? used.count : 0;
+      if ((used && used.window > window) || count >= limit.limit)
+        throw new RateLimitedError(retryAfterOf(limit, limit.at));
+    }
     if (!(await this.messages.putIfAbsent(message))) return false;
+    if (window !== undefined) {
+      const used = this.sendWindows.get(message.tenantId);
+      this.sendWindows.set(message.tenantId, {
+        window,
+        count: used?.window === window ? used.count + 1 : 1,
+      });
+    }
     const before = this.items.get(conversationId);
     const inbound = message.direction === 'in';
     this.items.set(conversationId, {

@@ -7,7 +7,7 @@ import type { ConversationStore } from '../ports/conversation-store.ts';
 import type { IdempotencyStore } from '../ports/idempotency-store.ts';
 import type { LeaseStore } from '../ports/lease-store.ts';
 import type { MessageStore } from '../ports/message-store.ts';
-import type { RateLimiter } from '../ports/rate-limiter.ts';
+import type { LimitSpec, RateLimiter } from '../ports/rate-limiter.ts';
 import type { SessionStore } from '../ports/session-store.ts';
 import type { TenantStore } from '../ports/tenant-store.ts';
 import type { UsageStore } from '../ports/usage-store.ts';
@@ -22,8 +22,8 @@ export interface GatewayDeps {
   conversations: ConversationStore;
   usage: UsageStore;
   idempotency: IdempotencyStore;
-  /** Sends per tenant per minute. */
-  rateLimiter: RateLimiter;
+  /** Sends per tenant per window (a minute): counted in the same write that stores the message. */
+  sendRate: Required<LimitSpec>;
   /** Inits per tenant per minute. */
   initRate: RateLimiter;
   /** Sessions per tenant in all: consumed when init creates one, released when it is undone. */

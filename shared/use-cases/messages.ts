@@ -4,7 +4,8 @@ import type { Message, Session } from '../domain/entities.ts';
 import { newId } from '../domain/ids.ts';
 import { outgoingMediaNote } from '../domain/outgoing-media.ts';
 import { toJid } from '../domain/whatsapp-address.ts';
-import { ConflictError, NotFoundError, RateLimitedError } from '../errors.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import type { AppendedMessage } from '../ports/conversation-store.ts';
 import { usageDayOf } from '../ports/usage-store.ts';
 import { type GatewayDeps, loadOwnSession } from './deps.ts';
 import { enqueueSend } from './enqueue-send.ts';
@@ -70,8 +71,6 @@ export const sendMessage = async (
   if (session.status !== 'CONNECTED') {
     throw new ConflictError('SESSION_NOT_CONNECTED', `The session is ${session.status}, not CONNECTED`);
   }
-  const rate = await deps.rateLimiter.consume(tenantId, now);
-  if (!rate.allowed) throw new RateLimitedError(rate.retryAfterSeconds);
 
   const messageId = newId();
   if (idempotencyKey) {
@@ -94,7 +93,9 @@ export const sendMessage = async (
     }
   }
   try {
-    await storeAndEnqueue(deps, session, buildMessage(messageId));
+    // Counted against the tenant's send rate in the write that stores it (429 when over it: the
+    // key is freed below). A replay above finishes an earlier request's work uncounted.
+    await storeAndEnqueue(deps, session, buildMessage(messageId), { ...deps.sendRate, at: now });
   } catch (error) {
     if (idempotencyKey) await deps.idempotency.release(tenantId, idempotencyKey).catch(() => undefined);
     throw error;
@@ -103,15 +104,21 @@ export const sendMessage = async (
 };
 
 /**
- * Stores the message as QUEUED in its conversation, counted as a message out, and enqueues its send;
- * a failed enqueue removes the message and takes the count back.
+ * Stores the message as QUEUED in its conversation, counted as a message out (and against `limit`,
+ * when given), and enqueues its send; a failed enqueue removes the message and takes the count back.
  */
-const storeAndEnqueue = async (deps: GatewayDeps, session: Session, message: Message): Promise<void> => {
+const storeAndEnqueue = async (
+  deps: GatewayDeps,
+  session: Session,
+  message: Message,
+  limit?: AppendedMessage['limit'],
+): Promise<void> => {
   const stored = await deps.conversations.appendMessage({
     message: { ...message, conversationId: conversationIdOf(session.sessionId, message.to) },
     peer: message.to,
     usage: { messagesOut: 1 },
     now: message.createdAt,
+    ...(limit && { limit }),
   });
   try {
     await enqueueSend(deps, session, message);
