@@ -72,6 +72,14 @@ describe('the IAM conformance check over the synthesized template', () => {
     expect(checkCalls(model, calls)).toEqual([]);
   });
 
+  it("allows the runner's receipt lookup: a send by WhatsApp id through gsi3, then the message", () => {
+    const calls = [
+      call('runner', 'DynamoDBClient', 'QueryCommand', { TableName: 'tab12-Messages', IndexName: 'gsi3' }),
+      call('runner', 'DynamoDBClient', 'GetItemCommand', { TableName: 'tab12-Messages', Key: {} }),
+    ];
+    expect(checkCalls(model, calls)).toEqual([]);
+  });
+
   it('refuses what a component was not granted, naming the component, the action and the resource', () => {
     const calls = [
       call('route:GetOpenApi', 'DynamoDBClient', 'GetItemCommand', { TableName: 'tab12-Sessions', Key: {} }),
