@@ -16,6 +16,7 @@ import { aMessage, aSession } from '#shared/testing/builders.ts';
 import { createWebhook, listDeliveries, type WebhookDeps } from '#shared/use-cases/webhooks.ts';
 import { startWebhookPipeline } from './webhook-pipeline.ts';
 
+const SETTLE_MS = 5_000;
 let aws: TestAws;
 let stop: (() => Promise<void>) | undefined;
 let server: Server;
@@ -34,7 +35,10 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  stop = await startWebhookPipeline({ env: { ...aws.env, POWERTOOLS_LOG_LEVEL: 'WARN' } });
+  stop = await startWebhookPipeline({
+    // A wider settle window than the default 2 s: the streams' pollers are slow on a loaded machine.
+    env: { ...aws.env, POWERTOOLS_LOG_LEVEL: 'WARN', WEBHOOK_SETTLE_MS: String(SETTLE_MS) },
+  });
 });
 afterAll(async () => {
   await stop?.();
@@ -143,4 +147,78 @@ describe('webhook pipeline on the local stand-ins', () => {
       )
       .toEqual(Array(8).fill('delivered'));
   });
+
+  it("delivers a session's status change before a younger message that the other table's stream handed over first", async () => {
+    const table = (key: string) => new DynamoTable(aws.clients.dynamo, aws.env[key] as string);
+    const webhooks = table('WEBHOOKS_TABLE');
+    const deps: WebhookDeps = {
+      endpoints: new DynamoWebhookEndpointStore(webhooks),
+      deliveries: new DynamoDeliveryLog(webhooks),
+      jobs: new SqsWebhookJobQueue(aws.clients.sqs, aws.env.WEBHOOK_DELIVERY_QUEUE_URL as string),
+      resolver: systemAddressResolver,
+      clock: systemClock,
+      urlOptions: { allowLoopback: true },
+    };
+    const port = (server.address() as AddressInfo).port;
+    const endpoint = await createWebhook(deps, 'tenant-order', { url: `http://127.0.0.1:${port}/order` });
+    const sessions = new DynamoSessionStore(table('SESSIONS_TABLE'));
+    const session = aSession({ tenantId: 'tenant-order', status: 'DISCONNECTED' });
+    await sessions.create(session);
+    await expect
+      .poll(async () => (await listDeliveries(deps, 'tenant-order', endpoint.webhookId, {})).items.length, {
+        timeout: 30_000,
+        interval: 200,
+      })
+      .toBe(1);
+
+    // The message, stored 300 ms after the status change, is written, and fanned out, first.
+    const t0 = Date.now();
+    const conversations = new DynamoConversationStore(aws.clients.dynamo, {
+      messages: aws.env.MESSAGES_TABLE as string,
+      usage: aws.env.USAGE_TABLE as string,
+    });
+    const messageAt = new Date(t0 + 300).toISOString();
+    await conversations.appendMessage({
+      message: aMessage({
+        tenantId: 'tenant-order',
+        sessionId: session.sessionId,
+        conversationId: 'conv-order',
+        direction: 'in',
+        from: '15550002222@s.whatsapp.net',
+        text: 'after the status',
+        status: 'DELIVERED',
+        waMessageId: 'WA-ORDER-1',
+        createdAt: messageAt,
+      }),
+      peer: '15550002222@s.whatsapp.net',
+      usage: { messagesIn: 1 },
+      now: messageAt,
+    });
+    // The fan-out has seen the message (its delivery is listed) before the status change is written.
+    await expect
+      .poll(async () => (await listDeliveries(deps, 'tenant-order', endpoint.webhookId, {})).items.length, {
+        timeout: 4_000,
+        interval: 50,
+      })
+      .toBe(2);
+    await sessions.transition(session.sessionId, { to: 'CONNECTING', now: new Date(t0).toISOString() });
+
+    // Only this session's requests: the first test's were signed with its own endpoint's secret.
+    const ofSession = () =>
+      received
+        .filter(
+          (r) =>
+            (JSON.parse(r.body) as { data: { sessionId?: string } }).data.sessionId === session.sessionId,
+        )
+        .map((r) => new Webhook(endpoint.secret).verify(r.body, r.headers as Record<string, string>))
+        .map((b) => b as { type: string; data: { status?: string } });
+    await expect
+      .poll(() => ofSession().map((b) => [b.type, b.data.status]), { timeout: 30_000, interval: 200 })
+      .toHaveLength(3);
+    expect(ofSession().map((b) => [b.type, b.data.status])).toEqual([
+      ['session.status', 'DISCONNECTED'],
+      ['session.status', 'CONNECTING'],
+      ['message.received', undefined],
+    ]);
+  }, 90_000);
 });

@@ -1,5 +1,5 @@
 import { EndpointEnv } from './config.ts';
-import { BASE_RETRY_SECONDS } from './use-cases/webhook-delivery.ts';
+import { BASE_RETRY_SECONDS, DEFAULT_SETTLE_MS } from './use-cases/webhook-delivery.ts';
 import * as z from './zod.ts';
 
 // Env keys of the webhook Lambdas, shared by infra/ (which sets exactly these) and the runtimes.
@@ -27,6 +27,11 @@ export const WebhookDeliveryEnv = z.extend(EndpointEnv, {
   WEBHOOK_ALLOW_LOOPBACK: allowLoopback,
   /** The first retry delay of a failed delivery, doubled on each attempt (tests shorten it). */
   WEBHOOK_FIRST_RETRY_SECONDS: z._default(z.coerce.number().check(z.int(), z.gt(0)), BASE_RETRY_SECONDS),
+  /**
+   * How long after it happened an event is held, so that an older event of its session that the
+   * streams hand over later is still delivered before it (docs/architecture.md, "Order").
+   */
+  WEBHOOK_SETTLE_MS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(60_000)), DEFAULT_SETTLE_MS),
 });
 
 export type WebhookFanoutConfig = z.infer<typeof WebhookFanoutEnv>;

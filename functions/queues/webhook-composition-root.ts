@@ -50,6 +50,7 @@ export const buildDeliveryDeps = (
     clock: systemClock,
     urlOptions: { allowLoopback: config.WEBHOOK_ALLOW_LOOPBACK },
     firstRetrySeconds: config.WEBHOOK_FIRST_RETRY_SECONDS,
+    settleMs: config.WEBHOOK_SETTLE_MS,
     control: new SqsWebhookJobQueue(
       aws.sqs,
       config.WEBHOOK_DELIVERY_QUEUE_URL,

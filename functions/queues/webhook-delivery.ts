@@ -1,6 +1,10 @@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { WebhookDeliveryJob } from '#shared/contracts/webhook-events.ts';
-import { DELIVERY_TIMEOUT_MS, deliverWebhook } from '#shared/use-cases/webhook-delivery.ts';
+import {
+  DELIVERY_TIMEOUT_MS,
+  type DeliveryResult,
+  deliverInOrder,
+} from '#shared/use-cases/webhook-delivery.ts';
 import { type DeliveryHandlerDeps, deliveryDeps, logger } from './webhook-composition-root.ts';
 
 /** Time an attempt needs beyond its HTTP timeout (stores, visibility change). */
@@ -19,20 +23,37 @@ const parseJob = (body: string): WebhookDeliveryJob | string => {
     : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
 };
 
+const whereOf = (job: WebhookDeliveryJob) => ({
+  eventId: job.eventId,
+  webhookId: job.webhookId,
+  type: job.envelope.type,
+});
+
+/** `ahead`: delivered from the log ahead of that (younger) job of its group. */
+const logOutcome = (job: WebhookDeliveryJob, result: DeliveryResult & { ahead?: string }) => {
+  if (result.outcome === 'failed')
+    logger.error('webhook delivery failed for good', { ...whereOf(job), ...result });
+  else logger.info('webhook job done', { ...whereOf(job), ...result });
+};
+
 /**
- * The records of one message group, in order. Stops at the first that is not done: its group must
- * wait (the order per session), so it and every later record of the group are reported failed.
- * Answers the ids of the failed records.
+ * The records of one message group, in order, each delivered in the group's event order (older
+ * pending events of the session go first, from the deliveries log). Stops at the first that is not
+ * done: its group must wait (the order per session), so it and every later record of the group are
+ * reported failed. Answers the ids of the failed records.
  */
 const runGroup = async (
   deps: DeliveryHandlerDeps,
   records: SQSRecord[],
   context?: Context,
 ): Promise<string[]> => {
+  const canAttempt = () => {
+    const remaining = context?.getRemainingTimeInMillis?.();
+    return remaining === undefined || remaining >= DELIVERY_TIMEOUT_MS + RECORD_MARGIN_MS;
+  };
   for (const [index, record] of records.entries()) {
     const rest = () => records.slice(index).map((r) => r.messageId);
-    const remaining = context?.getRemainingTimeInMillis?.();
-    if (remaining !== undefined && remaining < DELIVERY_TIMEOUT_MS + RECORD_MARGIN_MS) return rest();
+    if (!canAttempt()) return rest();
     const job = parseJob(record.body);
     try {
       if (typeof job === 'string') {
@@ -44,16 +65,20 @@ const runGroup = async (
         });
         continue;
       }
-      const where = { eventId: job.eventId, webhookId: job.webhookId, type: job.envelope.type };
-      const result = await deliverWebhook(deps, job);
+      // In the group's order: older pending events of the session first, after the settle window.
+      const result = await deliverInOrder(deps, job, {
+        canAttempt,
+        onOlder: (older, outcome) => {
+          if (outcome.outcome !== 'retry') logOutcome(older, { ...outcome, ahead: job.eventId });
+        },
+      });
+      if (result.outcome === 'no-time') return rest();
       if (result.outcome === 'retry') {
-        logger.warn('webhook delivery failed, retrying later', { ...where, ...result });
+        logger.warn('webhook delivery failed, retrying later', { ...whereOf(job), ...result });
         await deps.control.retryLater(record.receiptHandle, result.retryInSeconds);
         return rest();
       }
-      if (result.outcome === 'failed')
-        logger.error('webhook delivery failed for good', { ...where, ...result });
-      else logger.info('webhook job done', { ...where, ...result });
+      logOutcome(job, result);
     } catch (error) {
       logger.warn('webhook job could not be processed, will be retried', {
         sqsMessageId: record.messageId,

@@ -1,3 +1,5 @@
+import { WebhookDeliveryJob } from '../contracts/webhook-events.ts';
+import { eventOrderTime, pendingOrderKey } from '../domain/webhook-order.ts';
 import type { Page, PageRequest } from '../ports/page.ts';
 import type {
   AttemptOutcome,
@@ -12,11 +14,14 @@ import { type DynamoTable, entityOf } from './dynamodb-table.ts';
 // The Webhooks table holds endpoints (`WEBHOOK#<id>`, listed per tenant through gsi1
 // `TENANTWEBHOOKS#<tenantId>` / `<createdAt>#<id>`) and deliveries (`DELIVERY#<webhookId>#<eventId>`,
 // listed per endpoint through gsi1 `DELIVERIES#<webhookId>` / `<createdAt>#<eventId>`, expiring by TTL).
+// A delivery recorded with its job is also in the sparse gsi2 while pending, per group:
+// `PENDING#<webhookId>#<sessionId>` / `<UTC event time>#<eventId>`; its final write removes it.
 
 const endpointKey = (webhookId: string) => ({ pk: `WEBHOOK#${webhookId}` });
 const tenantPartition = (tenantId: string) => `TENANTWEBHOOKS#${tenantId}`;
 const deliveryKey = (webhookId: string, eventId: string) => ({ pk: `DELIVERY#${webhookId}#${eventId}` });
 const deliveriesPartition = (webhookId: string) => `DELIVERIES#${webhookId}`;
+const pendingPartition = (webhookId: string, sessionId: string) => `PENDING#${webhookId}#${sessionId}`;
 /** How long a delivery stays listed. */
 export const DELIVERY_RETENTION_SECONDS = 30 * 86_400;
 
@@ -58,7 +63,21 @@ export class DynamoWebhookEndpointStore implements WebhookEndpointStore {
 
 type DeliveryKey = Pick<Delivery, 'webhookId' | 'eventId' | 'type' | 'createdAt'>;
 
-const deliveryOf = (item: Record<string, unknown> | undefined) => entityOf<Delivery>(item);
+const deliveryOf = (item: Record<string, unknown> | undefined): Delivery | undefined => {
+  const entity = entityOf<Delivery & { job?: unknown }>(item);
+  if (!entity) return undefined;
+  const { job: _job, ...delivery } = entity;
+  return delivery;
+};
+
+const jobOf = (stored: unknown): WebhookDeliveryJob | undefined => {
+  try {
+    const parsed = WebhookDeliveryJob.safeParse(JSON.parse(String(stored)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined; // not JSON: never delivered from the index (its own queued job still is)
+  }
+};
 
 export class DynamoDeliveryLog implements DeliveryLog {
   constructor(private readonly table: DynamoTable) {}
@@ -76,11 +95,39 @@ export class DynamoDeliveryLog implements DeliveryLog {
     };
   }
 
-  async recordPending(d: DeliveryKey): Promise<void> {
+  async recordPending(d: DeliveryKey, job?: WebhookDeliveryJob): Promise<void> {
+    // The job as JSON: the worker delivers it from here when it comes before its queue turn.
+    const pending = job && {
+      gsi2pk: pendingPartition(d.webhookId, job.sessionId),
+      gsi2sk: pendingOrderKey(d.createdAt, d.eventId),
+      job: JSON.stringify(job),
+    };
     await this.table.put(
-      { ...this.base(d), attempts: 0, state: 'pending', updatedAt: d.createdAt },
+      { ...this.base(d), ...pending, attempts: 0, state: 'pending', updatedAt: d.createdAt },
       { ConditionExpression: 'attribute_not_exists(pk)' },
     );
+  }
+
+  async pendingBefore(
+    webhookId: string,
+    sessionId: string,
+    before: string,
+    limit: number,
+  ): Promise<WebhookDeliveryJob[]> {
+    const { items } = await this.table.query({
+      IndexName: 'gsi2',
+      // Strictly earlier: every key of the same time (`<time>#<id>`) sorts after `<time>`.
+      KeyConditionExpression: 'gsi2pk = :p AND gsi2sk < :before',
+      ExpressionAttributeValues: {
+        ':p': pendingPartition(webhookId, sessionId),
+        ':before': eventOrderTime(before),
+      },
+      Limit: limit,
+    });
+    return items.flatMap((item) => {
+      const job = jobOf(item.job);
+      return job ? [job] : [];
+    });
   }
 
   async get(webhookId: string, eventId: string): Promise<Delivery | undefined> {
@@ -102,7 +149,9 @@ export class DynamoDeliveryLog implements DeliveryLog {
       values[`:b${i}`] = value;
       set.push(`#b${i} = if_not_exists(#b${i}, :b${i})`);
     });
-    const remove: string[] = [];
+    // A final delivery leaves its group's pending index (and drops its copy of the job).
+    const remove: string[] = outcome.state === 'pending' ? [] : ['gsi2pk', 'gsi2sk', '#job'];
+    if (remove.length) names['#job'] = 'job';
     for (const field of ['lastStatus', 'lastError'] as const) {
       const value = outcome[field];
       if (value === undefined) remove.push(field);

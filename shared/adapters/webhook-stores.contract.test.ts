@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WebhookDeliveryJob } from '../contracts/webhook-events.ts';
 import { InvalidCursorError } from '../ports/page.ts';
 import type { DeliveryLog, WebhookEndpoint, WebhookEndpointStore } from '../ports/webhook-store.ts';
 import { provisionTestAws, type TestAws } from '../testing/aws-test-env.ts';
@@ -168,6 +169,99 @@ describe.each([
       const last = await s.deliveries.list(webhookId, { limit: 2, cursor: second.nextCursor as string });
       expect(last.items.map((d) => d.eventId)).toEqual(['evt_0']);
       expect(last.nextCursor).toBeUndefined();
+    });
+
+    const aJob = (webhookId: string, eventId: string, timestamp: string, sessionId = 'session-1') =>
+      ({
+        v: 1,
+        eventId,
+        webhookId,
+        tenantId: 'tenant-a',
+        sessionId,
+        enqueuedAt: '2026-01-01T12:00:30.000Z',
+        envelope: {
+          type: 'session.status',
+          timestamp,
+          data: { sessionId, chatbotId: 'bot-1', status: 'CONNECTED' },
+        },
+      }) satisfies WebhookDeliveryJob;
+    const pendingWith = (job: WebhookDeliveryJob) =>
+      s.deliveries.recordPending(delivery(job.webhookId, job.eventId, job.envelope.timestamp), job);
+
+    it("lists a group's pending jobs that happened strictly before a time, oldest first, and only its group's", async () => {
+      const webhookId = unique('wh');
+      const late = aJob(webhookId, 'evt_c', '2026-01-01T12:00:03.000Z');
+      const first = aJob(webhookId, 'evt_b', '2026-01-01T12:00:01.000Z');
+      const sameTimeLowerId = aJob(webhookId, 'evt_a', '2026-01-01T12:00:02.000Z');
+      const sameTime = aJob(webhookId, 'evt_z', '2026-01-01T12:00:02.000Z');
+      for (const job of [late, sameTime, first, sameTimeLowerId]) await pendingWith(job);
+      await pendingWith(aJob(webhookId, 'evt_other_session', '2026-01-01T12:00:00.500Z', 'session-2'));
+      await pendingWith(aJob(unique('wh'), 'evt_other_endpoint', '2026-01-01T12:00:00.500Z'));
+      await s.deliveries.recordPending(delivery(webhookId, 'evt_without_job', '2026-01-01T12:00:00.100Z'));
+
+      expect(await s.deliveries.pendingBefore(webhookId, 'session-1', late.envelope.timestamp, 10)).toEqual([
+        first,
+        sameTimeLowerId,
+        sameTime,
+      ]);
+      // Strictly before: the events of the very same time are not older.
+      expect(
+        await s.deliveries.pendingBefore(webhookId, 'session-1', sameTime.envelope.timestamp, 10),
+      ).toEqual([first]);
+      expect(await s.deliveries.pendingBefore(webhookId, 'session-1', late.envelope.timestamp, 2)).toEqual([
+        first,
+        sameTimeLowerId,
+      ]);
+      // The listing shows the delivery, never its stored job.
+      expect(await s.deliveries.get(webhookId, 'evt_b')).toEqual({
+        ...delivery(webhookId, 'evt_b', first.envelope.timestamp),
+        attempts: 0,
+        state: 'pending',
+        updatedAt: first.envelope.timestamp,
+      });
+    });
+
+    it('keeps a delivery among the pending while it is retried and drops it once final', async () => {
+      const webhookId = unique('wh');
+      const a = aJob(webhookId, 'evt_a', '2026-01-01T12:00:01.000Z');
+      const b = aJob(webhookId, 'evt_b', '2026-01-01T12:00:02.000Z');
+      await pendingWith(a);
+      await pendingWith(b);
+      const key = (j: WebhookDeliveryJob) => delivery(webhookId, j.eventId, j.envelope.timestamp);
+      await s.deliveries.recordAttempt(key(a), {
+        state: 'pending',
+        lastStatus: 500,
+        now: '2026-01-01T12:01:00Z',
+      });
+      const before = '2026-01-01T12:00:09.000Z';
+      expect(await s.deliveries.pendingBefore(webhookId, 'session-1', before, 10)).toEqual([a, b]);
+      await s.deliveries.recordAttempt(key(a), {
+        state: 'delivered',
+        lastStatus: 200,
+        now: '2026-01-01T12:02:00Z',
+      });
+      await s.deliveries.recordAttempt(key(b), {
+        state: 'failed',
+        lastStatus: 500,
+        now: '2026-01-01T12:02:00Z',
+      });
+      expect(await s.deliveries.pendingBefore(webhookId, 'session-1', before, 10)).toEqual([]);
+      expect(await s.deliveries.get(webhookId, 'evt_a')).toMatchObject({ state: 'delivered', attempts: 2 });
+    });
+
+    it('orders by the UTC time of the event whatever offset its timestamp was written with', async () => {
+      const webhookId = unique('wh');
+      // 13:00:05+02:00 is 11:00:05Z: before 12:00:00Z, though its text sorts after it.
+      const offset = aJob(webhookId, 'evt_offset', '2026-01-01T13:00:05.000+02:00');
+      const utc = aJob(webhookId, 'evt_utc', '2026-01-01T11:30:00.000Z');
+      await pendingWith(offset);
+      await pendingWith(utc);
+      expect(
+        await s.deliveries.pendingBefore(webhookId, 'session-1', '2026-01-01T12:00:00.000Z', 10),
+      ).toEqual([offset, utc]);
+      expect(
+        await s.deliveries.pendingBefore(webhookId, 'session-1', '2026-01-01T13:20:00.000+02:00', 10),
+      ).toEqual([offset]);
     });
 
     it("refuses a cursor of another endpoint's listing or a forged one as invalid", async () => {

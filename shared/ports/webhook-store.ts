@@ -1,4 +1,4 @@
-import type { WebhookEventType } from '../contracts/webhook-events.ts';
+import type { WebhookDeliveryJob, WebhookEventType } from '../contracts/webhook-events.ts';
 import type { Page, PageRequest } from './page.ts';
 
 /** A tenant's webhook endpoint. */
@@ -60,8 +60,26 @@ export interface AttemptOutcome {
 
 /** The log of deliveries per endpoint, with their attempts. */
 export interface DeliveryLog {
-  /** Records a delivery as pending with no attempt, unless it is already recorded (fan-out redelivered). */
-  recordPending(delivery: Pick<Delivery, 'webhookId' | 'eventId' | 'type' | 'createdAt'>): Promise<void>;
+  /**
+   * Records a delivery as pending with no attempt, unless it is already recorded (fan-out
+   * redelivered). With its job, the delivery is also listed among its group's pending deliveries
+   * (`pendingBefore`) until it is final, so a worker can deliver it from there, ahead of its turn.
+   */
+  recordPending(
+    delivery: Pick<Delivery, 'webhookId' | 'eventId' | 'type' | 'createdAt'>,
+    job?: WebhookDeliveryJob,
+  ): Promise<void>;
+  /**
+   * The jobs of the group (endpoint, session) still pending whose event happened strictly before
+   * `before` (an ISO time), oldest first (then by event id), at most `limit`. Read from an index:
+   * a delivery recorded or made final a moment ago may be missing or still listed.
+   */
+  pendingBefore(
+    webhookId: string,
+    sessionId: string,
+    before: string,
+    limit: number,
+  ): Promise<WebhookDeliveryJob[]>;
   get(webhookId: string, eventId: string): Promise<Delivery | undefined>;
   /**
    * Counts one attempt and stores its outcome (creating the record when missing); answers the

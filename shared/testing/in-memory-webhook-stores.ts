@@ -1,4 +1,5 @@
 import type { WebhookDeliveryJob } from '../contracts/webhook-events.ts';
+import { eventOrderTime, pendingOrderKey } from '../domain/webhook-order.ts';
 import type { Page, PageRequest } from '../ports/page.ts';
 import type { WebhookJobControl, WebhookJobQueue } from '../ports/webhook-delivery.ts';
 import type {
@@ -41,12 +42,32 @@ type DeliveryKey = Pick<Delivery, 'webhookId' | 'eventId' | 'type' | 'createdAt'
 
 export class InMemoryDeliveryLog implements DeliveryLog {
   readonly items = new Map<string, Delivery>();
+  /** The jobs of pending deliveries recorded with one (DynamoDB's sparse gsi2), by delivery key. */
+  private readonly pendingJobs = new Map<string, WebhookDeliveryJob>();
   private key = (webhookId: string, eventId: string) => `${webhookId}#${eventId}`;
 
-  async recordPending(d: DeliveryKey): Promise<void> {
+  async recordPending(d: DeliveryKey, job?: WebhookDeliveryJob): Promise<void> {
     const key = this.key(d.webhookId, d.eventId);
     if (this.items.has(key)) return;
     this.items.set(key, { ...d, attempts: 0, state: 'pending', updatedAt: d.createdAt });
+    if (job) this.pendingJobs.set(key, copy(job));
+  }
+  async pendingBefore(
+    webhookId: string,
+    sessionId: string,
+    before: string,
+    limit: number,
+  ): Promise<WebhookDeliveryJob[]> {
+    const order = (j: WebhookDeliveryJob) => pendingOrderKey(j.envelope.timestamp, j.eventId);
+    // Code-unit order, as DynamoDB sorts string keys by their bytes.
+    const byKey = (a: WebhookDeliveryJob, b: WebhookDeliveryJob) =>
+      order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0;
+    return [...this.pendingJobs.values()]
+      .filter((j) => j.webhookId === webhookId && j.sessionId === sessionId)
+      .filter((j) => order(j) < eventOrderTime(before))
+      .sort(byKey)
+      .slice(0, limit)
+      .map(copy);
   }
   async get(webhookId: string, eventId: string): Promise<Delivery | undefined> {
     return copy(this.items.get(this.key(webhookId, eventId)));
@@ -67,6 +88,7 @@ export class InMemoryDeliveryLog implements DeliveryLog {
       updatedAt: outcome.now,
     };
     this.items.set(key, next);
+    if (next.state !== 'pending') this.pendingJobs.delete(key);
     return copy(next);
   }
   async list(webhookId: string, page: PageRequest): Promise<Page<Delivery>> {

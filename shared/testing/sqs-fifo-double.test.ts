@@ -5,6 +5,7 @@ import {
   DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -197,6 +198,31 @@ describe('the SQS FIFO double, beyond the stand-in', () => {
     await expect(q.receive()).rejects.toMatchObject({ name: 'InternalError' });
     end();
     expect((await q.receive()).map((m) => m.Body)).toEqual(['m1']);
+  });
+
+  it('refuses the matching entries of a batch and takes the others, a later entry of the same group too', async () => {
+    const url = await fifoQueue(sqs);
+    const end = double.refuseBatchEntries((body) => body === 'a1');
+    const entry = (body: string, group: string) => ({
+      Id: body,
+      MessageBody: body,
+      MessageGroupId: group,
+      MessageDeduplicationId: body,
+    });
+    const out = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: [entry('a1', 'A'), entry('a2', 'A'), entry('b1', 'B')],
+      }),
+    );
+    end();
+    expect(out.Failed?.map((f) => f.Id)).toEqual(['a1']);
+    expect(out.Successful?.map((f) => f.Id)).toEqual(['a2', 'b1']);
+    // Sent again, the refused entry now queues after the later entry of its group.
+    await sqs.send(
+      new SendMessageBatchCommand({ QueueUrl: url, Entries: [entry('a1', 'A'), entry('a2', 'A')] }),
+    );
+    expect(double.bodies(url.split('/').pop() as string)).toEqual(['a2', 'b1', 'a1']);
   });
 
   it('refuses to extend a message whose visibility ran out, and ignores a delete with its old receipt handle', async () => {

@@ -14,6 +14,11 @@ export interface SqsFifoDouble {
   endpoint: string;
   /** Makes the given actions (e.g. `ReceiveMessage`) answer 500 until the returned function is called. */
   outage(actions: SqsAction[]): () => void;
+  /**
+   * Makes `SendMessageBatch` refuse the entries whose body matches (in `Failed`, as SQS does with
+   * some entries of a batch while taking the others) until the returned function is called.
+   */
+  refuseBatchEntries(match: (body: string) => boolean): () => void;
   /** What happened so far, for assertions (receives counts every message handed out). */
   stats(): { received: number; redelivered: number; deleted: number; refused: number };
   /** The bodies waiting or in flight in a queue, in queue order. */
@@ -26,6 +31,7 @@ export type SqsAction =
   | 'GetQueueUrl'
   | 'GetQueueAttributes'
   | 'SendMessage'
+  | 'SendMessageBatch'
   | 'ReceiveMessage'
   | 'DeleteMessage'
   | 'ChangeMessageVisibility'
@@ -77,6 +83,7 @@ export const startSqsFifoDouble = async (options: { now?: () => number } = {}): 
   const now = options.now ?? Date.now;
   const queues = new Map<string, Queue>();
   const failing = new Map<SqsAction, number>();
+  const refusals = new Set<(body: string) => boolean>();
   const stats = { received: 0, redelivered: 0, deleted: 0, refused: 0 };
   let endpoint = '';
 
@@ -169,6 +176,42 @@ export const startSqsFifoDouble = async (options: { now?: () => number } = {}): 
         sentAt: at,
       });
       return { MessageId: id, MD5OfMessageBody: md5(body), SequenceNumber: String(queue.messages.length) };
+    },
+    SendMessageBatch: (input) => {
+      queueOf(input.QueueUrl);
+      const entries = (input.Entries as Record<string, unknown>[] | undefined) ?? [];
+      if (entries.length < 1 || entries.length > 10)
+        throw new SqsError(
+          'TooManyEntriesInBatchRequest',
+          'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
+          'A batch holds 1 to 10 entries.',
+        );
+      const Successful: Record<string, unknown>[] = [];
+      const Failed: Record<string, unknown>[] = [];
+      // Entry by entry, in order: a refused entry does not stop the later ones (as in SQS).
+      for (const entry of entries) {
+        const body = String(entry.MessageBody ?? '');
+        if ([...refusals].some((match) => match(body))) {
+          Failed.push({
+            Id: entry.Id,
+            SenderFault: false,
+            Code: 'InternalError',
+            Message: 'refused (simulated)',
+          });
+          continue;
+        }
+        try {
+          const out = actions.SendMessage?.({ ...entry, QueueUrl: input.QueueUrl }) as Record<
+            string,
+            unknown
+          >;
+          Successful.push({ Id: entry.Id, ...out });
+        } catch (error) {
+          if (!(error instanceof SqsError)) throw error;
+          Failed.push({ Id: entry.Id, SenderFault: true, Code: error.type, Message: error.message });
+        }
+      }
+      return { Successful, Failed };
     },
     ReceiveMessage: async (input) => {
       const queue = queueOf(input.QueueUrl);
@@ -339,6 +382,12 @@ export const startSqsFifoDouble = async (options: { now?: () => number } = {}): 
           if (left > 0) failing.set(action, left);
           else failing.delete(action);
         }
+      };
+    },
+    refuseBatchEntries: (match) => {
+      refusals.add(match);
+      return () => {
+        refusals.delete(match);
       };
     },
     stats: () => ({ ...stats }),

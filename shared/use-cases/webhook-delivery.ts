@@ -9,7 +9,7 @@ import type { AttemptOutcome, DeliveryLog, WebhookEndpointStore } from '../ports
 /** The ports of one delivery attempt. */
 export interface DeliveryDeps {
   endpoints: Pick<WebhookEndpointStore, 'get'>;
-  deliveries: Pick<DeliveryLog, 'get' | 'recordAttempt'>;
+  deliveries: Pick<DeliveryLog, 'get' | 'recordAttempt' | 'pendingBefore'>;
   resolver: AddressResolver;
   sender: WebhookSender;
   clock: Clock;
@@ -18,7 +18,16 @@ export interface DeliveryDeps {
   random?: () => number;
   /** The first retry delay, doubled on each attempt: BASE_RETRY_SECONDS unless set (tests shorten it). */
   firstRetrySeconds?: number;
+  /** How long after it happened an event is held before it is sent (`deliverInOrder`); 0 unless set. */
+  settleMs?: number;
+  /** Waits that long (injected so tests run the settle window on a fake clock). */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** The settle window's default (WEBHOOK_SETTLE_MS): table streams hand a change over within about a second. */
+export const DEFAULT_SETTLE_MS = 2_000;
+/** Older pending deliveries read per query (more are read page after page). */
+const OLDER_PAGE = 10;
 
 /** How long one attempt may take, answer included. */
 export const DELIVERY_TIMEOUT_MS = 10_000;
@@ -128,4 +137,59 @@ export const deliverWebhook = async (
     retryInSeconds: retryDelaySeconds(record.attempts, deps.random, deps.firstRetrySeconds),
     reason,
   };
+};
+
+export type OrderedDeliveryResult =
+  /** `heldBy`: an older event of the group that must be retried first (the job waits with it). */
+  | (DeliveryResult & { heldBy?: string })
+  /** The worker has no time left for another attempt: the job comes again later, untried. */
+  | { outcome: 'no-time' };
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Delivers a job in its group's order (one group per endpoint and session): first holds it until
+ * `settleMs` after its event happened (at most `settleMs` from now, whatever the writer's clock
+ * said), so that an older event of the session handed over late by another stream is recorded by
+ * then; then delivers every older pending delivery of the group, oldest first, from its stored
+ * job; then this job. An older one that must be retried holds this job back with it (`heldBy`).
+ * `canAttempt` is asked before each attempt (the worker's time left); `onOlder` hears the outcome
+ * of each older delivery (to log it as its own job's would be).
+ */
+export const deliverInOrder = async (
+  deps: DeliveryDeps,
+  job: WebhookDeliveryJob,
+  hooks: {
+    canAttempt?: () => boolean;
+    onOlder?: (older: WebhookDeliveryJob, result: DeliveryResult) => void;
+  } = {},
+): Promise<OrderedDeliveryResult> => {
+  const canAttempt = hooks.canAttempt ?? (() => true);
+  const settleMs = deps.settleMs ?? 0;
+  const happened = Date.parse(job.envelope.timestamp);
+  const wait = Math.min(happened + settleMs - deps.clock.now().getTime(), settleMs);
+  if (wait > 0) await (deps.sleep ?? defaultSleep)(wait);
+
+  const tried = new Set<string>([job.eventId]);
+  for (;;) {
+    const page = await deps.deliveries.pendingBefore(
+      job.webhookId,
+      job.sessionId,
+      job.envelope.timestamp,
+      OLDER_PAGE,
+    );
+    // The index may still list one made final a moment ago: each is tried once per job.
+    const older = page.filter((o) => !tried.has(o.eventId) && o.tenantId === job.tenantId);
+    for (const earlier of older) {
+      tried.add(earlier.eventId);
+      if (!canAttempt()) return { outcome: 'no-time' };
+      const result = await deliverWebhook(deps, earlier);
+      hooks.onOlder?.(earlier, result);
+      if (result.outcome === 'retry') return { ...result, heldBy: earlier.eventId };
+      if (result.outcome === 'skipped' && result.reason === 'endpoint-deleted') return result;
+    }
+    if (page.length < OLDER_PAGE || older.length === 0) break;
+  }
+  if (!canAttempt()) return { outcome: 'no-time' };
+  return deliverWebhook(deps, job);
 };

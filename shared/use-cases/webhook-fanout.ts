@@ -91,15 +91,20 @@ export const fanOutEvents = async (deps: FanoutDeps, drafts: EventDraft[]): Prom
       });
     }
   }
-  // Listed as pending before they are queued, so a delivery never misses its log entry.
+  // Listed as pending, with the job, before they are queued: a delivery never misses its log entry,
+  // and a worker of the group delivers it in event order even when its job is queued late (another
+  // stream's batch seen later, or an entry SQS refused in a batch and sent again after later ones).
   await Promise.all(
     jobs.map((job) =>
-      deps.deliveries.recordPending({
-        webhookId: job.webhookId,
-        eventId: job.eventId,
-        type: job.envelope.type,
-        createdAt: job.envelope.timestamp,
-      }),
+      deps.deliveries.recordPending(
+        {
+          webhookId: job.webhookId,
+          eventId: job.eventId,
+          type: job.envelope.type,
+          createdAt: job.envelope.timestamp,
+        },
+        job,
+      ),
     ),
   );
   if (jobs.length > 0) await deps.jobs.enqueue(jobs);

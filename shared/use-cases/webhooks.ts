@@ -140,7 +140,7 @@ export const testWebhook = async (
     enqueuedAt: now,
     envelope: { type: 'webhook.test', timestamp: now, data: { webhookId } },
   };
-  await deps.deliveries.recordPending({ webhookId, eventId, type: 'webhook.test', createdAt: now });
+  await deps.deliveries.recordPending({ webhookId, eventId, type: 'webhook.test', createdAt: now }, job);
   await deps.jobs.enqueue([job]);
   return { eventId };
 };
