@@ -67,6 +67,22 @@ describe('webhooks infrastructure', () => {
     });
   });
 
+  it("gives the delivery its settle window and lets it query the Webhooks table's indexes (a group's pending deliveries)", () => {
+    gateway.statelessTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'WhatsApp gateway: signed webhook deliveries with retries',
+      Environment: { Variables: Match.objectLike({ WEBHOOK_SETTLE_MS: '2000' }) },
+    });
+    const fn = gateway.stateless.webhooks.delivery;
+    const policy = resources(gateway.statelessTemplate, 'AWS::IAM::Policy').find((p) =>
+      JSON.stringify(p.Properties.Roles).includes(
+        gateway.stateless.getLogicalId(fn.role.node.defaultChild as never),
+      ),
+    );
+    const document = JSON.stringify(policy?.Properties.PolicyDocument);
+    expect(document).toContain('dynamodb:Query');
+    expect(document).toContain('/index/gsi2');
+  });
+
   it('alarms on given-up deliveries, dead letters and a lagging fan-out', () => {
     const alarms = resources(gateway.statelessTemplate, 'AWS::CloudWatch::Alarm').map((a) =>
       String(a.Properties.AlarmDescription),
