@@ -42,7 +42,12 @@ export class SignalParty {
   private readonly signedPreKey: SignalKeyPair & { signature: Buffer };
   private readonly preKeys = new Map<number, SignalKeyPair>();
   private nextPreKeyId = 1;
-  private readonly sessions = new Map<string, SessionRecord>();
+  /**
+   * Session records as libsignal serializes them: a decrypt works on a copy, and only a decrypt that
+   * succeeded stores it back, as a client with a database does (a failed try steps the ratchet and
+   * spends a message key before the MAC check; kept in memory, that broke the session for good).
+   */
+  private readonly sessions = new Map<string, unknown>();
   private readonly store: SignalStorage;
 
   /** `identity` defaults to a fresh key pair; a phone passes its ADV account key (they are one key). */
@@ -60,8 +65,7 @@ export class SignalParty {
       }
       this.nextPreKeyId = saved.nextPreKeyId;
       for (const [address, record] of Object.entries(saved.sessions)) {
-        // libsignal's typings say Uint8Array; serialize() really gives (and deserialize takes) JSON.
-        this.sessions.set(address, SessionRecord.deserialize(record as Uint8Array));
+        this.sessions.set(address, record);
       }
     } else {
       const signed = toSignalPair(Curve.generateKeyPair());
@@ -93,9 +97,7 @@ export class SignalParty {
       },
       preKeys: [...this.preKeys].map(([id, pair]) => [id, b64(pair.pubKey), b64(pair.privKey)]),
       nextPreKeyId: this.nextPreKeyId,
-      sessions: Object.fromEntries(
-        [...this.sessions].map(([address, record]) => [address, record.serialize()]),
-      ),
+      sessions: Object.fromEntries(this.sessions),
     };
   }
 
@@ -122,7 +124,7 @@ export class SignalParty {
   }
 
   hasSession(address: string): boolean {
-    return this.sessions.get(address)?.haveOpenSession() ?? false;
+    return this.loadSession(address)?.haveOpenSession() ?? false;
   }
 
   /** Starts a session towards `address` from its bundle (the sender side of X3DH). */
@@ -158,11 +160,17 @@ export class SignalParty {
     return unpadRandomMax16(padded);
   }
 
+  private loadSession(address: string): SessionRecord | undefined {
+    const stored = this.sessions.get(address);
+    // libsignal's typings say Uint8Array; serialize() really gives (and deserialize takes) JSON.
+    return stored === undefined ? undefined : SessionRecord.deserialize(stored as Uint8Array);
+  }
+
   private createStore(): SignalStorage {
     return {
-      loadSession: async (id) => this.sessions.get(id),
+      loadSession: async (id) => this.loadSession(id),
       storeSession: async (id, record) => {
-        this.sessions.set(id, record);
+        this.sessions.set(id, record.serialize());
       },
       // Simulated parties trust on first use, as Baileys does.
       isTrustedIdentity: () => true,
