@@ -14,8 +14,8 @@ import { type DynamoTable, entityOf } from './dynamodb-table.ts';
 // The Webhooks table holds endpoints (`WEBHOOK#<id>`, listed per tenant through gsi1
 // `TENANTWEBHOOKS#<tenantId>` / `<createdAt>#<id>`) and deliveries (`DELIVERY#<webhookId>#<eventId>`,
 // listed per endpoint through gsi1 `DELIVERIES#<webhookId>` / `<createdAt>#<eventId>`, expiring by TTL).
-// A delivery recorded with its job is also in the sparse gsi2 while pending, per group:
-// `PENDING#<webhookId>#<sessionId>` / `<UTC event time>#<eventId>`; its final write removes it.
+// A delivery recorded with its job is also in the sparse gsi2 (keys only) while pending, per
+// group: `PENDING#<webhookId>#<sessionId>` / `<UTC event time>#<eventId>`; its final write removes it.
 
 const endpointKey = (webhookId: string) => ({ pk: `WEBHOOK#${webhookId}` });
 const tenantPartition = (tenantId: string) => `TENANTWEBHOOKS#${tenantId}`;
@@ -124,8 +124,11 @@ export class DynamoDeliveryLog implements DeliveryLog {
       },
       Limit: limit,
     });
-    return items.flatMap((item) => {
-      const job = jobOf(item.job);
+    // Keys only in the index: each delivery is read whole (consistently, so one made final a
+    // moment ago is left out). Usually there is none: a job rarely has an older one pending.
+    const found = await Promise.all(items.map((item) => this.table.get({ pk: String(item.pk) })));
+    return found.flatMap((item) => {
+      const job = item?.state === 'pending' ? jobOf(item.job) : undefined;
       return job ? [job] : [];
     });
   }

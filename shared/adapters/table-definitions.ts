@@ -78,7 +78,8 @@ export const TABLES = {
   /**
    * Webhook endpoints (`WEBHOOK#id`, per tenant through gsi1) and their deliveries
    * (`DELIVERY#webhookId#eventId`, per endpoint newest first through gsi1, expiring by TTL);
-   * gsi2 lists the pending deliveries of one endpoint and session by event time (`PENDING#…`).
+   * gsi2 lists the pending deliveries of one endpoint and session by event time (`PENDING#…`),
+   * keys only: it is read for the rare delivery found before its turn, written for every one.
    */
   webhooks: {
     id: 'Webhooks',
@@ -87,7 +88,7 @@ export const TABLES = {
     ttlAttribute: TTL_ATTRIBUTE,
     indexes: [
       { name: GSI1, partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
-      { name: GSI2, partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+      { name: GSI2, partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'KEYS_ONLY' },
     ],
   },
 } as const satisfies Record<string, TableDefinition>;

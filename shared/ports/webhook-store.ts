@@ -71,8 +71,9 @@ export interface DeliveryLog {
   ): Promise<void>;
   /**
    * The jobs of the group (endpoint, session) still pending whose event happened strictly before
-   * `before` (an ISO time), oldest first (then by event id), at most `limit`. Read from an index:
-   * a delivery recorded or made final a moment ago may be missing or still listed.
+   * `before` (an ISO time), oldest first (then by event id), at most `limit` (fewer when some it
+   * read were final). Read from an index: a delivery recorded a moment ago may be missing, and
+   * one made final a moment ago may still be listed.
    */
   pendingBefore(
     webhookId: string,

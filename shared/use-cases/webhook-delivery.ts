@@ -188,7 +188,9 @@ export const deliverInOrder = async (
       if (result.outcome === 'retry') return { ...result, heldBy: earlier.eventId };
       if (result.outcome === 'skipped' && result.reason === 'endpoint-deleted') return result;
     }
-    if (page.length < OLDER_PAGE || older.length === 0) break;
+    // Until a page brings nothing new (a page may come back short of the limit with more behind it:
+    // the store leaves out deliveries it finds final).
+    if (older.length === 0) break;
   }
   if (!canAttempt()) return { outcome: 'no-time' };
   return deliverWebhook(deps, job);
