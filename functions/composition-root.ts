@@ -30,6 +30,16 @@ export const logger = createLogger('whatsapp-gateway-api');
 
 let tenants: TenantStore | undefined;
 
+/** A port on a table the route does not declare: any use of it is a bug, refused. */
+const undeclaredPort = <T>(port: string): T =>
+  new Proxy({} as object, {
+    get: (_target, key) => {
+      // Not a method call: what a runtime or a test runner probes on any object (`then`, symbols).
+      if (typeof key !== 'string' || key === 'then') return undefined;
+      throw new Error(`The ${port} port's table is not declared by this route`);
+    },
+  }) as T;
+
 /** Builds the tenant API's ports on the given DynamoDB client and command publisher. */
 export const buildGatewayDeps = (
   config: ApiConfig,
@@ -37,18 +47,33 @@ export const buildGatewayDeps = (
   commands: CommandPublisher,
 ): GatewayDeps => {
   const table = (name: string) => new DynamoTable(dynamo, name);
-  const requests = table(config.REQUESTS_TABLE);
+  // `process.env.BUNDLE_WITHOUT_<TABLE>` is 'true' in the bundle of a route that does not declare
+  // that table (infra/constructs/app-function.ts): the condition folds and the store's adapter
+  // stays out of the bundle. Unbundled, every store is built (an undeclared table has a name that
+  // exists nowhere, see route-deps.ts).
   return {
-    tenants: new DynamoTenantStore(table(config.TENANTS_TABLE)),
+    tenants:
+      process.env.BUNDLE_WITHOUT_TENANTS_TABLE === 'true'
+        ? undeclaredPort('tenants')
+        : new DynamoTenantStore(table(config.TENANTS_TABLE)),
     chatbots: new DynamoChatbotStore(table(config.SESSIONS_TABLE)),
     sessions: new DynamoSessionStore(table(config.SESSIONS_TABLE)),
-    messages: new DynamoMessageStore(table(config.MESSAGES_TABLE)),
-    conversations: new DynamoConversationStore(dynamo, {
-      messages: config.MESSAGES_TABLE,
-      usage: config.USAGE_TABLE,
-    }),
-    usage: new DynamoUsageStore(table(config.USAGE_TABLE)),
-    idempotency: new DynamoIdempotencyStore(requests),
+    messages:
+      process.env.BUNDLE_WITHOUT_MESSAGES_TABLE === 'true'
+        ? undeclaredPort('messages')
+        : new DynamoMessageStore(table(config.MESSAGES_TABLE)),
+    conversations:
+      process.env.BUNDLE_WITHOUT_MESSAGES_TABLE === 'true'
+        ? undeclaredPort('conversations')
+        : new DynamoConversationStore(dynamo, { messages: config.MESSAGES_TABLE, usage: config.USAGE_TABLE }),
+    usage:
+      process.env.BUNDLE_WITHOUT_USAGE_TABLE === 'true'
+        ? undeclaredPort('usage')
+        : new DynamoUsageStore(table(config.USAGE_TABLE)),
+    idempotency:
+      process.env.BUNDLE_WITHOUT_REQUESTS_TABLE === 'true'
+        ? undeclaredPort('idempotency')
+        : new DynamoIdempotencyStore(table(config.REQUESTS_TABLE)),
     sendRate: { limit: config.SEND_RATE_PER_MINUTE, windowSeconds: 60 },
     // Counted in the Sessions table, which init writes anyway (no further grant for the route).
     initRate: new DynamoRateLimiter(table(config.SESSIONS_TABLE), {
@@ -62,7 +87,10 @@ export const buildGatewayDeps = (
     }),
     allowedModels: config.ALLOWED_MODELS,
     commands,
-    leases: new DynamoLeaseStore(table(config.LEASES_TABLE)),
+    leases:
+      process.env.BUNDLE_WITHOUT_LEASES_TABLE === 'true'
+        ? undeclaredPort('leases')
+        : new DynamoLeaseStore(table(config.LEASES_TABLE)),
     clock: systemClock,
     shardCount: config.COMMAND_QUEUE_URLS.length,
   };

@@ -19,13 +19,24 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const RUNNER_ENTRY = 'session-runner/main.ts';
 const authorizerExists = existsSync(join(REPO_ROOT, AUTHORIZER_ENTRY));
 
+/** The issue's target for every function: 300 KB (KB as the README and `npm run bench` print them). */
+const TARGET_BYTES = 300 * 1024;
+
 /**
- * The most a Lambda's code (index.mjs) may weigh, a little above what each kind weighs today (see
- * the README's Performance section). The issue's target is 300 KB for every function: zod's
- * classic API (about 95 KB in every bundle) and the S3 and Bedrock clients keep the functions
- * above it.
+ * The most a Lambda's code (index.mjs) may weigh, and why when it is above the target (figures of
+ * the README's Performance section). What is left above 300 KB is the SDK clients themselves: a
+ * client's schemas module registers every operation's error classes when it loads, so esbuild
+ * keeps all of them whatever the function calls (SQS about 24 KB, S3 about 100 KB, Bedrock plus
+ * Secrets Manager about 55 KB), and these are not ours to trim (the SDK stays real and inside).
  */
-const BUNDLE_LIMIT_BYTES = { route: 430_000, media: 580_000, ai: 500_000, other: 380_000 } as const;
+const limitOf = (b: LambdaBundle): number => {
+  if (b.id.startsWith('AiWorker')) return 400 * 1024; // Bedrock, Secrets Manager, SQS and DynamoDB clients
+  if (b.id.startsWith('HttpApiSendMessage')) return 500 * 1024; // S3 (a send with a file) and SQS clients
+  if (b.envKeys.includes('AUTH_STATE_BUCKET')) return 375 * 1024; // the S3 client (presigning, HEAD, copy)
+  if (b.id.startsWith('HttpApiGetQrCode')) return 345 * 1024; // the QR encoder and its PNG writer
+  if (b.envKeys.some((key) => /QUEUE_URL/.test(key)) && b.id.startsWith('HttpApi')) return 315 * 1024; // SQS
+  return TARGET_BYTES;
+};
 
 /** A bundle with its code read. */
 type ReadBundle = LambdaBundle & { code: string };
@@ -57,21 +68,26 @@ describe('Lambda bundles (the one test that runs esbuild through CDK, for every 
     },
   );
 
-  it.skipIf(!authorizerExists)('keeps every bundle under its size limit', () => {
+  it.skipIf(!authorizerExists)(
+    'keeps every bundle under its size limit: 300 KB unless it needs SQS, S3, Bedrock or the QR encoder',
+    () => {
+      for (const b of bundles) expect(b.bytes, b.id).toBeLessThanOrEqual(limitOf(b));
+      // The functions on DynamoDB alone (most routes, the authorizer, the webhook functions) meet the target.
+      expect(bundles.filter((b) => limitOf(b) === TARGET_BYTES).length).toBeGreaterThanOrEqual(18);
+    },
+  );
+
+  it.skipIf(!authorizerExists)('carries zod/mini with its English messages, not classic zod', () => {
     for (const b of bundles) {
-      const limit = b.id.startsWith('AiWorker')
-        ? BUNDLE_LIMIT_BYTES.ai
-        : b.envKeys.includes('AUTH_STATE_BUCKET') // the media route: the S3 client (presigning, HEAD)
-          ? BUNDLE_LIMIT_BYTES.media
-          : b.id.startsWith('HttpApi')
-            ? BUNDLE_LIMIT_BYTES.route
-            : BUNDLE_LIMIT_BYTES.other;
-      expect(b.bytes, b.id).toBeLessThanOrEqual(limit);
+      expect(b.code, b.id).toContain('"ZodMiniObject"');
+      expect(b.code, b.id).not.toContain('"ZodObject"');
+      // shared/zod.ts sets the English locale; a bundler dropping that call would leave "Invalid input".
+      expect(b.code, b.id).toContain('Invalid input: expected ');
     }
   });
 
   it.skipIf(!authorizerExists)(
-    'leaves out what a function never uses: the S3 client, SQS without a queue, DynamoDB without a table, zod locales, the STS and SSO credential chain, event streams',
+    'leaves out what a function never uses: the S3 client, SQS without a queue, DynamoDB without a table, zod locales, the STS and SSO credential chain, event streams, pure-JS crypto, the test-time call recorder',
     () => {
       for (const b of bundles) {
         // The client names are string literals of the SDK (the middleware context's clientName).
@@ -86,6 +102,12 @@ describe('Lambda bundles (the one test that runs esbuild through CDK, for every 
         expect(b.code, b.id).not.toContain('AssumeRoleWithWebIdentity');
         // The event-stream codec (infra/bundle-without-event-streams.ts stands in for it).
         expect(b.code, b.id).not.toContain('Reported message length does not match');
+        // mnemonist's LRU (infra/bundle-lru-cache.ts), fast-sha256 and @stablelib/base64
+        // (infra/bundle-webhook-crypto.ts), the call recorder of the IAM check (tests only).
+        expect(b.code, b.id).not.toContain('mnemonist');
+        expect(b.code, b.id).not.toContain('Base64Coder');
+        expect(b.code, b.id).not.toContain("SHA256: can't update because hash was finished.");
+        expect(b.code, b.id).not.toContain('AWS_CALL_LOG_DIR');
       }
       // The OpenAPI document and the media link use no table.
       expect(bundle('HttpApiGetOpenApiFunction').code).not.toContain('"DynamoDBClient"');

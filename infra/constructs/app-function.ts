@@ -7,6 +7,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { TABLES } from '#shared/adapters/table-definitions.ts';
 import type * as z from '#shared/zod.ts';
 import { ESM_REQUIRE_BANNER } from '../bundle-runner.ts';
 import { REPO_ROOT } from '../paths.ts';
@@ -27,18 +28,37 @@ export const LAMBDA_CREDENTIALS_MODULE = join(REPO_ROOT, 'infra/bundle-lambda-cr
 /** What the Lambda bundles take `@smithy/core/event-streams` from: no function streams (see that file). */
 export const LAMBDA_EVENT_STREAMS_MODULE = join(REPO_ROOT, 'infra/bundle-without-event-streams.ts');
 
+/** What the Lambda bundles take `mnemonist/lru-cache` from: a Map-based LRU (see that file). */
+export const LAMBDA_LRU_CACHE_MODULE = join(REPO_ROOT, 'infra/bundle-lru-cache.ts');
+
+/** What the Lambda bundles take `fast-sha256` and `@stablelib/base64` from: Node's crypto and Buffer. */
+export const LAMBDA_WEBHOOK_CRYPTO_MODULE = join(REPO_ROOT, 'infra/bundle-webhook-crypto.ts');
+
+/** Where the Lambda bundles take `@aws-sdk/token-providers` from: the environment only (see that file). */
+export const LAMBDA_TOKEN_MODULE = join(REPO_ROOT, 'infra/bundle-lambda-token.ts');
+
 /**
  * The build-time constants a function's bundle is made with. A function given no queue URL gets
  * `process.env.BUNDLE_WITHOUT_SQS` = 'true', one given no table `BUNDLE_WITHOUT_DYNAMODB`, so
  * those branches of the composition roots fold away and the client is not bundled
- * (functions/http/route-deps.ts).
+ * (functions/http/route-deps.ts); one not given a table `BUNDLE_WITHOUT_<ENV KEY>` (e.g.
+ * `BUNDLE_WITHOUT_MESSAGES_TABLE`), so the stores on that table are not bundled either.
  */
 export const bundleDefines = (envSchema: z.ZodMiniObject): Record<string, string> => {
   const keys = deployedEnvKeys(envSchema);
   const without = (name: string) => ({ [`process.env.BUNDLE_WITHOUT_${name}`]: JSON.stringify('true') });
   return {
+    // Only tests record AWS calls (shared/adapters/aws-call-recorder.ts), never a deployed function.
+    ...without('CALL_RECORDER'),
     ...(keys.some((key) => /QUEUE_URL/.test(key)) ? {} : without('SQS')),
     ...(keys.some((key) => /_TABLE$/.test(key)) ? {} : without('DYNAMODB')),
+    // Per table: a route's stores on tables it does not declare (functions/composition-root.ts).
+    ...Object.assign(
+      {},
+      ...Object.values(TABLES)
+        .filter(({ envKey }) => !keys.includes(envKey))
+        .map(({ envKey }) => without(envKey)),
+    ),
   };
 };
 
@@ -128,6 +148,10 @@ export class AppFunction extends Construct implements BindingTarget {
           '--alias': [
             `@aws-sdk/credential-provider-node=${LAMBDA_CREDENTIALS_MODULE}`,
             `@smithy/core/event-streams=${LAMBDA_EVENT_STREAMS_MODULE}`,
+            `mnemonist/lru-cache=${LAMBDA_LRU_CACHE_MODULE}`,
+            `fast-sha256=${LAMBDA_WEBHOOK_CRYPTO_MODULE}`,
+            `@stablelib/base64=${LAMBDA_WEBHOOK_CRYPTO_MODULE}`,
+            `@aws-sdk/token-providers=${LAMBDA_TOKEN_MODULE}`,
           ],
         },
       },
