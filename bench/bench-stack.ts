@@ -59,7 +59,12 @@ export const startBenchStack = async (logDir: string): Promise<BenchStack> => {
     startRunner: async () => {
       count += 1;
       const gcEnv = gcHookEnv(`runner-${count}`);
-      const process = await stack.startRunner({ ...gcEnv, LEASE_DURATION_MS: String(LEASE_MS) });
+      const process = await stack.startRunner({
+        ...gcEnv,
+        LEASE_DURATION_MS: String(LEASE_MS),
+        // As `npm start` has it: the runner trusts the simulator's media host (m1 sends and receives files).
+        WHATSAPP_SIMULATOR_MEDIA_CA: stack.sim.mediaCaPem,
+      });
       await waitFor(
         'the runner to answer its health check',
         async () => (await fetch(process.healthUrl).catch(() => undefined))?.ok ?? false,

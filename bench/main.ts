@@ -3,6 +3,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { BenchContext } from './bench-context.ts';
 import { type BenchStack, startBenchStack } from './bench-stack.ts';
+import { m1Media } from './m1-media.ts';
 import { p1Memory } from './p1-memory.ts';
 import { p2Cpu } from './p2-cpu.ts';
 import { p3Restore } from './p3-restore.ts';
@@ -12,9 +13,10 @@ import { p6Deploy } from './p6-deploy.ts';
 import { type Figure, formatTable, toFigures, toJson } from './report.ts';
 import { type Rows, SIZES } from './sizes.ts';
 
-// `npm run bench [-- --quick]`: issue 14's p1–p6 on the simulator and the stand-ins, each figure a
-// ratio or a count against a baseline of the same run. Prints progress and the table, writes
-// `.bench/results.json` after every row (a later row's failure keeps the earlier figures).
+// `npm run bench [-- --quick] [p1 … m1]`: issue 14's p1–p6 and issue 12's m1 (media memory) on the
+// simulator and the stand-ins, each figure a ratio or a count against a baseline of the same run.
+// Prints progress and the table, writes `.bench/results.json` after every row (a later row's
+// failure keeps the earlier figures).
 
 const OUT_DIR = join(import.meta.dirname, '..', '.bench');
 
@@ -26,6 +28,7 @@ const KEYS: Record<string, string[]> = {
   p4: ['usdPerMillionOutbound'],
   p5: [],
   p6: ['medianOfflineSeconds', 'maxOfflineSeconds', 'replacements'],
+  m1: ['sendRatio', 'receiveRatio', 'sendCollectedRatio', 'receiveCollectedRatio'],
 };
 
 const main = async () => {
@@ -37,7 +40,7 @@ const main = async () => {
   });
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
-  const only = args.filter((a) => /^p\d$/.test(a));
+  const only = args.filter((a) => /^[pm]\d$/.test(a));
   const size: Rows = quick ? SIZES.quick : SIZES.full;
   const wanted = (row: string) => only.length === 0 || only.includes(row);
   mkdirSync(OUT_DIR, { recursive: true });
@@ -100,6 +103,8 @@ const main = async () => {
     await run('p6', () => p6Deploy(c, size.p6.sessions, log));
     await run('p1', () => p1Memory(c, size.p1.sessions, log));
     await run('p3', () => p3Restore(c, size.p3.sessions, log));
+    // Last: its 10 MiB files leave nothing in the runner that the rows above measure.
+    await run('m1', () => m1Media(c, log));
   } finally {
     await ctx?.close();
     await bench?.close();

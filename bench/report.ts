@@ -74,6 +74,9 @@ export const targetFor = (key: string, leaseSeconds: number): Target | undefined
     'p4.usdPerMillionOutbound': { max: 10, label: '≤ $10' },
     'p6.medianOfflineSeconds': at(5, ' s'),
     'p6.replacements': at(0),
+    // Issue 12: a file is streamed through the runner, never held (held whole, it costs its size).
+    'm1.sendRatio': at(1),
+    'm1.receiveRatio': at(1),
   };
   return fixed[key];
 };

@@ -1,0 +1,176 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { waitFor } from '../faults/drive.ts';
+import type { BenchContext } from './bench-context.ts';
+import { rssAfterGc, rssMb } from './proc-usage.ts';
+
+/**
+ * The file m1 sends and receives: a 10 MiB video. A 15 MB one (just under WhatsApp's 16 MB
+ * video cap) does not fit the bench's S3 stand-in, which refuses a PUT over 11 MiB (fauxqs'
+ * request body limit; S3 takes 5 GB in one PUT): the tenant's upload and the runner's store of an
+ * incoming file are single PUTs. The figure is a ratio of the size, so it compares across sizes.
+ */
+export const M1_FILE_BYTES = 10 * 1024 * 1024;
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** An MP4 to the runner: an `ftyp` box, then random bytes (nothing in the stack decodes it). */
+const video = (): Buffer =>
+  Buffer.concat([
+    Buffer.from('0000001c66747970697336d00000000169736f6d', 'hex'),
+    randomBytes(M1_FILE_BYTES - 20),
+  ]);
+
+/** The process's peak RSS (VmHWM) in MB. */
+const peakMb = (pid: number): number =>
+  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+
+/**
+ * The highest RSS of `pid` while `work` runs, in MB. The kernel's own high-water mark, reset to the
+ * current RSS first (`/proc/<pid>/clear_refs` 5, Linux 4.0+), so no short peak falls between two
+ * samples; sampled every 20 ms where the reset is not allowed. With `gcEveryMs`, the process runs
+ * full GCs that often meanwhile (its bench GC hook, SIGUSR2), so the peak is what it keeps alive.
+ */
+const peakRssDuring = async (pid: number, work: () => Promise<void>, gcEveryMs?: number): Promise<number> => {
+  let kernelPeak = true;
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    kernelPeak = false;
+  }
+  let sampled = rssMb(pid);
+  const sampler = setInterval(() => {
+    sampled = Math.max(sampled, rssMb(pid));
+  }, 20);
+  const collector = gcEveryMs ? setInterval(() => process.kill(pid, 'SIGUSR2'), gcEveryMs) : undefined;
+  try {
+    await work();
+  } finally {
+    clearInterval(sampler);
+    clearInterval(collector);
+  }
+  return Math.max(sampled, kernelPeak ? peakMb(pid) : 0);
+};
+
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** Full GCs this often in the "collected" passes (the hook runs three, 100 ms apart, per signal). */
+const GC_EVERY_MS = 1000;
+
+/**
+ * m1: does a file pass through the runner streamed, or held? The runner's peak RSS increase while
+ * it sends a 10 MiB video (the tenant's upload, from S3 through Baileys' encryption to the
+ * simulator's media host) and while it receives one (downloaded, decrypted and stored in S3), over
+ * its own idle RSS (after a full GC) just before, as a ratio of the file size.
+ *
+ * Twice each way: as the runner runs (`sendRatio`, `receiveRatio`), and with full GCs every second
+ * (`…CollectedRatio`). Without GCs the peak also counts the chunks already passed on and not yet
+ * collected: V8 collects them on heap pressure, and a stream's chunks are outside the heap (their
+ * JS handles are tiny), so a few copies of a file this size (network, decrypted, re-encoded) can
+ * wait for a GC; that garbage is bounded by V8's external-memory limit, not by the file. With the
+ * GCs less of it waits, but on loopback 10 MiB pass in about a second, so only one or two GCs fall
+ * within a transfer: the collected figure narrows the question, it does not settle it (GCs more
+ * often than the hook's three per signal take stalled the runner's sends).
+ */
+export const m1Media = async (ctx: BenchContext, progress: (line: string) => void) => {
+  const [linked] = await ctx.sessions(1);
+  if (!linked) throw new Error('no linked session');
+  const { stack } = ctx.b;
+  const pid = ctx.runner.process.child.pid as number;
+  const fileMb = M1_FILE_BYTES / 1024 / 1024;
+
+  // Out: the tenant uploads a video, then sends it by mediaId; done when the contact has it.
+  const send = async (gcEveryMs?: number) => {
+    const out = video();
+    const upload = await stack.call('POST', '/media', { mimeType: 'video/mp4', size: out.length });
+    if (upload.status !== 201) {
+      throw new Error(`upload answered ${upload.status}: ${JSON.stringify(upload.body)}`);
+    }
+    const put = await fetch(upload.body.uploadUrl as string, {
+      method: 'PUT',
+      headers: { 'content-type': 'video/mp4' },
+      body: out,
+    });
+    if (put.status !== 200) throw new Error(`the presigned PUT answered ${put.status}`);
+    const idle = await rssAfterGc(pid, ctx.runner.gcEnv);
+    const peak = await peakRssDuring(
+      pid,
+      async () => {
+        const sent = await stack.call('POST', '/send', {
+          sessionId: linked.sessionId,
+          to: linked.contact,
+          media: { mediaId: upload.body.mediaId },
+        });
+        if (sent.status !== 202)
+          throw new Error(`send answered ${sent.status}: ${JSON.stringify(sent.body)}`);
+        const hash = sha256(out);
+        await waitFor(
+          'the contact to receive the video',
+          () => stack.sim.inbox(linked.contact).some((m) => m.media?.sha256 === hash),
+          120_000,
+        ).catch(async (error: Error) => {
+          const message = await stack.call('GET', `/messages/${sent.body.messageId}`);
+          throw new Error(`${error.message} (the message: ${JSON.stringify(message.body)})`);
+        });
+      },
+      gcEveryMs,
+    );
+    progress(
+      `m1: send${gcEveryMs ? ' (collected)' : ''}: idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB`,
+    );
+    return { idle, increase: peak - idle };
+  };
+
+  // In: the contact sends a video; the runner downloads, decrypts and stores it, then publishes it.
+  const receive = async (gcEveryMs?: number) => {
+    const incoming = video();
+    const idle = await rssAfterGc(pid, ctx.runner.gcEnv);
+    const peak = await peakRssDuring(
+      pid,
+      async () => {
+        await stack.sim.sendMedia(linked.contact, linked.phone, { bytes: incoming, mimeType: 'video/mp4' });
+        await waitFor(
+          'the runner to store the contact video',
+          () => publishedIncoming(ctx, linked.sessionId, sha256(incoming)),
+          120_000,
+        );
+      },
+      gcEveryMs,
+    );
+    progress(
+      `m1: receive${gcEveryMs ? ' (collected)' : ''}: idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB`,
+    );
+    return { idle, increase: peak - idle };
+  };
+
+  const sent = await send();
+  const sentCollected = await send(GC_EVERY_MS);
+  const received = await receive();
+  const receivedCollected = await receive(GC_EVERY_MS);
+  const ratio = (mb: number) => round(mb / fileMb);
+  return {
+    fileMb: round(fileMb, 1),
+    idleRssMb: round(sent.idle, 0),
+    sendPeakIncreaseMb: round(sent.increase, 1),
+    receivePeakIncreaseMb: round(received.increase, 1),
+    sendRatio: ratio(sent.increase),
+    receiveRatio: ratio(received.increase),
+    sendCollectedPeakIncreaseMb: round(sentCollected.increase, 1),
+    receiveCollectedPeakIncreaseMb: round(receivedCollected.increase, 1),
+    sendCollectedRatio: ratio(sentCollected.increase),
+    receiveCollectedRatio: ratio(receivedCollected.increase),
+  };
+};
+
+/**
+ * Whether the runner published the contact's file with this sha256 (so stored in S3 first) to
+ * `incoming.fifo`. Read from the queue itself: no AI worker runs by then (p4 stops its own) to store
+ * the message, and nothing else reads the queue.
+ */
+const publishedIncoming = async (ctx: BenchContext, sessionId: string, hash: string): Promise<boolean> => {
+  const events = await ctx.b.stack.takeIncoming();
+  return events.some((event) => {
+    const media = event.media as { sha256?: string; error?: string } | undefined;
+    return event.sessionId === sessionId && media?.sha256 === hash && !media.error;
+  });
+};
