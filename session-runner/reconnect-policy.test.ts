@@ -6,6 +6,13 @@ const backoff = { baseMs: 1000, capMs: 60_000, random: () => 1 };
 describe('closeAction', () => {
   it('restarts at once after 515', () => {
     expect(closeAction(515, false, 3, backoff)).toEqual({ kind: 'reconnect', delayMs: 0 });
+    expect(closeAction(515, true, 0, backoff, true, 1)).toEqual({ kind: 'reconnect', delayMs: 0 });
+  });
+
+  it('backs off after a second 515 in a row, growing with the attempt like any loss', () => {
+    expect(closeAction(515, true, 1, backoff, true, 2)).toEqual({ kind: 'reconnect', delayMs: 2000 });
+    expect(closeAction(515, true, 4, backoff, true, 5)).toEqual({ kind: 'reconnect', delayMs: 16_000 });
+    expect(closeAction(515, true, 30, backoff, true, 31)).toEqual({ kind: 'reconnect', delayMs: 60_000 });
   });
 
   it.each([408, 428, 500, 503, undefined])('backs off with a cap after %s on a linked device', (code) => {

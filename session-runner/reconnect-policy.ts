@@ -11,7 +11,13 @@ export interface BackoffOptions {
 }
 
 /**
- * 515 restart → at once; 408 / 428 / 500 / 503 (and unknown codes) → exponential backoff with
+ * How many 515s in a row reconnect at once: WhatsApp sends one after pairing (and now and then to
+ * move a client); a server that answers every login with 515 gets the normal backoff after these.
+ */
+export const IMMEDIATE_RESTARTS = 1;
+
+/**
+ * 515 restart → at once (the first `IMMEDIATE_RESTARTS` in a row, then backoff); 408 / 428 / 500 / 503 (and unknown codes) → exponential backoff with
  * jitter and a cap; 440 replaced → stop; 401 / 403 → logged out; 405 → stop (client version refused);
  * 408 before the device was ever linked is the QR running out → stop with QR_TIMEOUT. A socket that
  * never heard from the server (no network, DNS, refused) is CONNECT_FAILED whatever Baileys calls it
@@ -23,11 +29,14 @@ export const closeAction = (
   attempt: number,
   backoff: BackoffOptions,
   reachedServer = true,
+  /** The 515s in a row, this one included (a stable connection starts the count again). */
+  restartsInRow = 1,
 ): CloseAction => {
   if (!reachedServer) return { ...backoffAction(attempt, backoff), lastError: 'CONNECT_FAILED' };
   switch (code) {
     case 515:
-      return { kind: 'reconnect', delayMs: 0 };
+      if (restartsInRow <= IMMEDIATE_RESTARTS) return { kind: 'reconnect', delayMs: 0 };
+      break;
     case 440:
       return { kind: 'stop', lastError: 'CONNECTION_REPLACED' };
     case 401:

@@ -182,6 +182,51 @@ describe('the session life cycle', () => {
   });
 });
 
+describe('a sticky 515 (restart required)', () => {
+  /** The current socket reaches WhatsApp, logs in and is told to restart. */
+  const restart = () => {
+    lastSocket().ws.emit('frame');
+    open();
+    close(515);
+  };
+
+  it('reconnects at once after the first 515, then backs off, and at once again after a stable connection', async () => {
+    const { session } = await started({ status: 'CONNECTED' });
+    restart();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sockets).toHaveLength(2); // the first one: at once (after pairing WhatsApp always sends one)
+    restart();
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(sockets).toHaveLength(2); // the second in a row: backoff (base 1 s, attempt 1, no jitter)
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sockets).toHaveLength(3);
+    restart();
+    await vi.advanceTimersByTimeAsync(3_999);
+    expect(sockets).toHaveLength(3); // and growing
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sockets).toHaveLength(4);
+    lastSocket().ws.emit('frame');
+    open();
+    await vi.advanceTimersByTimeAsync(30_000); // stayed up: the next 515 is a first one again
+    close(515);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sockets).toHaveLength(5);
+    session.halt();
+  });
+
+  it('counts only 515s in a row: a 515 after another loss is at once', async () => {
+    const { session } = await started({ status: 'CONNECTED' });
+    lastSocket().ws.emit('frame');
+    close(428);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sockets).toHaveLength(2);
+    restart();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sockets).toHaveLength(3);
+    session.halt();
+  });
+});
+
 describe('waitConnected', () => {
   it('resolves true when the socket opens', async () => {
     const { session } = await started();

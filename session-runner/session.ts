@@ -94,6 +94,8 @@ export class WhatsAppSession {
   private lastFrameAt = 0;
   /** Whether the current socket got any frame from the server (else its close is CONNECT_FAILED). */
   private reachedServer = true;
+  /** 515s in a row in this run of losses: only the first reconnects at once (reconnect-policy.ts). */
+  private restartsInRow = 0;
   private openWaiters: (() => void)[] = [];
   private readonly storedIncoming = new Set<string>();
   private readonly sender: SessionSender;
@@ -322,8 +324,17 @@ export class WhatsAppSession {
     // A server that ends every connection right after login is not hammered once a second: the
     // backoff starts again from its base only after a connection that stayed up (r5 found this).
     const attempt = attemptAtLoss(this.life, this.ctx.now());
+    // A sticky 515 is a run of losses too: the count starts again where the backoff does.
+    this.restartsInRow = code === 515 ? (attempt === 0 ? 0 : this.restartsInRow) + 1 : 0;
     const linked = this.auth?.linked ?? false;
-    const action = closeAction(code, linked, attempt, this.ctx.backoff, this.reachedServer);
+    const action = closeAction(
+      code,
+      linked,
+      attempt,
+      this.ctx.backoff,
+      this.reachedServer,
+      this.restartsInRow,
+    );
     if (code === 440) this.ctx.metrics('Disconnect440');
     if (code === 401) this.ctx.metrics('Disconnect401');
     const level = code === 405 ? 'error' : 'info'; // 405: WhatsApp refuses this client version (runbook)
