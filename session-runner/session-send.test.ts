@@ -122,6 +122,12 @@ const queued = async () => {
   return { message, command };
 };
 
+/** When the message's live claim was taken; undefined when nobody holds it. */
+const claimedAt = async (messageId: string) =>
+  (await messages.listQueued(record.sessionId, { createdBefore: '9', limit: 100 })).find(
+    (q) => q.message.messageId === messageId,
+  )?.claimedAt;
+
 process.env.POWERTOOLS_LOG_LEVEL = 'CRITICAL';
 
 beforeEach(async () => {
@@ -179,19 +185,66 @@ describe('a session sending', () => {
     expect(sock.sent).toHaveLength(1);
   });
 
-  it('gives the command back when a live claim holds the message, and sends nothing', async () => {
+  it("gives the command back when another runner's live claim holds the message, and sends nothing", async () => {
     const { session, sock } = await openSession(1, 'runner-a');
     const { message, command } = await queued();
     await messages.claimSend(message.messageId, {
       sessionId: record.sessionId,
       tenantId: record.tenantId,
-      fence: 1,
-      runnerId: 'runner-a',
+      fence: 2,
+      runnerId: 'runner-b',
       waMessageId: waMessageIdFor(message.messageId),
       now: new Date().toISOString(),
       staleBefore: new Date(Date.now() - 60_000).toISOString(),
     });
     expect(await session.send(command)).toBe('busy');
+    expect(sock.sent).toEqual([]);
+    expect((await messages.get(message.messageId))?.status).toBe('QUEUED');
+  });
+
+  it('gives a parallel copy back while the send of its message is under way in this runner', async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    let finish: () => void = () => undefined;
+    const send = sock.sendMessage.bind(sock);
+    sock.sendMessage = async (...args) => {
+      await new Promise<void>((r) => {
+        finish = r;
+      });
+      return send(...args);
+    };
+    const first = session.send(command);
+    await vi.waitFor(async () => expect(await claimedAt(message.messageId)).toBeDefined());
+    expect(await session.send(command)).toBe('busy');
+    finish();
+    expect(await first).toBe('sent');
+    expect(sock.sent.map((s) => s.messageId)).toEqual([waMessageIdFor(message.messageId)]);
+  });
+
+  it('takes its own claim again at once when giving it back failed (store down), and sends once under the same id', async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    const drop = new Error('Connection Closed');
+    sock.sendMessage = async () => {
+      sock.ev.emit('connection.update', {
+        connection: 'close',
+        lastDisconnect: { error: new Boom('closed', { statusCode: 428 }) },
+      });
+      throw drop;
+    };
+    const releaseSend = messages.releaseSend.bind(messages);
+    messages.releaseSend = async () => {
+      throw new Error('DynamoDB unavailable');
+    };
+    expect(await session.send(command)).toBe('not_connected');
+    expect(await claimedAt(message.messageId)).toBeDefined(); // the claim stayed
+    session.halt();
+    const { session: next, sock: nextSock } = await openSession(1, 'runner-a');
+    // Still down: nothing to do but give the command back.
+    expect(await next.send(command)).toBe('busy');
+    messages.releaseSend = releaseSend;
+    expect(await next.send(command)).toBe('sent');
+    expect(nextSock.sent.map((s) => s.messageId)).toEqual([waMessageIdFor(message.messageId)]);
     expect(sock.sent).toEqual([]);
   });
 

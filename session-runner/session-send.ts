@@ -3,7 +3,7 @@ import type { WASocket } from '@whiskeysockets/baileys';
 import type { SendCommand, SendManners } from '#shared/contracts/commands.ts';
 import type { Message } from '#shared/domain/entities.ts';
 import type { MessageMedia } from '#shared/domain/media.ts';
-import type { SentMedia } from '#shared/ports/message-store.ts';
+import type { ClaimOutcome, SentMedia } from '#shared/ports/message-store.ts';
 import { OutgoingMediaError, type PreparedMedia } from './outgoing-media.ts';
 import { sentMediaOf } from './outgoing-media-sent.ts';
 import type { SessionContext } from './session.ts';
@@ -11,7 +11,8 @@ import { waMessageIdFor } from './wa-message-id.ts';
 
 /**
  * `skipped`: already final (a redelivery) or not this session's message, nothing to do;
- * `busy`: another live claim holds the message, give the command back for later.
+ * `busy`: another live claim holds the message (another runner's, or a send of it under way in
+ * this one), give the command back for later.
  */
 export type SendOutcome = 'sent' | 'skipped' | 'busy' | 'not_connected' | 'failed';
 
@@ -23,6 +24,14 @@ const SEND_CLAIM_STALE_MS = 5 * 60_000;
 const DEFAULT_SEND_RETRY = { attempts: 3, baseMs: 1000 };
 /** "typing…" before an AI reply: about a fast typist's time for it, from 0.5 s up to 4 s. */
 export const typingMsFor = (text: string): number => Math.min(4000, 500 + text.length * 30);
+
+/** The messages a send is under way for, per runner (its context): shared by every session instance. */
+const sendsUnderWay = new WeakMap<SessionContext, Set<string>>();
+const sendingIn = (ctx: SessionContext): Set<string> => {
+  const sending = sendsUnderWay.get(ctx) ?? new Set<string>();
+  sendsUnderWay.set(ctx, sending);
+  return sending;
+};
 
 /** What the send path needs of its session. */
 export interface SendingSession {
@@ -49,21 +58,26 @@ export class SessionSender {
    */
   async send(command: SendCommand): Promise<SendOutcome> {
     if (!this.session.openSocket()) return 'not_connected';
+    // One send of a message at a time in this runner: a parallel copy is busy without asking the
+    // store, and a claim of ours found while no send of it runs here is a leftover (see claim()).
+    const sending = sendingIn(this.ctx);
+    if (sending.has(command.messageId)) return 'busy';
+    sending.add(command.messageId);
+    try {
+      return await this.claimAndSend(command);
+    } finally {
+      sending.delete(command.messageId);
+    }
+  }
+
+  private async claimAndSend(command: SendCommand): Promise<SendOutcome> {
     await this.pace();
     const sock = this.session.openSocket();
     if (!sock) return 'not_connected';
     const { sessionId, fence } = this.session;
-    const now = this.ctx.now();
     const waMessageId = waMessageIdFor(command.messageId);
     const holder = { fence, runnerId: this.ctx.runnerId ?? 'runner' };
-    const claim = await this.ctx.messages.claimSend(command.messageId, {
-      ...holder,
-      sessionId,
-      tenantId: this.session.tenantId,
-      waMessageId,
-      now: new Date(now).toISOString(),
-      staleBefore: new Date(now - SEND_CLAIM_STALE_MS).toISOString(),
-    });
+    const claim = await this.claim(command.messageId, waMessageId, holder);
     if (claim.kind === 'busy') return 'busy';
     if (claim.kind === 'foreign') {
       this.ctx.logger.warn('send command for a message of another session: dropped', {
@@ -115,6 +129,38 @@ export class SessionSender {
         .catch((e) => this.warn('sent file not recorded', e));
     }
     return 'sent';
+  }
+
+  /**
+   * Claims the message; when it is busy under our own holder (this runner, this fence) while no
+   * send of it runs here, the claim is a leftover whose release failed (the store was down then):
+   * it is given back and claimed again at once, instead of every copy being busy until it is stale.
+   * The release is conditional on our holder, so another runner's claim is never touched.
+   */
+  private async claim(
+    messageId: string,
+    waMessageId: string,
+    holder: { fence: number; runnerId: string },
+  ): Promise<ClaimOutcome> {
+    const attempt = () => {
+      const now = this.ctx.now();
+      return this.ctx.messages.claimSend(messageId, {
+        ...holder,
+        sessionId: this.session.sessionId,
+        tenantId: this.session.tenantId,
+        waMessageId,
+        now: new Date(now).toISOString(),
+        staleBefore: new Date(now - SEND_CLAIM_STALE_MS).toISOString(),
+      });
+    };
+    const first = await attempt();
+    if (first.kind !== 'busy') return first;
+    // Still down: busy, as before (the command comes back later).
+    const released = await this.ctx.messages.releaseSend(messageId, holder).then(
+      () => true,
+      () => false,
+    );
+    return released ? attempt() : first;
   }
 
   private openMedia(media: MessageMedia): Promise<PreparedMedia> {
