@@ -230,6 +230,25 @@ describe('the takeover of a shard', () => {
     expect(writes.sort()).toEqual(records.map((r) => `touch ${r.sessionId}`).sort());
   });
 
+  it('shows a session the previous owner left QR_READY as CONNECTING without its QR, in the stamp itself', async () => {
+    const record = aSession({
+      status: 'QR_READY',
+      fence: 0,
+      qr: 'old-owner-qr',
+      qrExpiresAt: '2026-01-01T12:00:50.000Z',
+      pairingCode: 'ABCD1234',
+    });
+    const { sessions, writes, session, takeOver } = setup([record]);
+    await takeOver();
+    expect(session(record.sessionId).connected).toBe(false); // not reconnected yet
+    const stored = (await sessions.get(record.sessionId)) as Session;
+    expect(stored).toMatchObject({ status: 'CONNECTING', fence: 1 });
+    expect(stored.qr).toBeUndefined();
+    expect(stored.qrExpiresAt).toBeUndefined();
+    expect(stored.pairingCode).toBeUndefined();
+    expect(writes).toEqual([`touch ${record.sessionId}`]);
+  });
+
   it('keeps opening a session whose first open failed, with backoff, while the shard is held', async () => {
     const record = aSession({ status: 'CONNECTING' });
     const { shard, grant, opened, takeOver } = setup([record], { failStarts: 2 });

@@ -45,6 +45,8 @@ export interface ShardSessionsOptions {
 
 /** Statuses whose sessions a runner reopens by itself after a restart (the others wait for a start command). */
 const RESUMABLE = new Set(['CONNECTING', 'QR_READY', 'CONNECTED']);
+/** Statuses that speak of the previous owner's socket (a QR to scan, a connection): reset at takeover. */
+const SHOWN_AS_LIVE = new Set(['QR_READY', 'CONNECTED']);
 /** A session stopped because WhatsApp refused the client version comes back once a new runner starts. */
 const resumable = (s: Session) =>
   s.desiredState === 'running' && (RESUMABLE.has(s.status) || s.lastError === 'CLIENT_VERSION_REJECTED');
@@ -124,14 +126,14 @@ export class ShardSessions {
       }
       // Stamp the new fence on every session of the shard first: from here on, a late write of the
       // previous owner is refused even for sessions this runner has not reopened yet. A resumable
-      // session still CONNECTED is the previous owner's socket: shown CONNECTING until this runner
-      // has it again, in the same write.
+      // session still CONNECTED or QR_READY is the previous owner's socket (and QR): shown
+      // CONNECTING, without that QR, until this runner has it again, in the same write.
       const now = new Date(this.ctx.now()).toISOString();
       await Promise.all(
         records.map((r) =>
           // With its listing keys: a session stored before GET /sessions existed joins the list.
           this.ctx.sessions
-            .touch(r.sessionId, lease.fence, now, r, resumable(r) && r.status === 'CONNECTED')
+            .touch(r.sessionId, lease.fence, now, r, resumable(r) && SHOWN_AS_LIVE.has(r.status))
             .catch(() => false),
         ),
       );

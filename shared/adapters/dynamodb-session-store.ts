@@ -93,13 +93,24 @@ export class DynamoSessionStore implements SessionStore {
     const condition = `attribute_exists(pk) AND ${FENCE_OK}`;
     const values = { ':now': now, ':fence': fence, ...listed };
     if (reconnecting) {
-      // One write in the usual case; only a session that left CONNECTED meanwhile costs a second,
-      // plain stamp (an update cannot set the status on a condition of its own).
+      // One write in the usual case; only a session that left CONNECTED / QR_READY meanwhile costs
+      // a second, plain stamp (an update cannot set the status on a condition of its own). The
+      // previous owner's QR and pairing code belong to its socket: removed with it.
       const shown = await this.table.update(sessionKey(sessionId), {
-        UpdateExpression: `${stamp}, #status = :connecting, updatedAt = :now`,
-        ConditionExpression: `${condition} AND #status = :connected`,
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ...values, ':connecting': 'CONNECTING', ':connected': 'CONNECTED' },
+        UpdateExpression: `${stamp}, #status = :connecting, updatedAt = :now REMOVE #qr, #qrExpiresAt, #pairingCode`,
+        ConditionExpression: `${condition} AND #status IN (:connected, :qrReady)`,
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#qr': 'qr',
+          '#qrExpiresAt': 'qrExpiresAt',
+          '#pairingCode': 'pairingCode',
+        },
+        ExpressionAttributeValues: {
+          ...values,
+          ':connecting': 'CONNECTING',
+          ':connected': 'CONNECTED',
+          ':qrReady': 'QR_READY',
+        },
       });
       if (shown) return true;
     }

@@ -311,10 +311,17 @@ describe.each([
       expect((await s.sessions.get(session.sessionId))?.fence).toBe(6);
     });
 
-    it('shows a session still CONNECTED as CONNECTING when a new owner stamps it reconnecting, in that stamp', async () => {
+    it('shows a session still CONNECTED or QR_READY as CONNECTING when a new owner stamps it reconnecting, in that stamp', async () => {
       const connected = aSession({ status: 'CONNECTED', fence: 1, connectedAt: NOW });
-      const qr = aSession({ status: 'QR_READY', fence: 1 });
-      for (const session of [connected, qr]) await s.sessions.create(session);
+      const qr = aSession({
+        status: 'QR_READY',
+        fence: 1,
+        qr: 'old-owner-qr',
+        qrExpiresAt: LATER,
+        pairingCode: 'ABCD1234',
+      });
+      const stopped = aSession({ status: 'DISCONNECTED', fence: 1, lastError: 'CONNECTION_REPLACED' });
+      for (const session of [connected, qr, stopped]) await s.sessions.create(session);
       expect(await s.sessions.touch(connected.sessionId, 2, LATER, connected, true)).toBe(true);
       expect(await s.sessions.get(connected.sessionId)).toMatchObject({
         status: 'CONNECTING',
@@ -323,9 +330,20 @@ describe.each([
         updatedAt: LATER,
         connectedAt: NOW,
       });
-      // No longer CONNECTED: only stamped, its status left as it is.
+      // The previous owner's QR (and pairing code) went with its socket: not shown any more.
       expect(await s.sessions.touch(qr.sessionId, 2, LATER, qr, true)).toBe(true);
-      expect(await s.sessions.get(qr.sessionId)).toMatchObject({ status: 'QR_READY', fence: 2 });
+      const shown = await s.sessions.get(qr.sessionId);
+      expect(shown).toMatchObject({ status: 'CONNECTING', fence: 2, runnerSeenAt: LATER, updatedAt: LATER });
+      expect(shown?.qr).toBeUndefined();
+      expect(shown?.qrExpiresAt).toBeUndefined();
+      expect(shown?.pairingCode).toBeUndefined();
+      // Neither CONNECTED nor QR_READY: only stamped, its status left as it is.
+      expect(await s.sessions.touch(stopped.sessionId, 2, LATER, stopped, true)).toBe(true);
+      expect(await s.sessions.get(stopped.sessionId)).toMatchObject({
+        status: 'DISCONNECTED',
+        lastError: 'CONNECTION_REPLACED',
+        fence: 2,
+      });
       // An older grant changes nothing.
       expect(await s.sessions.touch(connected.sessionId, 1, LATER, connected, true)).toBe(false);
       // A heartbeat never touches the status.

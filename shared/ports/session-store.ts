@@ -34,8 +34,8 @@ export interface SessionStore {
    * Marks the session as seen by its runner (heartbeat), fenced like `transition`. With `listing`
    * (the runner stamping a shard it took over), a session stored before the per-tenant listing
    * existed joins it in the same write. With `reconnecting` (a new owner stamping a session it has
-   * not reopened yet), a session still CONNECTED (the previous owner's socket) becomes CONNECTING in
-   * that same write; one no longer CONNECTED is only stamped.
+   * not reopened yet), a session still CONNECTED or QR_READY (the previous owner's socket, its QR
+   * and pairing code) becomes CONNECTING without them in that same write; any other is only stamped.
    */
   touch(
     sessionId: string,

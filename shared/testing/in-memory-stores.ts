@@ -172,8 +172,10 @@ export class InMemorySessionStore implements SessionStore {
     const session = this.items.get(sessionId);
     if (!session || !this.fenceOk(session, fence)) return false;
     Object.assign(session, { runnerSeenAt: now, fence });
-    if (reconnecting && session.status === 'CONNECTED')
+    if (reconnecting && (session.status === 'CONNECTED' || session.status === 'QR_READY')) {
       Object.assign(session, { status: 'CONNECTING', updatedAt: now });
+      for (const field of ['qr', 'qrExpiresAt', 'pairingCode'] as const) delete session[field];
+    }
     return true;
   }
   async listByShard(shard: number): Promise<Session[]> {
