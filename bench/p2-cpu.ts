@@ -35,32 +35,52 @@ const idleRate = async (pid: number, ms: number) => {
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
+/** What one side of p2 measured: CPU over the work window, the window, and the idle rates around it. */
+export interface CpuWindow {
+  grossMs: number;
+  wallMs: number;
+  /** Idle CPU rates (ms per ms) measured just before and just after the window. */
+  idleBefore: number;
+  idleAfter: number;
+  messages: number;
+}
+
+/**
+ * CPU ms per message net of idle work: the mean of the two idle rates times the window is taken
+ * off, so idle work still winding down (or starting) on either side counts half. A net figure at or
+ * below zero means the idle noise swamped the work (a loaded machine): an error, never a pass.
+ */
+export const netCpuPerMessage = (w: CpuWindow) => {
+  const idleRate = (w.idleBefore + w.idleAfter) / 2;
+  const idleMs = idleRate * w.wallMs;
+  const net = w.grossMs - idleMs;
+  if (net <= 0)
+    throw new Error(
+      `idle CPU (${Math.round(idleMs)} ms) swamped the work's (${w.grossMs} ms): measure again`,
+    );
+  return {
+    perMessage: round2(net / w.messages),
+    grossPerMessage: round2(w.grossMs / w.messages),
+    idleMsPerSecond: round2(idleRate * 1000),
+    wallSeconds: round2(w.wallMs / 1000),
+  };
+};
+
 /**
  * CPU ms a process spends per message on `work`, less what it spends idle in as long (heartbeats,
- * lease renewals, long polls, keep-alives): the idle rate is the mean of one measured before the
- * work (once settled) and one measured right after it over as long as the work took, so that idle
- * work still winding down (or starting) on either side counts half. A net figure at or below zero
- * means the idle noise swamped the work (a loaded machine): that is an error, never a pass.
+ * lease renewals, long polls, keep-alives): idle rates from before the work (once settled) and
+ * from right after it over as long as the work took (see `netCpuPerMessage`).
  */
 const cpuPerMessage = async (pid: number, messages: number, work: () => Promise<void>) => {
-  const before = await settledIdleRate(pid);
+  const idleBefore = await settledIdleRate(pid);
   const c0 = cpuMs(pid);
   const t0 = Date.now();
   // With BENCH_CPU_PROFILE_DIR set the window is profiled too (and its figure is then inflated).
   await profiled(pid, work);
   const grossMs = cpuMs(pid) - c0;
   const wallMs = Date.now() - t0;
-  const after = await idleRate(pid, Math.max(WINDOW_MS, wallMs));
-  const idleMs = ((before + after) / 2) * wallMs;
-  const net = grossMs - idleMs;
-  if (net <= 0)
-    throw new Error(`idle CPU (${Math.round(idleMs)} ms) swamped the work's (${grossMs} ms): measure again`);
-  return {
-    perMessage: round2(net / messages),
-    grossPerMessage: round2(grossMs / messages),
-    idleMsPerSecond: round2(((before + after) / 2) * 1000),
-    wallSeconds: round2(wallMs / 1000),
-  };
+  const idleAfter = await idleRate(pid, Math.max(WINDOW_MS, wallMs));
+  return netCpuPerMessage({ grossMs, wallMs, idleBefore, idleAfter, messages });
 };
 
 /**
