@@ -18,7 +18,7 @@ afterAll(() => aws?.destroy());
 const NOW = '2026-02-01T09:00:00.000Z';
 
 describe('purgeSessionMessages', () => {
-  it("deletes a session's conversations, messages and WhatsApp-id links, and nothing of another session", async () => {
+  it("deletes a session's conversations, messages and old WhatsApp-id link items, counting only what it deleted, and nothing of another session", async () => {
     const table = new DynamoTable(aws.clients.dynamo, aws.env.MESSAGES_TABLE as string);
     const conversations = new DynamoConversationStore(aws.clients.dynamo, {
       messages: aws.env.MESSAGES_TABLE as string,
@@ -34,22 +34,34 @@ describe('purgeSessionMessages', () => {
         stored[sessionId]?.push(message.messageId);
       }
     }
-    const [sent] = stored[doomed] ?? [];
-    const claim = await messages.claimSend(sent as string, {
-      sessionId: doomed,
-      tenantId: 'tenant-a',
-      fence: 1,
-      runnerId: 'r',
-      waMessageId: 'WA-1',
-      now: NOW,
-      staleBefore: NOW,
-    });
-    expect(claim.kind).toBe('claimed');
-    expect(await messages.findByWaMessageId(doomed, 'WA-1')).toBeDefined();
+    // Both of its sends claimed: the first before gsi3 (it also has a link item), the second since
+    // (its WhatsApp id is on the message only, no link item to delete or count).
+    const [legacy, recent] = stored[doomed] ?? [];
+    for (const [messageId, waMessageId] of [
+      [legacy, 'WA-1'],
+      [recent, 'WA-2'],
+    ] as const) {
+      const claim = await messages.claimSend(messageId as string, {
+        sessionId: doomed,
+        tenantId: 'tenant-a',
+        fence: 1,
+        runnerId: 'r',
+        waMessageId,
+        now: NOW,
+        staleBefore: NOW,
+      });
+      expect(claim.kind).toBe('claimed');
+    }
+    await table.put({ pk: `WAMSG#${doomed}#WA-1`, messageId: legacy as string, sessionId: doomed });
+    const fresh = new DynamoMessageStore(table); // nothing remembered in-process: the stored links are read
+    expect(await fresh.findByWaMessageId(doomed, 'WA-1')).toBeDefined();
+    expect(await fresh.findByWaMessageId(doomed, 'WA-2')).toBeDefined();
 
-    expect(await purgeSessionMessages(table, doomed)).toBe(5); // 2 messages, 1 link, 2 conversations
+    expect(await purgeSessionMessages(table, doomed)).toBe(5); // 2 messages, 1 link item, 2 conversations
     for (const id of stored[doomed] ?? []) expect(await messages.get(id)).toBeUndefined();
-    expect(await messages.findByWaMessageId(doomed, 'WA-1')).toBeUndefined();
+    expect(await table.get({ pk: `WAMSG#${doomed}#WA-1` })).toBeUndefined();
+    expect(await fresh.findByWaMessageId(doomed, 'WA-1')).toBeUndefined();
+    expect(await fresh.findByWaMessageId(doomed, 'WA-2')).toBeUndefined();
     expect((await conversations.listBySession(doomed, { limit: 10 })).items).toEqual([]);
     for (const id of stored[kept] ?? []) expect(await messages.get(id)).toBeDefined();
     expect((await conversations.listBySession(kept, { limit: 10 })).items).toHaveLength(2);
