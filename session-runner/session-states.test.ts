@@ -339,6 +339,85 @@ describe('the ends', () => {
   });
 });
 
+describe('a status write that fails (the store down)', () => {
+  /** Makes the store refuse status writes with an error while `down.now` is set. */
+  const failing = (sessions: InMemorySessionStore) => {
+    const down = { now: true, tries: 0 };
+    const transition = sessions.transition.bind(sessions);
+    sessions.transition = (id, t) => {
+      down.tries++;
+      return down.now ? Promise.reject(new Error('DynamoDB unavailable')) : transition(id, t);
+    };
+    return down;
+  };
+
+  it('is tried again with backoff until it is stored: the heartbeat alone would never repair it', async () => {
+    const { session, sessions, stored } = await started();
+    await vi.advanceTimersByTimeAsync(0);
+    const down = failing(sessions);
+    lastSocket().ws.emit('frame');
+    open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(session.connected).toBe(true);
+    expect(await stored()).toBe('CONNECTING'); // the CONNECTED write failed
+    await sessions.touch(session.sessionId, 1, new Date().toISOString()); // a heartbeat: status unchanged
+    expect(await stored()).toBe('CONNECTING');
+    await vi.advanceTimersByTimeAsync(1_000 + 2_000); // two more failures, 1 s then 2 s apart
+    expect(down.tries).toBe(3);
+    down.now = false;
+    await vi.advanceTimersByTimeAsync(3_999);
+    expect(await stored()).toBe('CONNECTING');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await stored()).toBe('CONNECTED');
+    expect((await sessions.get(session.sessionId))?.connectedAt).toBeDefined();
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(down.tries).toBe(4); // stored: no more tries
+    session.halt();
+  });
+
+  it('is not tried again once a newer write replaced it', async () => {
+    const { session, sessions, stored } = await started();
+    await vi.advanceTimersByTimeAsync(0);
+    const down = failing(sessions);
+    lastSocket().ev.emit('connection.update', { qr: 'qr-1' });
+    await vi.advanceTimersByTimeAsync(0); // QR_READY failed
+    down.now = false;
+    open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await stored()).toBe('CONNECTED');
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(await stored()).toBe('CONNECTED');
+    expect(down.tries).toBe(2);
+    session.halt();
+  });
+
+  it('is dropped by halt(): nothing is written after the lease is gone', async () => {
+    const { session, sessions } = await started();
+    await vi.advanceTimersByTimeAsync(0);
+    const down = failing(sessions);
+    open();
+    await vi.advanceTimersByTimeAsync(0);
+    session.halt();
+    down.now = false;
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(down.tries).toBe(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('still stores the last word of a stopped session, which has left the registry', async () => {
+    const { session, sessions, stored, ended } = await started({ status: 'CONNECTED' });
+    open();
+    await vi.advanceTimersByTimeAsync(0);
+    const down = failing(sessions);
+    await session.stop(false);
+    expect(ended).toEqual([session]);
+    expect(await stored()).toBe('CONNECTED');
+    down.now = false;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await stored()).toBe('DISCONNECTED');
+  });
+});
+
 describe('the silence watchdog', () => {
   it('replaces an open socket that heard nothing for two keep-alive rounds, once, and leaves a fresh one alone', async () => {
     const { session } = await started({ status: 'CONNECTED' });

@@ -77,6 +77,11 @@ const RECEIPT_WAIT_MS = 30_000;
 
 export { isTransientSendError, type SendOutcome, typingMsFor } from './session-send.ts';
 
+/** A failed status write is tried again after 1 s, 2 s … 30 s, at most this many times (about 8 min). */
+const STATUS_RETRIES = 20;
+const STATUS_RETRY_BASE_MS = 1_000;
+const STATUS_RETRY_CAP_MS = 30_000;
+
 const FIRST_QR_TTL_MS = 60_000;
 const NEXT_QR_TTL_MS = 20_000;
 
@@ -94,6 +99,9 @@ export class WhatsAppSession {
   private lastFrameAt = 0;
   /** Whether the current socket got any frame from the server (else its close is CONNECT_FAILED). */
   private reachedServer = true;
+  /** Status writes started, and the retry timer of the latest one when it failed. */
+  private statusWrites = 0;
+  private statusRetry?: unknown;
   /** 515s in a row in this run of losses: only the first reconnects at once (reconnect-policy.ts). */
   private restartsInRow = 0;
   private openWaiters: (() => void)[] = [];
@@ -222,6 +230,7 @@ export class WhatsAppSession {
   async shutdown(): Promise<void> {
     const sock = socketOf(this.life);
     this.enter({ type: 'end', how: 'shutdown' });
+    this.cancelStatusRetry(); // the status is left for the next runner
     sock?.end(undefined);
     await this.auth?.settle();
     await this.auth?.snapshot().catch(() => undefined);
@@ -231,6 +240,7 @@ export class WhatsAppSession {
   halt(): void {
     const sock = socketOf(this.life);
     this.enter({ type: 'end', how: 'halted' });
+    this.cancelStatusRetry();
     this.auth?.abandon(); // a creds write being retried must not outlive the lease
     sock?.end(undefined);
   }
@@ -486,6 +496,23 @@ export class WhatsAppSession {
 
   /** A fenced, guarded status write; the stored record follows what was written. */
   private async write(to: SessionStatus, fields: SessionStatusFields): Promise<void> {
+    const seq = ++this.statusWrites;
+    this.cancelStatusRetry();
+    await this.storeStatus(to, fields, seq, 0);
+  }
+
+  /**
+   * One try of a status write. A failed one (the store down) is tried again with backoff while it
+   * is still the latest write: the heartbeat only stamps `runnerSeenAt`, so nothing else would
+   * repair the record (CONNECTING shown for a connected session until its next change). A refusal
+   * (fence, status guard) is an answer, not a failure: never retried.
+   */
+  private async storeStatus(
+    to: SessionStatus,
+    fields: SessionStatusFields,
+    seq: number,
+    attempt: number,
+  ): Promise<void> {
     try {
       const now = this.iso();
       const updated = await this.ctx.sessions.transition(this.sessionId, {
@@ -497,7 +524,27 @@ export class WhatsAppSession {
       if (updated) this.record = updated;
     } catch (error) {
       this.warn(`status ${to} not stored`, error);
+      if (seq !== this.statusWrites || attempt + 1 >= STATUS_RETRIES || !this.mayWriteStatus()) return;
+      const delay = Math.min(STATUS_RETRY_CAP_MS, STATUS_RETRY_BASE_MS * 2 ** attempt);
+      this.statusRetry = this.ctx.timers.setTimeout(() => {
+        this.statusRetry = undefined;
+        if (seq !== this.statusWrites || !this.mayWriteStatus()) return;
+        void this.storeStatus(to, fields, seq, attempt + 1);
+      }, delay);
     }
+  }
+
+  /** Halted or shut down: nothing more is written; a live session also needs its grant. */
+  private mayWriteStatus(): boolean {
+    if (this.life.kind !== 'ended') return this.hooks.mayAct();
+    // A stopped or closed session has left the shard's registry: its last word is fenced anyway.
+    return this.life.how === 'stopped' || this.life.how === 'closed';
+  }
+
+  private cancelStatusRetry(): void {
+    if (this.statusRetry === undefined) return;
+    this.ctx.timers.clearTimeout(this.statusRetry);
+    this.statusRetry = undefined;
   }
 
   private iso(): string {
