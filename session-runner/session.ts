@@ -470,9 +470,10 @@ export class WhatsAppSession {
   ): Promise<void> {
     if (!waMessageId || !status || status < 3) return;
     try {
-      const message = await this.ctx.messages.findByWaMessageId(this.sessionId, waMessageId);
-      if (!message) return;
-      await this.ctx.messages.updateStatus(message.messageId, {
+      // The id alone: the status write below is refused for another session's or a newer fence's message.
+      const messageId = await this.ctx.messages.findIdByWaMessageId(this.sessionId, waMessageId);
+      if (!messageId) return;
+      await this.ctx.messages.updateStatus(messageId, {
         status: status >= 4 ? 'READ' : 'DELIVERED',
         // A receipt can overtake the SENT write: the WhatsApp id is stored either way.
         waMessageId,

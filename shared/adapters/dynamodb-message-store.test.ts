@@ -50,6 +50,30 @@ describe('DynamoMessageStore: sends by WhatsApp id', () => {
     expect(await restarted.findByWaMessageId('another-session', claim.waMessageId)).toBeUndefined();
   });
 
+  it('knows the messageId of a send it claimed without reading it, and one it did not claim through gsi3', async () => {
+    const store = new DynamoMessageStore(table);
+    const message = aMessage({ sessionId: `s-${Math.random()}` });
+    await store.putIfAbsent(message);
+    const claim = claimOf(message.sessionId, '3EB0AAAA00000000000003');
+    await store.claimSend(message.messageId, claim);
+    const restarted = new DynamoMessageStore(table);
+    expect(await restarted.findIdByWaMessageId(message.sessionId, claim.waMessageId)).toBe(message.messageId);
+    expect(await restarted.findIdByWaMessageId('another-session', claim.waMessageId)).toBeUndefined();
+    // With the item gone, only the claiming store still answers: from its claim, not from a read.
+    await store.delete(message.messageId);
+    expect(await restarted.findIdByWaMessageId(message.sessionId, claim.waMessageId)).toBeUndefined();
+    expect(await store.findIdByWaMessageId(message.sessionId, claim.waMessageId)).toBe(message.messageId);
+    // A receipt's status write for it is then refused (the item must exist), not an error.
+    expect(
+      await store.updateStatus(message.messageId, {
+        status: 'DELIVERED',
+        fence: 3,
+        now: NOW,
+        sessionId: message.sessionId,
+      }),
+    ).toBeUndefined();
+  });
+
   it('keeps finding the send after its status writes, and gsi3 holds its keys only', async () => {
     const store = new DynamoMessageStore(table);
     const message = aMessage({ sessionId: `s-${Math.random()}` });

@@ -268,6 +268,15 @@ export class DynamoMessageStore implements MessageStore {
     return message?.sessionId === sessionId && message.waMessageId === waMessageId ? message : undefined;
   }
 
+  async findIdByWaMessageId(sessionId: string, waMessageId: string): Promise<string | undefined> {
+    // Claimed here under this session and WhatsApp id (deterministic per message, never changed):
+    // the consistent read that `findByWaMessageId` adds to check them would only cost a request.
+    return (
+      this.recentClaims.get(`${sessionId}#${waMessageId}`) ??
+      (await this.findByWaMessageId(sessionId, waMessageId))?.messageId
+    );
+  }
+
   /** The messageId gsi3 lists under the WhatsApp id (the item itself is read strongly consistent). */
   private async indexedSend(sessionId: string, waMessageId: string): Promise<string | undefined> {
     const { items } = await this.table.query({

@@ -564,6 +564,18 @@ describe.each([
       expect(await s.messages.findByWaMessageId(message.sessionId, '3EB0UNKNOWN')).toBeUndefined();
     });
 
+    it("finds a send's messageId by the session and WhatsApp id, and nothing for another session or id", async () => {
+      const message = aMessage({ text: 'receipt' });
+      await s.messages.putIfAbsent(message);
+      const claim = claimOf(message);
+      await s.messages.claimSend(message.messageId, claim);
+      expect(await s.messages.findIdByWaMessageId(message.sessionId, claim.waMessageId)).toBe(
+        message.messageId,
+      );
+      expect(await s.messages.findIdByWaMessageId('other-session', claim.waMessageId)).toBeUndefined();
+      expect(await s.messages.findIdByWaMessageId(message.sessionId, '3EB0UNKNOWN')).toBeUndefined();
+    });
+
     it('lists the messages of a conversation by time, in pages, either way, and refuses a forged cursor', async () => {
       const conversationId = `conv-${Math.random()}`;
       const at = (minute: number) => `2026-01-01T12:0${minute}:00.000Z`;

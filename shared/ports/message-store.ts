@@ -104,6 +104,11 @@ export interface MessageStore {
   ): Promise<Message | undefined>;
   /** Our message sent by the session under this WhatsApp id, whoever sent it and when. */
   findByWaMessageId(sessionId: string, waMessageId: string): Promise<Message | undefined>;
+  /**
+   * The messageId of what `findByWaMessageId` finds, for a receipt whose status write checks the
+   * session and fence itself: a send this store claimed is known without a read.
+   */
+  findIdByWaMessageId(sessionId: string, waMessageId: string): Promise<string | undefined>;
   /** The messages of a conversation by creation time, oldest first unless `newestFirst`. */
   listByConversation(
     conversationId: string,

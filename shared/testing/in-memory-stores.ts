@@ -314,6 +314,9 @@ export class InMemoryMessageStore implements MessageStore {
     const message = messageId ? this.items.get(messageId) : undefined;
     return message?.sessionId === sessionId ? copy(message) : undefined;
   }
+  async findIdByWaMessageId(sessionId: string, waMessageId: string): Promise<string | undefined> {
+    return (await this.findByWaMessageId(sessionId, waMessageId))?.messageId;
+  }
   async listByConversation(
     conversationId: string,
     page: PageRequest & { newestFirst?: boolean },
