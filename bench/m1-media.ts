@@ -54,23 +54,27 @@ const peakRssDuring = async (pid: number, work: () => Promise<void>, gcEveryMs?:
 
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-/** Full GCs this often in the "collected" passes (the hook runs three, 100 ms apart, per signal). */
+/**
+ * Full GCs this often in the "collected" passes (the hook runs three, 100 ms apart, per signal;
+ * every 250 ms stalled the runner's sends).
+ */
 const GC_EVERY_MS = 1000;
 
 /**
  * m1: does a file pass through the runner streamed, or held? The runner's peak RSS increase while
  * it sends a 10 MiB video (the tenant's upload, from S3 through Baileys' encryption to the
  * simulator's media host) and while it receives one (downloaded, decrypted and stored in S3), over
- * its own idle RSS (after a full GC) just before, as a ratio of the file size.
+ * its own idle RSS just before, as a ratio of the file size.
  *
- * Twice each way: as the runner runs (`sendRatio`, `receiveRatio`), and with full GCs every second
- * (`…CollectedRatio`). Without GCs the peak also counts the chunks already passed on and not yet
- * collected: V8 collects them on heap pressure, and a stream's chunks are outside the heap (their
- * JS handles are tiny), so a few copies of a file this size (network, decrypted, re-encoded) can
- * wait for a GC; that garbage is bounded by V8's external-memory limit, not by the file. With the
- * GCs less of it waits, but on loopback 10 MiB pass in about a second, so only one or two GCs fall
- * within a transfer: the collected figure narrows the question, it does not settle it (GCs more
- * often than the hook's three per signal take stalled the runner's sends).
+ * The first file each way (`firstSendRatio`, `firstReceiveRatio`) costs the runner 15-30 MB once:
+ * the chunks of a stream live outside V8's heap and wait for a GC (V8 collects on heap pressure,
+ * and their handles are tiny), so the allocator's pools grow by a few copies of what passed; later
+ * files reuse them unless a GC gave them back meanwhile (then they grow again: the later figures
+ * are noisy, 0 to 2 in quick runs). Then each way twice: as the runner runs (`sendRatio`,
+ * `receiveRatio`, the figures with a target) and with full GCs every second (`…CollectedRatio`).
+ * A file held whole but smaller than what the pools grew could hide in them: a 10 MiB file cannot
+ * show a bound, only that files do not add up (larger files do not fit the bench's S3 stand-in;
+ * by hand on `npm start`, a 57 MB PDF sent after a 15 MB video cost 5 MB more).
  */
 export const m1Media = async (ctx: BenchContext, progress: (line: string) => void) => {
   const [linked] = await ctx.sessions(1);
@@ -79,8 +83,17 @@ export const m1Media = async (ctx: BenchContext, progress: (line: string) => voi
   const pid = ctx.runner.process.child.pid as number;
   const fileMb = M1_FILE_BYTES / 1024 / 1024;
 
+  // The first baseline is the runner's idle RSS after a full GC. Later ones are its RSS after a
+  // quiet second: a forced GC would hand the pools the first file grew back to the system, and the
+  // next file would grow them again, which a running runner does not do.
+  const idleRss = async (first: boolean) => {
+    if (first) return rssAfterGc(pid, ctx.runner.gcEnv);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return rssMb(pid);
+  };
+
   // Out: the tenant uploads a video, then sends it by mediaId; done when the contact has it.
-  const send = async (gcEveryMs?: number) => {
+  const send = async (first: boolean, gcEveryMs?: number) => {
     const out = video();
     const upload = await stack.call('POST', '/media', { mimeType: 'video/mp4', size: out.length });
     if (upload.status !== 201) {
@@ -92,7 +105,7 @@ export const m1Media = async (ctx: BenchContext, progress: (line: string) => voi
       body: out,
     });
     if (put.status !== 200) throw new Error(`the presigned PUT answered ${put.status}`);
-    const idle = await rssAfterGc(pid, ctx.runner.gcEnv);
+    const idle = await idleRss(first);
     const peak = await peakRssDuring(
       pid,
       async () => {
@@ -122,9 +135,9 @@ export const m1Media = async (ctx: BenchContext, progress: (line: string) => voi
   };
 
   // In: the contact sends a video; the runner downloads, decrypts and stores it, then publishes it.
-  const receive = async (gcEveryMs?: number) => {
+  const receive = async (first: boolean, gcEveryMs?: number) => {
     const incoming = video();
-    const idle = await rssAfterGc(pid, ctx.runner.gcEnv);
+    const idle = await idleRss(first);
     const peak = await peakRssDuring(
       pid,
       async () => {
@@ -143,14 +156,19 @@ export const m1Media = async (ctx: BenchContext, progress: (line: string) => voi
     return { idle, increase: peak - idle };
   };
 
-  const sent = await send();
-  const sentCollected = await send(GC_EVERY_MS);
-  const received = await receive();
-  const receivedCollected = await receive(GC_EVERY_MS);
+  // The first file each way grows the pools once (see above): reported apart, then measured again.
+  const firstSent = await send(true);
+  const firstReceived = await receive(false);
+  const sent = await send(false);
+  const sentCollected = await send(false, GC_EVERY_MS);
+  const received = await receive(false);
+  const receivedCollected = await receive(false, GC_EVERY_MS);
   const ratio = (mb: number) => round(mb / fileMb);
   return {
     fileMb: round(fileMb, 1),
-    idleRssMb: round(sent.idle, 0),
+    idleRssMb: round(firstSent.idle, 0),
+    firstSendRatio: ratio(firstSent.increase),
+    firstReceiveRatio: ratio(firstReceived.increase),
     sendPeakIncreaseMb: round(sent.increase, 1),
     receivePeakIncreaseMb: round(received.increase, 1),
     sendRatio: ratio(sent.increase),

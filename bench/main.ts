@@ -28,7 +28,7 @@ const KEYS: Record<string, string[]> = {
   p4: ['usdPerMillionOutbound'],
   p5: [],
   p6: ['medianOfflineSeconds', 'maxOfflineSeconds', 'replacements'],
-  m1: ['sendRatio', 'receiveRatio', 'sendCollectedRatio', 'receiveCollectedRatio'],
+  m1: ['firstSendRatio', 'firstReceiveRatio', 'sendRatio', 'receiveRatio'],
 };
 
 const main = async () => {
