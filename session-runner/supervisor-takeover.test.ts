@@ -167,14 +167,12 @@ describe('Supervisor takeover', () => {
 
   it('resumes a large shard concurrently, with a bound', async () => {
     const { supervisor, resumed, maxActive } = setup({ sessions: 60 });
-    const started = Date.now();
     supervisor.start();
-    await waitFor('every session resumed', () => resumed.length === 60);
+    // Generous: 60 real sockets on a loaded 2-core machine. Concurrency is what is asserted, not time.
+    await waitFor('every session resumed', () => resumed.length === 60, 60_000);
     expect(maxActive()).toBeGreaterThan(1);
     expect(maxActive()).toBeLessThanOrEqual(16);
-    // One at a time with 250 ms pauses would take 15 s.
-    expect(Date.now() - started).toBeLessThan(15_000);
-  });
+  }, 90_000);
 
   it("redrives a crashed runner's spool for a session that is not reopened (stopped since)", async () => {
     const objects = new InMemoryObjectStore();
