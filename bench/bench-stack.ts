@@ -6,6 +6,7 @@ import { DynamoMessageStore } from '#shared/adapters/dynamodb-message-store.ts';
 import { DynamoTable } from '#shared/adapters/dynamodb-table.ts';
 import { type Linked, pool, waitFor } from '../faults/drive.ts';
 import { type FaultStack, type RunnerProcess, startFaultStack } from '../faults/fault-stack.ts';
+import { bundleRunner } from '../infra/bundle-runner.ts';
 import { type CountingProxy, startCountingProxy } from './counting-proxy.ts';
 import { gcHookEnv } from './proc-usage.ts';
 
@@ -30,7 +31,14 @@ export interface BenchStack {
   /** The message store read past the counters: the bench's own polling is not counted. */
   uncountedMessages: DynamoMessageStore;
   leaseSeconds: number;
-  startRunner(): Promise<BenchRunner>;
+  /**
+   * Starts a runner and waits for its health check; `extraEnv` adds to (or overrides) its env.
+   * `bundled`: the runner as the production image runs it (one esbuild bundle, `bundleRunner`),
+   * built once per stack, instead of the TypeScript sources under tsx.
+   */
+  startRunner(extraEnv?: Record<string, string>, options?: { bundled?: boolean }): Promise<BenchRunner>;
+  /** Builds the bundle `startRunner({}, { bundled: true })` runs, so a measurement does not include it. */
+  bundleRunner(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -48,6 +56,11 @@ export const startBenchStack = async (logDir: string): Promise<BenchStack> => {
     logDir: join(logDir, 'runners'),
   });
   let count = 0;
+  let bundle: Promise<string> | undefined;
+  const bundled = () => {
+    bundle ??= bundleRunner(join(logDir, 'runner-bundle')).then((b) => b.outfile);
+    return bundle;
+  };
   const uncounted = new DynamoDBClient({ endpoint: dynamo.endpoint });
   return {
     uncountedMessages: new DynamoMessageStore(
@@ -56,15 +69,24 @@ export const startBenchStack = async (logDir: string): Promise<BenchStack> => {
     stack,
     counters: { ...counters, sqs: stack.clamp },
     leaseSeconds: LEASE_MS / 1000,
-    startRunner: async () => {
+    bundleRunner: bundled,
+    startRunner: async (extraEnv = {}, options = {}) => {
       count += 1;
       const gcEnv = gcHookEnv(`runner-${count}`);
-      const process = await stack.startRunner({
-        ...gcEnv,
-        LEASE_DURATION_MS: String(LEASE_MS),
-        // As `npm start` has it: the runner trusts the simulator's media host (m1 sends and receives files).
-        WHATSAPP_SIMULATOR_MEDIA_CA: stack.sim.mediaCaPem,
-      });
+      const entry = options.bundled ? await bundled() : undefined;
+      const process = await stack.startRunner(
+        {
+          ...gcEnv,
+          LEASE_DURATION_MS: String(LEASE_MS),
+          // A handful of lines per runner (lease acquired, shard resumed, shutdown steps): p3 reads
+          // its phases from them.
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          // As `npm start` has it: the runner trusts the simulator's media host (m1 sends and receives files).
+          WHATSAPP_SIMULATOR_MEDIA_CA: stack.sim.mediaCaPem,
+          ...extraEnv,
+        },
+        entry,
+      );
       await waitFor(
         'the runner to answer its health check',
         async () => (await fetch(process.healthUrl).catch(() => undefined))?.ok ?? false,

@@ -1,22 +1,120 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Simulator } from '#local/simulator/index.ts';
 import { waitFor } from '../faults/drive.ts';
+import type { RunnerProcess } from '../faults/fault-stack.ts';
 import type { BenchContext } from './bench-context.ts';
 import { watchDevices } from './device-watch.ts';
 
+/** Runner log lines that mark a phase of a handover (the bench runs its runners at INFO). */
+const MARKS = [
+  'runner draining',
+  'sessions closed and leases released',
+  'runner stopped',
+  'runner started',
+  'shard lease acquired',
+  'shard resumed',
+] as const;
+type Mark = (typeof MARKS)[number];
+
+/** Records when (ms since `t0`) each mark first shows up in a runner's output. */
+const tapMarks = (child: ChildProcess, t0: number, seen: Partial<Record<Mark, number>>) => {
+  let rest = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString('utf8')).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines)
+      for (const mark of MARKS)
+        if (seen[mark] === undefined && line.includes(`"message":"${mark}"`)) seen[mark] = Date.now() - t0;
+  });
+};
+
+const seconds = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms / 100) / 10);
+
+/** The S3 requests (by method and object kind) between two readings of the counting hop. */
+const delta = (after: Record<string, number>, before: Record<string, number>) =>
+  Object.fromEntries(
+    Object.entries(after).flatMap(([k, n]) => (n - (before[k] ?? 0) > 0 ? [[k, n - (before[k] ?? 0)]] : [])),
+  );
+
+/** Ms since `t0` when the share of `phones` online at the simulator first reached each of `shares`. */
+const watchShares = (sim: Simulator, phones: string[], t0: number, shares: number[]) => {
+  const reached: Record<string, number> = {};
+  const wanted = new Set(phones);
+  const timer = setInterval(() => {
+    const online = new Set(
+      sim
+        .stats()
+        .devices.filter((d) => d.connections > 0)
+        .map((d) => d.jid.split(/[:@]/)[0])
+        .filter((p) => p !== undefined && wanted.has(p)),
+    ).size;
+    for (const share of shares)
+      if (reached[share] === undefined && online >= Math.ceil(share * phones.length))
+        reached[share] = Date.now() - t0;
+  }, 100);
+  return { reached, stop: () => clearInterval(timer) };
+};
+
 /**
  * Stops the runner with `signal`, starts a new one once it is gone (as ECS replaces a task), and
- * returns the seconds from the signal until every session's device is online again at the simulator.
+ * returns the seconds from the signal until every session's device is online again at the simulator,
+ * with the phases in between (seconds since the signal) and the S3 requests of each side.
  */
-const restart = async (ctx: BenchContext, signal: NodeJS.Signals, phones: string[], timeoutMs: number) => {
+const restart = async (
+  ctx: BenchContext,
+  signal: NodeJS.Signals,
+  phones: string[],
+  timeoutMs: number,
+  progress: (line: string) => void,
+) => {
   const watch = watchDevices(ctx.b.stack.sim, phones);
+  const s3 = ctx.b.counters.s3;
+  const before = s3.details();
+  const t0 = Date.now();
+  const old: Partial<Record<Mark, number>> = {};
+  const next: Partial<Record<Mark, number>> = {};
+  let shares: ReturnType<typeof watchShares> | undefined;
   try {
-    const t0 = Date.now();
+    tapMarks(ctx.runner.process.child, t0, old);
     ctx.runner.process.child.kill(signal);
     await ctx.runner.process.exited;
+    const exited = Date.now() - t0;
+    const atExit = s3.details();
     await waitFor('a device offline', () => !watch.allOnline(), 30_000).catch(() => undefined);
-    ctx.runner = await ctx.b.startRunner();
+    // From here on the devices come back (before, the old runner's were still online).
+    shares = watchShares(ctx.b.stack.sim, phones, t0, [0.5, 0.9]);
+    const spawned = Date.now() - t0;
+    const count = ctx.b.stack.runners().length;
+    // As the production image runs it (bundled): tsx's loading is not part of a deploy.
+    const starting = ctx.b.startRunner({}, { bundled: true });
+    // Tapped as soon as it is spawned (it takes a second or more to load before it logs anything).
+    await waitFor('the new runner spawned', () => ctx.b.stack.runners().length > count, 30_000);
+    tapMarks((ctx.b.stack.runners().at(-1) as RunnerProcess).child, t0, next);
+    ctx.runner = await starting;
+    const healthy = Date.now() - t0;
     await waitFor('every device online at the simulator', () => watch.allOnline(), timeoutMs);
-    return Math.round((Date.now() - t0) / 100) / 10;
+    const online = Date.now() - t0;
+    const phases = {
+      draining: seconds(old['runner draining']),
+      sessionsClosed: seconds(old['sessions closed and leases released']),
+      oldExited: seconds(exited),
+      newSpawned: seconds(spawned),
+      newStarted: seconds(next['runner started']),
+      newHealthy: seconds(healthy),
+      leaseAcquired: seconds(next['shard lease acquired']),
+      shardResumed: seconds(next['shard resumed']),
+      halfOnline: seconds(shares.reached['0.5']),
+      ninetyPercentOnline: seconds(shares.reached['0.9']),
+      allOnline: seconds(online),
+    };
+    const s3Old = delta(atExit, before);
+    const s3New = delta(s3.details(), atExit);
+    progress(`p3 ${signal} phases (s since the signal): ${JSON.stringify(phases)}`);
+    progress(`p3 ${signal} S3 until the old runner exited: ${JSON.stringify(s3Old)}`);
+    progress(`p3 ${signal} S3 from then until all online: ${JSON.stringify(s3New)}`);
+    return { seconds: Math.round(online / 100) / 10, phases };
   } finally {
+    shares?.stop();
     watch.stop();
   }
 };
@@ -29,16 +127,18 @@ const restart = async (ctx: BenchContext, signal: NodeJS.Signals, phones: string
 export const p3Restore = async (ctx: BenchContext, sessions: number, progress: (line: string) => void) => {
   const linked = await ctx.sessions(sessions);
   const phones = linked.map((l) => l.phone);
-  progress(`p3: ${linked.length} sessions linked`);
-  const restoreSeconds = await restart(ctx, 'SIGTERM', phones, 300_000);
-  progress(`p3: graceful restart: all online after ${restoreSeconds} s`);
-  const crashRestoreSeconds = await restart(ctx, 'SIGKILL', phones, 300_000);
-  progress(`p3: kill -9: all online after ${crashRestoreSeconds} s`);
+  progress(`p3: ${linked.length} sessions linked; bundling the runner`);
+  await ctx.b.bundleRunner();
+  const graceful = await restart(ctx, 'SIGTERM', phones, 300_000, progress);
+  progress(`p3: graceful restart: all online after ${graceful.seconds} s`);
+  const crash = await restart(ctx, 'SIGKILL', phones, 300_000, progress);
+  progress(`p3: kill -9: all online after ${crash.seconds} s`);
   const stored = await Promise.all(linked.map((l) => ctx.b.stack.sessions.get(l.sessionId)));
   return {
     sessions: linked.length,
-    restoreSeconds,
-    crashRestoreSeconds,
+    restoreSeconds: graceful.seconds,
+    crashRestoreSeconds: crash.seconds,
     newQr: stored.filter((s) => s?.status === 'QR_READY').length,
+    phases: { graceful: graceful.phases, crash: crash.phases },
   };
 };

@@ -52,7 +52,8 @@ export interface FaultStack {
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** Takes everything the runner published to `incoming.fifo` so far (bodies, parsed). */
   takeIncoming(): Promise<Record<string, unknown>[]>;
-  startRunner(extraEnv?: Record<string, string>): Promise<RunnerProcess>;
+  /** `entry`: a bundled runner (`main.mjs`) instead of `session-runner/main.ts` under tsx. */
+  startRunner(extraEnv?: Record<string, string>, entry?: string): Promise<RunnerProcess>;
   runners(): RunnerProcess[];
   close(): Promise<void>;
 }
@@ -137,10 +138,16 @@ export const startFaultStack = async (options: FaultStackOptions): Promise<Fault
   const started: RunnerProcess[] = [];
   let count = 0;
 
-  const startRunner = async (extraEnv: Record<string, string> = {}): Promise<RunnerProcess> => {
+  const startRunner = async (
+    extraEnv: Record<string, string> = {},
+    entry?: string,
+  ): Promise<RunnerProcess> => {
     count += 1;
     const healthPort = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'session-runner/main.ts')], {
+    const args = entry
+      ? ['--enable-source-maps', entry]
+      : ['--import', 'tsx', join(ROOT, 'session-runner/main.ts')];
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: {
         ...process.env,

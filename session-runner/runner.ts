@@ -167,12 +167,16 @@ export const startRunner = async (
   const shutdown = () => {
     done ??= (async () => {
       draining = true;
+      // Each step logged: a deploy's handover time is read from these (bench p3).
+      logger.info('runner draining');
       const limit = new Promise<void>((r) => setTimeout(r, SHUTDOWN_LIMIT_MS).unref());
       await Promise.race([supervisor.shutdown(), limit]);
+      logger.info('sessions closed and leases released');
       // The sockets are closed: nothing new comes in. What is still pending goes to the S3 spool.
       await outbox.close(OUTBOX_CLOSE_MS);
       health.server.close();
       health.server.closeAllConnections();
+      logger.info('runner stopped');
     })();
     return done;
   };

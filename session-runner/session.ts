@@ -232,8 +232,8 @@ export class WhatsAppSession {
     this.enter({ type: 'end', how: 'shutdown' });
     this.cancelStatusRetry(); // the status is left for the next runner
     sock?.end(undefined);
-    await this.auth?.settle();
-    await this.auth?.snapshot().catch(() => undefined);
+    // Compacts only a long journal: the next owner reads a short one in one round of GETs.
+    await this.auth?.flush().catch(() => undefined);
   }
 
   /** The lease is gone: drop the socket at once and write nothing more. */

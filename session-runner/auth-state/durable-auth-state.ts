@@ -45,6 +45,12 @@ export interface DurableAuthStateOptions {
 /** How often a load restarts when an object it listed vanished (a concurrent compaction). */
 const LOAD_ATTEMPTS = 5;
 const CREDS_RETRY_CAP_MS = 30_000;
+/**
+ * A shutdown compacts only a journal with at least this many entries after its snapshot: shorter
+ * ones are read by the next owner in one round of parallel GETs, and a snapshot costs a 100+ KB
+ * encode (Baileys' 812 pre-keys) per session while a drain of hundreds of them waits.
+ */
+const SHUTDOWN_COMPACT_AFTER = 10;
 
 const encode = (body: EntryBody) => Buffer.from(JSON.stringify(body, BufferJSON.replacer));
 const decode = (bytes: Buffer) => JSON.parse(bytes.toString('utf8'), BufferJSON.reviver) as EntryBody;
@@ -62,17 +68,28 @@ export class DurableAuthState {
   private readonly known: JournalEntryName[];
   private nextSeq: number;
   private sinceSnapshot = 0;
+  /**
+   * The journal of this fence is one snapshot and nothing after it: a snapshot now would write the
+   * same state again (a drain of hundreds of idle sessions skips those PUTs, LISTs and DELETEs).
+   */
+  private compact: boolean;
   private tail: Promise<unknown> = Promise.resolve();
   /** A creds write queued and not started yet: later `creds.update`s join it (it writes the latest creds). */
   private pendingCreds?: Promise<void>;
   private abandoned = false;
+  /** A PUT failed since the last snapshot: it may have been stored all the same. */
+  private doubtful = false;
 
   private constructor(
     private readonly options: DurableAuthStateOptions,
     creds: AuthenticationCreds,
     keyMap: KeyMap,
     known: JournalEntryName[],
+    compact: boolean,
+    sinceSnapshot: number,
   ) {
+    this.compact = compact;
+    this.sinceSnapshot = sinceSnapshot;
     this.prefix = sessionPrefix(options.sessionId);
     this.keyMap = keyMap;
     this.known = known;
@@ -112,18 +129,44 @@ export class DurableAuthState {
     const chain = validChain(names);
     let creds: AuthenticationCreds | undefined;
     const keyMap: KeyMap = new Map();
-    for (const entry of chain) {
-      const bytes = await options.store.get(entry.key);
-      if (!bytes) throw new VanishedError(entry.key);
-      const body = decode(bytes);
+    // Read at the same time, applied in order: a resume of hundreds of sessions waits for one
+    // round trip per session instead of one per journal entry.
+    const bodies = await Promise.all(
+      chain.map(async (entry) => {
+        const bytes = await options.store.get(entry.key);
+        if (!bytes) throw new VanishedError(entry.key);
+        return decode(bytes);
+      }),
+    );
+    for (const body of bodies) {
       if (body.kind === 'snapshot') keyMap.clear();
       if (body.creds) creds = body.creds;
       for (const [type, values] of Object.entries(body.keys ?? {})) mergeKeys(keyMap, type, values);
     }
-    const auth = new DurableAuthState(options, creds ?? initAuthCreds(), keyMap, names);
-    // A new owner starts its own chain with a snapshot, so nothing older is needed any more.
-    if (chain.length > 0 && Math.max(...chain.map((e) => e.fence)) < options.fence) await auth.snapshot();
+    const only = chain.length === 1 ? chain[0] : undefined;
+    const compact = only?.kind === 'snapshot' && only.fence === options.fence;
+    const sinceSnapshot = chain.length - (chain[0]?.kind === 'snapshot' ? 1 : 0);
+    const auth = new DurableAuthState(
+      options,
+      creds ?? initAuthCreds(),
+      keyMap,
+      names,
+      compact,
+      sinceSnapshot,
+    );
+    // A new owner first writes an entry under its fence (the creds, a few KB): from there on, what an
+    // older fence writes no longer counts. Not a snapshot: that is a 100+ KB encode per session while
+    // a takeover of hundreds waits; the journal is compacted after `compactEvery` entries anyway.
+    if (chain.length > 0 && Math.max(...chain.map((e) => e.fence)) < options.fence) await auth.takeOver();
     return auth;
+  }
+
+  /** The new owner's first entry: the creds under its fence; a failure fails the load (not retried here). */
+  private takeOver(): Promise<void> {
+    return this.commit(
+      () => ({ kind: 'creds', creds: this.state.creds }),
+      () => undefined,
+    );
   }
 
   /** Whether the device is linked (`creds.me` is set after pairing; `registered` is not, for QR). */
@@ -154,9 +197,13 @@ export class DurableAuthState {
     this.abandoned = true;
   }
 
-  /** Writes a snapshot and deletes what it supersedes (on shutdown, and every `compactEvery` commits). */
+  /**
+   * Writes a snapshot and deletes what it supersedes (on shutdown, and every `compactEvery` commits);
+   * nothing when this fence's journal is already one snapshot with nothing after it.
+   */
   snapshot(): Promise<void> {
     return this.enqueue(async () => {
+      if (this.compact) return;
       const seq = this.nextSeq++;
       await this.options.store.put(
         entryKey(this.prefix, seq, this.options.fence, 'snapshot'),
@@ -172,6 +219,8 @@ export class DurableAuthState {
         kind: 'snapshot',
       });
       this.sinceSnapshot = 0;
+      this.compact = true;
+      this.doubtful = false;
       if (obsolete.length === 0) return;
       // A newer owner's object means this runner is a zombie: the newer owner may be reading the
       // objects this one would delete, so it deletes nothing (the owner's own snapshot cleans up).
@@ -181,9 +230,19 @@ export class DurableAuthState {
     });
   }
 
+  /**
+   * Shutdown: waits for every write started so far, then compacts the journal only when it is long
+   * (`SHUTDOWN_COMPACT_AFTER`) or a write failed (it may have been stored anyway: a snapshot hides it).
+   */
+  async flush(): Promise<void> {
+    await this.settle();
+    if (this.doubtful || this.sinceSnapshot >= SHUTDOWN_COMPACT_AFTER) await this.snapshot();
+  }
+
   /** Deletes every object of the session (logout: a new QR is needed). */
   async destroy(): Promise<void> {
     await this.enqueue(async () => {
+      this.compact = false;
       await this.options.store.delete(await this.options.store.list(this.prefix));
       this.known.length = 0;
     });
@@ -247,11 +306,14 @@ export class DurableAuthState {
       if (!body) return;
       const seq = this.nextSeq++;
       const key = entryKey(this.prefix, seq, this.options.fence, body.kind);
+      // Before the PUT: one that fails may still have been stored, and only a snapshot hides it.
+      this.compact = false;
       for (let attempt = 0; ; attempt++) {
         try {
           await this.options.store.put(key, encode({ v: 1, fence: this.options.fence, ...body }));
           break;
         } catch (error) {
+          this.doubtful = true;
           if (!retryUntilStored || this.abandoned) throw error;
           this.options.onError?.('creds write failed: retrying before any later commit', error);
           await this.sleep(Math.min(CREDS_RETRY_CAP_MS, 250 * 2 ** Math.min(attempt, 10)));
