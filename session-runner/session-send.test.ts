@@ -373,6 +373,38 @@ describe('receipts and retry requests after a restart', () => {
     expect((await messages.get(message.messageId))?.status).toBe('DELIVERED');
   });
 
+  it('stores a READ receipt whose write failed (store down): Baileys acked it, it never comes again', async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    await session.send(command);
+    const writes = vi.spyOn(messages, 'updateStatus');
+    writes.mockRejectedValueOnce(new Error('store down')).mockRejectedValueOnce(new Error('store down'));
+    const before = backoffs.length;
+    sock.ev.emit('messages.update', [
+      { key: { id: waMessageIdFor(message.messageId), fromMe: true }, update: { status: 4 } },
+    ]);
+    await vi.waitFor(async () => expect((await messages.get(message.messageId))?.status).toBe('READ'));
+    expect(writes).toHaveBeenCalledTimes(3);
+    // Tried again after 1 s, then 2 s (the test's timers run them at once and record the waits).
+    expect(backoffs.slice(before)).toEqual([1000, 2000]);
+  });
+
+  it('tries a failing receipt write at most 8 times; a receipt for no message of ours is not tried again', async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const { message, command } = await queued();
+    await session.send(command);
+    const writes = vi.spyOn(messages, 'updateStatus').mockRejectedValue(new Error('store down'));
+    const receipt = (id: string) =>
+      sock.ev.emit('messages.update', [{ key: { id, fromMe: true }, update: { status: 4 } }]);
+    receipt(waMessageIdFor(message.messageId));
+    await vi.waitFor(() => expect(writes).toHaveBeenCalledTimes(8));
+    // A receipt for no message of ours (not found) is an answer too: no write, no retry.
+    receipt('3EB0000000000000000000');
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(writes).toHaveBeenCalledTimes(8);
+    expect((await messages.get(message.messageId))?.status).toBe('SENT');
+  });
+
   it("answers a recipient's retry request from the stored message after a restart", async () => {
     const { session: before } = await openSession(1, 'runner-a');
     const { message, command } = await queued();

@@ -81,6 +81,8 @@ export { isTransientSendError, type SendOutcome, typingMsFor } from './session-s
 const STATUS_RETRIES = 20;
 const STATUS_RETRY_BASE_MS = 1_000;
 const STATUS_RETRY_CAP_MS = 30_000;
+/** A failed receipt write is tried again after 1 s, 2 s … 30 s, at most this many times (about 1.5 min). */
+const RECEIPT_RETRIES = 8;
 
 const FIRST_QR_TTL_MS = 60_000;
 const NEXT_QR_TTL_MS = 20_000;
@@ -467,6 +469,7 @@ export class WhatsAppSession {
   private async onReceipt(
     waMessageId: string | null | undefined,
     status: number | null | undefined,
+    attempt = 0,
   ): Promise<void> {
     if (!waMessageId || !status || status < 3) return;
     try {
@@ -483,6 +486,12 @@ export class WhatsAppSession {
       });
     } catch (error) {
       this.warn('receipt not stored', error);
+      // Baileys acked the receipt to WhatsApp before this write: it never comes again, so a failed
+      // one (store slow or down) is tried again with backoff, bounded like the status writes.
+      // Fenced and forward only, so also after a halt; a refusal above is an answer, not retried.
+      if (attempt + 1 >= RECEIPT_RETRIES) return;
+      const delay = Math.min(STATUS_RETRY_CAP_MS, STATUS_RETRY_BASE_MS * 2 ** attempt);
+      this.ctx.timers.setTimeout(() => void this.onReceipt(waMessageId, status, attempt + 1), delay);
     }
   }
 
