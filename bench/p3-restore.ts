@@ -85,8 +85,10 @@ const restart = async (
     shares = watchShares(ctx.b.stack.sim, phones, t0, [0.5, 0.9]);
     const spawned = Date.now() - t0;
     const count = ctx.b.stack.runners().length;
-    // As the production image runs it (bundled): tsx's loading is not part of a deploy.
-    const starting = ctx.b.startRunner({}, { bundled: true });
+    // As the production image runs it: bundled (tsx's loading is not part of a deploy), and with
+    // the production heartbeat (30 s; the fault stack's 1 s one writes every session's
+    // `runnerSeenAt` every second, 200 DynamoDB writes a second competing with the resume).
+    const starting = ctx.b.startRunner({ HEARTBEAT_MS: '30000' }, { bundled: true });
     // Tapped as soon as it is spawned (it takes a second or more to load before it logs anything).
     await waitFor('the new runner spawned', () => ctx.b.stack.runners().length > count, 30_000);
     tapMarks((ctx.b.stack.runners().at(-1) as RunnerProcess).child, t0, next);
