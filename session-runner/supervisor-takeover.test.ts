@@ -138,7 +138,7 @@ describe('Supervisor takeover', () => {
     supervisor.start();
     await waitFor('the lease', () => supervisor.status()[0]?.fence !== undefined);
     expect(supervisor.ready()).toBe(false);
-    await waitFor('every session resumed', () => resumed.length === 5);
+    await waitFor('every session resumed', () => new Set(resumed).size === 5);
     await waitFor('ready', () => supervisor.ready());
     expect(new Set(resumed)).toEqual(new Set(sessions.items.keys()));
   });
@@ -169,7 +169,8 @@ describe('Supervisor takeover', () => {
     const { supervisor, resumed, maxActive } = setup({ sessions: 60 });
     supervisor.start();
     // Generous: 60 real sockets on a loaded 2-core machine. Concurrency is what is asserted, not time.
-    await waitFor('every session resumed', () => resumed.length === 60, 60_000);
+    // Distinct ids: a lease lost under load and taken again resumes sessions a second time.
+    await waitFor('every session resumed', () => new Set(resumed).size === 60, 60_000);
     expect(maxActive()).toBeGreaterThan(1);
     expect(maxActive()).toBeLessThanOrEqual(16);
   }, 90_000);
