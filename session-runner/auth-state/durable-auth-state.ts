@@ -232,11 +232,13 @@ export class DurableAuthState {
 
   /**
    * Shutdown: waits for every write started so far, then compacts the journal only when it is long
-   * (`SHUTDOWN_COMPACT_AFTER`) or a write failed (it may have been stored anyway: a snapshot hides it).
+   * (`SHUTDOWN_COMPACT_AFTER`) or a write failed (it may have been stored anyway: a snapshot hides it),
+   * or when nothing is stored yet (a session still showing its QR keeps its keys for the next runner).
    */
   async flush(): Promise<void> {
     await this.settle();
-    if (this.doubtful || this.sinceSnapshot >= SHUTDOWN_COMPACT_AFTER) await this.snapshot();
+    if (this.doubtful || this.sinceSnapshot >= SHUTDOWN_COMPACT_AFTER || this.known.length === 0)
+      await this.snapshot();
   }
 
   /** Deletes every object of the session (logout: a new QR is needed). */
