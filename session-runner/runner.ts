@@ -101,6 +101,7 @@ export const startRunner = async (
     heartbeatMs: config.HEARTBEAT_MS,
     sendWaitMs: config.SEND_WAIT_MS,
     receiveWaitSeconds: config.COMMAND_WAIT_SECONDS,
+    commandVisibilitySeconds: config.COMMAND_VISIBILITY_SECONDS,
     purgeSessionMessages: async (sessionId) => {
       const deleted = await purgeSessionMessages(table(config.MESSAGES_TABLE), sessionId);
       logger.info('session messages purged', { sessionId, items: deleted });

@@ -27,6 +27,8 @@ export interface SupervisorOptions {
   /** How long a send waits for its session to (re)connect before it fails. */
   sendWaitMs?: number;
   receiveWaitSeconds?: number;
+  /** Visibility timeout of a received command (renewed while held; default 30 s). */
+  commandVisibilitySeconds?: number;
   /** Deletes a session's conversations and messages (a `delete` command with `purge`). */
   purgeSessionMessages?: (sessionId: string) => Promise<void>;
   session: SessionContext;
@@ -115,6 +117,7 @@ class ShardWorker {
       handle: (command) => this.sessions.handle(command),
       logger: this.o.session.logger,
       waitSeconds: this.o.receiveWaitSeconds,
+      visibilitySeconds: this.o.commandVisibilitySeconds,
     });
     this.consumer.start();
     this.sweeper = this.o.sweepSends?.(this.shard, () =>

@@ -154,6 +154,11 @@ export const RunnerEnv = z.extend(EndpointEnv, {
   SESSION_STAGGER_MS: z._default(z.coerce.number().check(z.int(), z.gte(0)), 250),
   HEARTBEAT_MS: positiveInt(30_000),
   COMMAND_WAIT_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(20)), 20),
+  /**
+   * How long a received command stays hidden from other runners (renewed every third while held):
+   * after a crash, what the dead runner held comes back after this long.
+   */
+  COMMAND_VISIBILITY_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(3), z.lte(43_200)), 30),
   /** Local development only: print the QR of a session waiting for a scan in the terminal. */
   PRINT_QR: z.optional(z.enum(['terminal'])),
   /** `wss://` anywhere; plain `ws://` only on loopback (the simulator). */
