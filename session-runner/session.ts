@@ -79,8 +79,8 @@ export { isTransientSendError, type SendOutcome, typingMsFor } from './session-s
 
 /** A failed status write is tried again after 1 s, 2 s … 30 s, at most this many times (about 8 min). */
 const STATUS_RETRIES = 20;
-const STATUS_RETRY_BASE_MS = 1_000;
-const STATUS_RETRY_CAP_MS = 30_000;
+/** The pause before try `attempt + 1` of a failed store write (status or receipt): 1 s doubling, 30 s at most. */
+const storeRetryDelayMs = (attempt: number): number => Math.min(30_000, 1_000 * 2 ** attempt);
 /** A failed receipt write is tried again after 1 s, 2 s … 30 s, at most this many times (about 1.5 min). */
 const RECEIPT_RETRIES = 8;
 
@@ -490,8 +490,10 @@ export class WhatsAppSession {
       // one (store slow or down) is tried again with backoff, bounded like the status writes.
       // Fenced and forward only, so also after a halt; a refusal above is an answer, not retried.
       if (attempt + 1 >= RECEIPT_RETRIES) return;
-      const delay = Math.min(STATUS_RETRY_CAP_MS, STATUS_RETRY_BASE_MS * 2 ** attempt);
-      this.ctx.timers.setTimeout(() => void this.onReceipt(waMessageId, status, attempt + 1), delay);
+      this.ctx.timers.setTimeout(
+        () => void this.onReceipt(waMessageId, status, attempt + 1),
+        storeRetryDelayMs(attempt),
+      );
     }
   }
 
@@ -535,12 +537,11 @@ export class WhatsAppSession {
     } catch (error) {
       this.warn(`status ${to} not stored`, error);
       if (seq !== this.statusWrites || attempt + 1 >= STATUS_RETRIES || !this.mayWriteStatus()) return;
-      const delay = Math.min(STATUS_RETRY_CAP_MS, STATUS_RETRY_BASE_MS * 2 ** attempt);
       this.statusRetry = this.ctx.timers.setTimeout(() => {
         this.statusRetry = undefined;
         if (seq !== this.statusWrites || !this.mayWriteStatus()) return;
         void this.storeStatus(to, fields, seq, attempt + 1);
-      }, delay);
+      }, storeRetryDelayMs(attempt));
     }
   }
 
