@@ -23,6 +23,8 @@ export const ConversationMessageView = z.object({
   media: z.optional(MessageMediaSchema),
   status: MessageStatusSchema,
   waMessageId: z.optional(z.string()),
+  /** Why a FAILED send failed (`MEDIA_TOO_LARGE`, …), as on `GET /messages/{messageId}`. */
+  error: z.optional(z.string()),
   createdAt: Timestamp,
 });
 

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { aChatbot, aSession } from '../testing/builders.ts';
+import { ConversationMessagesResponse } from '../contracts/read-api.ts';
+import { aChatbot, aMessage, aSession } from '../testing/builders.ts';
 import { type FakeAiDeps, fakeAiDeps } from '../testing/in-memory-ai-stores.ts';
 import { processIncoming } from './process-incoming.ts';
 import { getUsage, listConversationMessages, listConversations } from './read-api.ts';
@@ -69,6 +70,35 @@ describe('listConversationMessages', () => {
     await expect(listConversationMessages(deps, 'tenant-a', 'nope', {})).rejects.toMatchObject({
       code: 'CONVERSATION_NOT_FOUND',
     });
+  });
+  it('shows why a send failed (its error) on a FAILED message, within the response contract', async () => {
+    const { conversationId } = await receive('4915100000002@s.whatsapp.net', 'A');
+    const failed = aMessage({
+      sessionId,
+      conversationId,
+      to: '4915100000002@s.whatsapp.net',
+      text: '[video]',
+      media: {
+        mediaId: '2b1f7c7e-6a43-4c5e-9d0c-3c1d2b7a9e10',
+        mimeType: 'video/mp4',
+        size: 17_000_000,
+        sha256: '',
+      },
+      status: 'FAILED',
+      error: 'MEDIA_TOO_LARGE',
+      createdAt: deps.clock.now().toISOString(),
+    });
+    await deps.messages.putIfAbsent(failed);
+    const page = await listConversationMessages(deps, 'tenant-a', conversationId, {});
+    const shown = page.items.find((m) => m.messageId === failed.messageId);
+    expect(shown).toMatchObject({ status: 'FAILED', error: 'MEDIA_TOO_LARGE' });
+    // A message that did not fail carries no error field at all.
+    expect(page.items.filter((m) => m.messageId !== failed.messageId).every((m) => !('error' in m))).toBe(
+      true,
+    );
+    expect(
+      ConversationMessagesResponse.parse(page).items.find((m) => m.messageId === failed.messageId)?.error,
+    ).toBe('MEDIA_TOO_LARGE');
   });
 });
 

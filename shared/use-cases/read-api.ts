@@ -47,6 +47,7 @@ export const toConversationMessageView = (m: Message): ConversationMessageViewT 
     media: m.media,
     status: m.status,
     waMessageId: m.waMessageId,
+    error: m.error,
     createdAt: m.createdAt,
   });
 
