@@ -385,3 +385,62 @@ describe('start and stop commands', () => {
     expect(writes).toHaveLength(before); // no status written by the runner leaving
   });
 });
+
+describe('the session record a command reads', () => {
+  it('a send to a session running here goes out without reading the session record', async () => {
+    const record = aSession({ status: 'CONNECTED' });
+    const { sessions, session, takeOver, queuedSend } = setup([record]);
+    await takeOver();
+    session(record.sessionId).connect();
+    const reads = vi.spyOn(sessions, 'get');
+    const send = await queuedSend(record);
+    expect(await send.handled).toEqual({ kind: 'done' });
+    expect(session(record.sessionId).sent).toEqual([send.message.messageId]);
+    expect(reads).not.toHaveBeenCalled();
+  });
+
+  it('a send to a session not running here reads its record (a stopped one is not opened for it)', async () => {
+    const record = aSession({ status: 'DISCONNECTED', desiredState: 'stopped' });
+    const { sessions, messages, opened, takeOver, queuedSend } = setup([record]);
+    await takeOver();
+    const reads = vi.spyOn(sessions, 'get');
+    const send = await queuedSend(record);
+    expect(await send.handled).toEqual({ kind: 'done' });
+    expect(reads).toHaveBeenCalledWith(record.sessionId);
+    expect(opened).toHaveLength(0);
+    expect((await messages.get(send.message.messageId))?.status).toBe('FAILED');
+  });
+
+  it('a send after the session was deleted here reads the record, finds none, and sends nothing', async () => {
+    const record = aSession({ status: 'CONNECTED' });
+    const { shard, sessions, session, takeOver, queuedSend } = setup([record]);
+    await takeOver();
+    session(record.sessionId).connect();
+    await sessions.transition(record.sessionId, { to: 'DELETING', now: new Date().toISOString() });
+    const del = { v: 1, type: 'delete', sessionId: record.sessionId, commandId: 'c1', purge: false } as const;
+    expect(await shard.handle(del)).toEqual({ kind: 'done' });
+    expect(await sessions.get(record.sessionId)).toBeUndefined();
+    const reads = vi.spyOn(sessions, 'get');
+    const send = await queuedSend(record);
+    expect(await send.handled).toEqual({ kind: 'done' });
+    expect(reads).toHaveBeenCalledWith(record.sessionId);
+    expect(session(record.sessionId).sent).toEqual([]);
+  });
+
+  it('a send to a session halted by a refused heartbeat reads the record again', async () => {
+    const record = aSession({ status: 'CONNECTED' });
+    const { shard, sessions, session, takeOver, queuedSend } = setup([record]);
+    const lease = await takeOver();
+    session(record.sessionId).connect();
+    // A newer owner wrote to the session: our heartbeat is refused and the session let go.
+    await sessions.touch(record.sessionId, lease.fence + 1, new Date().toISOString());
+    await shard.heartbeat(lease);
+    expect(shard.sessions.size).toBe(0);
+    const reads = vi.spyOn(sessions, 'get');
+    const send = await queuedSend(record);
+    await vi.advanceTimersByTimeAsync(SEND_WAIT_MS);
+    await send.handled;
+    expect(reads).toHaveBeenCalledWith(record.sessionId);
+    expect(session(record.sessionId).sent).toEqual([]);
+  });
+});

@@ -68,6 +68,8 @@ export class ShardSessions {
   /** The fence under which every resumable session of the shard was opened (or tried once). */
   private resumedFence?: number;
   private readonly createSession: SessionFactory;
+  /** The record each session was opened from (see `runningRecord`). */
+  private readonly openedFrom = new WeakMap<ShardSession, Session>();
 
   constructor(private readonly o: ShardSessionsOptions) {
     this.createSession =
@@ -166,7 +168,7 @@ export class ShardSessions {
     // Draining: given back for the next owner at once (it takes the lease within seconds).
     if (this.draining) return { kind: 'retry', afterSeconds: 0 };
     if (!this.grant.holds()) return { kind: 'retry', afterSeconds: 5 };
-    const record = await this.ctx.sessions.get(command.sessionId);
+    const record = this.runningRecord(command) ?? (await this.ctx.sessions.get(command.sessionId));
     if (!record || record.shard !== this.o.shard) return { kind: 'done' };
     switch (command.type) {
       case 'start':
@@ -185,6 +187,20 @@ export class ShardSessions {
       case 'delete':
         return this.remove(record, command);
     }
+  }
+
+  /**
+   * For a send to a session running here: the record it was opened from, instead of a read of the
+   * session per command (one DynamoDB read per outbound text). Safe without the read: a session
+   * is in the registry only under the grant it was opened under (a lost lease halts and clears
+   * them all, a refused heartbeat drops it, a stop or a delete forgets it), and the send's claim is
+   * conditioned on the message itself (QUEUED, of this session and tenant, no newer fence). Every
+   * other command, and a send to a session not running, reads the record as before.
+   */
+  private runningRecord(command: Command): Session | undefined {
+    if (command.type !== 'send') return undefined;
+    const running = this.sessions.get(command.sessionId);
+    return running && !running.ended ? this.openedFrom.get(running) : undefined;
   }
 
   /**
@@ -259,6 +275,7 @@ export class ShardSessions {
       },
     });
     this.sessions.set(record.sessionId, session);
+    this.openedFrom.set(session, record);
     try {
       await session.start();
     } catch (error) {
