@@ -133,7 +133,8 @@ export const startFaultStack = async (options: FaultStackOptions): Promise<Fault
     COMMAND_WAIT_SECONDS: '1',
     SEND_WAIT_MS: '30000',
     LOG_LEVEL: 'WARN',
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    // Warnings too (lease calls failing, sessions closing): what a failed row is diagnosed from.
+    POWERTOOLS_LOG_LEVEL: process.env.FAULTS_RUNNER_LOG_LEVEL ?? 'WARN',
   };
   const started: RunnerProcess[] = [];
   let count = 0;

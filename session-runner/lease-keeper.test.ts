@@ -232,6 +232,41 @@ describe('the lease keeper through a short DynamoDB outage (r4: 4 s, 10 s lease)
     },
   );
 
+  it('keeps the lease when every renewal answers only after its bound (a slow store, a starved process)', async () => {
+    const { keeper, events, renewals, acquire } = setup({ leaseDurationMs: SHORT_LEASE_MS });
+    await acquire();
+    // Each renewal reaches the store and answers 4 s later: past every bound the keeper puts on a
+    // call (2.5 s and less), yet well within the lease.
+    const calls = renewals(async (_call, real) => {
+      await new Promise((r) => setTimeout(r, 4_000));
+      return real();
+    });
+    await vi.advanceTimersByTimeAsync(6 * SHORT_LEASE_MS);
+    expect(calls.length).toBeGreaterThan(10);
+    expect(events.lost).toEqual([]);
+    expect(keeper.holds()).toBe(true);
+    expect(keeper.lease?.fence).toBe(1);
+  });
+
+  it('takes a lease whose acquisition was granted after the call was given up, without a second grant', async () => {
+    const { keeper, leases, events } = setup({ leaseDurationMs: SHORT_LEASE_MS });
+    const acquire = leases.acquire.bind(leases);
+    let acquisitions = 0;
+    leases.acquire = async (...args) => {
+      acquisitions += 1;
+      await new Promise((r) => setTimeout(r, 4_000)); // past the call's bound (a third of the lease)
+      return acquire(...args);
+    };
+    keeper.start();
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(events.held.map((l) => l.fence)).toEqual([1]);
+    expect(keeper.holds()).toBe(true);
+    await vi.advanceTimersByTimeAsync(3 * SHORT_LEASE_MS);
+    expect(events.held.map((l) => l.fence)).toEqual([1]); // held since, renewed, never taken anew
+    expect(events.lost).toEqual([]);
+    expect(acquisitions).toBe(2); // the second try, started while the first was late, was refused
+  });
+
   it('still emits lost at the margin when renewals hang for good, before the lease can be taken', async () => {
     const { leases, events, renewals, acquire } = setup({ leaseDurationMs: SHORT_LEASE_MS });
     await acquire();

@@ -119,26 +119,34 @@ export class LeaseKeeper {
       if (this.lease && !this.holds()) this.lose('expired before renewal');
       if (this.lease) {
         const held = this.lease;
+        const renewal = this.o.leases.renew(held, now, this.o.leaseDurationMs);
+        // A renewal given up on its bound may still get through (a slow store or a starved event
+        // loop, not a dead connection): its grant counts when it lands while the lease is held.
+        renewal.then((late) => this.extend(held, late)).catch(() => undefined);
         // At most half the time left before the margin: a renewal that hangs through an outage
         // leaves room for another one once the store is back (r4 lost the shard that way).
         const renewed = await this.call(
           'lease renewal',
-          this.o.leases.renew(held, now, this.o.leaseDurationMs),
+          renewal,
           Math.max(MIN_RENEW_RETRY_MS, (this.marginOf(held) - now) / 2),
         );
-        if (this.lease !== held) {
+        if (this.lease?.fence !== held.fence) {
           // lost (expiry timer) or stopped while the renewal was under way: nothing to do
         } else if (renewed) {
-          this.lease = renewed;
-          this.armExpiry(renewed);
+          this.extend(held, renewed);
         } else {
           this.lose('renewal refused');
         }
       } else {
-        const lease = await this.call(
-          'lease acquisition',
-          this.o.leases.acquire(this.o.shard, this.o.runnerId, now, this.o.leaseDurationMs),
-        );
+        const acquisition = this.o.leases.acquire(this.o.shard, this.o.runnerId, now, this.o.leaseDurationMs);
+        // Granted after the call was given up: taken all the same, else the shard would stay
+        // unowned until that grant expires.
+        let gaveUp = false;
+        acquisition.then((late) => gaveUp && this.takeLate(late)).catch(() => undefined);
+        const lease = await this.call('lease acquisition', acquisition).catch((error) => {
+          gaveUp = true;
+          throw error;
+        });
         if (lease) await this.take(lease);
       }
     } catch (error) {
@@ -163,6 +171,25 @@ export class LeaseKeeper {
   private call<T>(what: string, call: Promise<T>, boundMs = Number.POSITIVE_INFINITY): Promise<T> {
     const configured = this.o.leaseCallTimeoutMs ?? this.o.leaseDurationMs / 3;
     return within(this.o.timers, Math.min(configured, boundMs), what, call);
+  }
+
+  /**
+   * A renewal's grant, on time or late: it extends the lease while the grant it renewed is still the
+   * one held (same fence, not lost since) and only forward. Safe however late it lands: the store
+   * renews only the owner's current fence, and the new expiry counts from before the call.
+   */
+  private extend(held: Lease, renewed: Lease | undefined): void {
+    const current = this.lease;
+    if (!renewed || this.stopped || current?.fence !== held.fence) return;
+    if (renewed.expiresAt <= current.expiresAt) return;
+    this.lease = renewed;
+    this.armExpiry(renewed);
+  }
+
+  /** An acquisition granted after its call was given up: taken when nothing is held and it is still good. */
+  private takeLate(lease: Lease | undefined): void {
+    if (!lease || this.stopped || this.lease || this.o.now() >= this.marginOf(lease)) return;
+    void this.take(lease).catch(() => undefined);
   }
 
   private async take(lease: Lease): Promise<void> {
