@@ -1,9 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Simulator } from '#local/simulator/index.ts';
 import { waitFor } from '../faults/drive.ts';
 import type { RunnerProcess } from '../faults/fault-stack.ts';
 import type { BenchContext } from './bench-context.ts';
 import { watchDevices } from './device-watch.ts';
+import { cpuMs } from './proc-usage.ts';
 
 /** Runner log lines that mark a phase of a handover (the bench runs its runners at INFO). */
 const MARKS = [
@@ -35,6 +37,21 @@ const delta = (after: Record<string, number>, before: Record<string, number>) =>
   Object.fromEntries(
     Object.entries(after).flatMap(([k, n]) => (n - (before[k] ?? 0) > 0 ? [[k, n - (before[k] ?? 0)]] : [])),
   );
+
+/** Busy and total CPU ms of the whole machine so far (/proc/stat, 10 ms ticks). */
+const machineCpuMs = () => {
+  const [, ...ticks] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).trim().split(/\s+/);
+  const n = ticks.map(Number);
+  const total = n.reduce((a, b) => a + b, 0);
+  return { busy: (total - (n[3] ?? 0) - (n[4] ?? 0)) * 10, total: total * 10 };
+};
+
+/** Where the runner `pid` writes its first CPU profile (bench/cpu-prof-hook.mjs), if it profiles. */
+const profileFileOf = (pid: number): string | undefined => {
+  const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  const file = env.find((e) => e.startsWith('BENCH_CPU_PROFILE_FILE='))?.slice(23);
+  return file ? `${file}.1.cpuprofile` : undefined;
+};
 
 /** Ms since `t0` when the share of `phones` online at the simulator first reached each of `shares`. */
 const watchShares = (sim: Simulator, phones: string[], t0: number, shares: number[]) => {
@@ -69,7 +86,9 @@ const restart = async (
 ) => {
   const watch = watchDevices(ctx.b.stack.sim, phones);
   const s3 = ctx.b.counters.s3;
+  const dynamo = ctx.b.counters.dynamodb;
   const before = s3.details();
+  const dynamoBefore = dynamo.counts();
   const t0 = Date.now();
   const old: Partial<Record<Mark, number>> = {};
   const next: Partial<Record<Mark, number>> = {};
@@ -80,6 +99,7 @@ const restart = async (
     await ctx.runner.process.exited;
     const exited = Date.now() - t0;
     const atExit = s3.details();
+    const dynamoAtExit = dynamo.counts();
     await waitFor('a device offline', () => !watch.allOnline(), 30_000).catch(() => undefined);
     // From here on the devices come back (before, the old runner's were still online).
     shares = watchShares(ctx.b.stack.sim, phones, t0, [0.5, 0.9]);
@@ -91,11 +111,35 @@ const restart = async (
     const starting = ctx.b.startRunner({ HEARTBEAT_MS: '30000' }, { bundled: true });
     // Tapped as soon as it is spawned (it takes a second or more to load before it logs anything).
     await waitFor('the new runner spawned', () => ctx.b.stack.runners().length > count, 30_000);
-    tapMarks((ctx.b.stack.runners().at(-1) as RunnerProcess).child, t0, next);
+    const child = (ctx.b.stack.runners().at(-1) as RunnerProcess).child;
+    tapMarks(child, t0, next);
+    // Where the new runner's seconds go: its CPU, this process's (the simulator, the API, the S3
+    // stand-in and the counting hops all run here) and the whole machine's, from its start until all
+    // are online; with BENCH_CPU_PROFILE_DIR also a CPU profile of the runner over that window.
+    await waitFor('the new runner started', () => next['runner started'] !== undefined, 60_000);
+    const pid = child.pid as number;
+    const profileFile = profileFileOf(pid);
+    if (profileFile) process.kill(pid, 'SIGWINCH');
+    const cpu0 = { runner: cpuMs(pid), bench: process.cpuUsage(), machine: machineCpuMs(), at: Date.now() };
     ctx.runner = await starting;
     const healthy = Date.now() - t0;
     await waitFor('every device online at the simulator', () => watch.allOnline(), timeoutMs);
     const online = Date.now() - t0;
+    const benchCpu = process.cpuUsage(cpu0.bench);
+    const machine = machineCpuMs();
+    const cpu = {
+      wallMs: Date.now() - cpu0.at,
+      runnerCpuMs: cpuMs(pid) - cpu0.runner,
+      benchProcessCpuMs: Math.round((benchCpu.user + benchCpu.system) / 1000),
+      machineBusyMs: machine.busy - cpu0.machine.busy,
+      machineTotalMs: machine.total - cpu0.machine.total,
+    };
+    if (profileFile) {
+      process.kill(pid, 'SIGWINCH');
+      await waitFor('the runner profile written', () => existsSync(profileFile), 60_000).catch(
+        () => undefined,
+      );
+    }
     const phases = {
       draining: seconds(old['runner draining']),
       sessionsClosed: seconds(old['sessions closed and leases released']),
@@ -111,10 +155,15 @@ const restart = async (
     };
     const s3Old = delta(atExit, before);
     const s3New = delta(s3.details(), atExit);
+    const dynamoOld = delta(dynamoAtExit, dynamoBefore);
+    const dynamoNew = delta(dynamo.counts(), dynamoAtExit);
     progress(`p3 ${signal} phases (s since the signal): ${JSON.stringify(phases)}`);
     progress(`p3 ${signal} S3 until the old runner exited: ${JSON.stringify(s3Old)}`);
     progress(`p3 ${signal} S3 from then until all online: ${JSON.stringify(s3New)}`);
-    return { seconds: Math.round(online / 100) / 10, phases };
+    progress(`p3 ${signal} DynamoDB until the old runner exited: ${JSON.stringify(dynamoOld)}`);
+    progress(`p3 ${signal} DynamoDB from then until all online: ${JSON.stringify(dynamoNew)}`);
+    progress(`p3 ${signal} CPU ms from the new runner's start until all online: ${JSON.stringify(cpu)}`);
+    return { seconds: Math.round(online / 100) / 10, phases, cpu };
   } finally {
     shares?.stop();
     watch.stop();
