@@ -128,4 +128,52 @@ describe('DurableAuthState on a restart', () => {
     expect(store.maxWaiting).toBe(4);
     expect(await sessionOf(loaded)).toEqual([4]);
   });
+
+  it('creds saved again unchanged (Baileys on every connect) are not written again', async () => {
+    const store = new InMemoryObjectStore();
+    const first = await load(store, 1);
+    first.state.creds.me = { id: '4915100000001:1@s.whatsapp.net', lid: '123:1@lid' };
+    await first.saveCreds();
+    await first.saveCreds();
+    expect(store.requests.put).toBe(1);
+    const owner = await load(store, 2); // the takeover entry holds the creds under fence 2
+    const puts = store.requests.put;
+    owner.state.creds.me = { ...owner.state.creds.me, lid: '123:1@lid' } as typeof owner.state.creds.me;
+    await owner.saveCreds();
+    expect(store.requests.put).toBe(puts);
+    owner.state.creds.me = { id: '4915100000001:1@s.whatsapp.net', lid: '456:1@lid' };
+    await owner.saveCreds();
+    expect(store.requests.put).toBe(puts + 1);
+    expect((await load(store, 3)).state.creds.me?.lid).toBe('456:1@lid');
+  });
+
+  it('after a snapshot whose PUT failed, unchanged creds are written again (it may not be stored)', async () => {
+    const store = new InMemoryObjectStore();
+    const owner = await load(store, 1);
+    owner.state.creds.me = { id: '4915100000001:1@s.whatsapp.net' };
+    await owner.saveCreds();
+    await owner.state.keys.set(session(1));
+    store.failNextPut = new Error('S3 timed out');
+    await expect(owner.snapshot()).rejects.toThrow('S3 timed out');
+    const puts = store.requests.put;
+    await owner.saveCreds();
+    expect(store.requests.put).toBe(puts + 1);
+    await owner.saveCreds();
+    expect(store.requests.put).toBe(puts + 1);
+    expect((await load(store, 2)).state.creds.me?.id).toBe('4915100000001:1@s.whatsapp.net');
+  });
+
+  it('creds changed after a creds write and before a snapshot count as stored only with the snapshot', async () => {
+    const store = new InMemoryObjectStore();
+    const owner = await load(store, 1);
+    owner.state.creds.me = { id: '4915100000001:1@s.whatsapp.net' };
+    await owner.saveCreds();
+    owner.state.creds.me = { id: '4915100000002:1@s.whatsapp.net' };
+    await owner.snapshot(); // holds the second id
+    const puts = store.requests.put;
+    owner.state.creds.me = { id: '4915100000001:1@s.whatsapp.net' };
+    await owner.saveCreds();
+    expect(store.requests.put).toBe(puts + 1);
+    expect((await load(store, 2)).state.creds.me?.id).toBe('4915100000001:1@s.whatsapp.net');
+  });
 });

@@ -53,6 +53,7 @@ const CREDS_RETRY_CAP_MS = 30_000;
 const SHUTDOWN_COMPACT_AFTER = 10;
 
 const encode = (body: EntryBody) => Buffer.from(JSON.stringify(body, BufferJSON.replacer));
+const encodeCreds = (creds: AuthenticationCreds) => JSON.stringify(creds, BufferJSON.replacer);
 const decode = (bytes: Buffer) => JSON.parse(bytes.toString('utf8'), BufferJSON.reviver) as EntryBody;
 
 /**
@@ -79,6 +80,12 @@ export class DurableAuthState {
   private abandoned = false;
   /** A PUT failed since the last snapshot: it may have been stored all the same. */
   private doubtful = false;
+  /**
+   * The creds as the journal holds them now (encoded), set once a write of them is stored: Baileys
+   * emits `creds.update` on every connect with what it already has (`me` with the same LID), and a
+   * write of the same creds again is a PUT, an encode and a journal entry for nothing.
+   */
+  private storedCreds?: string;
 
   private constructor(
     private readonly options: DurableAuthStateOptions,
@@ -87,8 +94,10 @@ export class DurableAuthState {
     known: JournalEntryName[],
     compact: boolean,
     sinceSnapshot: number,
+    storedCreds: string | undefined,
   ) {
     this.compact = compact;
+    this.storedCreds = storedCreds;
     this.sinceSnapshot = sinceSnapshot;
     this.prefix = sessionPrefix(options.sessionId);
     this.keyMap = keyMap;
@@ -128,6 +137,7 @@ export class DurableAuthState {
     );
     const chain = validChain(names);
     let creds: AuthenticationCreds | undefined;
+    let storedCreds: string | undefined;
     const keyMap: KeyMap = new Map();
     // Read at the same time, applied in order: a resume of hundreds of sessions waits for one
     // round trip per session instead of one per journal entry.
@@ -146,6 +156,7 @@ export class DurableAuthState {
     const only = chain.length === 1 ? chain[0] : undefined;
     const compact = only?.kind === 'snapshot' && only.fence === options.fence;
     const sinceSnapshot = chain.length - (chain[0]?.kind === 'snapshot' ? 1 : 0);
+    if (creds) storedCreds = encodeCreds(creds);
     const auth = new DurableAuthState(
       options,
       creds ?? initAuthCreds(),
@@ -153,6 +164,7 @@ export class DurableAuthState {
       names,
       compact,
       sinceSnapshot,
+      storedCreds,
     );
     // A new owner first writes an entry under its fence (the creds, a few KB): from there on, what an
     // older fence writes no longer counts. Not a snapshot: that is a 100+ KB encode per session while
@@ -163,9 +175,15 @@ export class DurableAuthState {
 
   /** The new owner's first entry: the creds under its fence; a failure fails the load (not retried here). */
   private takeOver(): Promise<void> {
+    let written = '';
     return this.commit(
-      () => ({ kind: 'creds', creds: this.state.creds }),
-      () => undefined,
+      () => {
+        written = encodeCreds(this.state.creds);
+        return { kind: 'creds', creds: this.state.creds };
+      },
+      () => {
+        this.storedCreds = written;
+      },
     );
   }
 
@@ -178,15 +196,20 @@ export class DurableAuthState {
    * Journals the whole creds object (Baileys' `creds.update`). A failed creds write stops the line:
    * it is retried (with backoff) before any later commit runs, because a key commit stored after a
    * lost creds write (a pre-key id advanced) would be reused after a crash. Saves that are queued
-   * together are one write of the latest creds.
+   * together are one write of the latest creds; creds equal to the stored ones are not written again.
    */
   saveCreds(): Promise<void> {
+    let written = '';
     this.pendingCreds ??= this.commit(
       () => {
         this.pendingCreds = undefined;
-        return { kind: 'creds', creds: this.state.creds };
+        // Compared in turn, after every earlier write is stored (or has failed and left this unset).
+        written = encodeCreds(this.state.creds);
+        return written === this.storedCreds ? undefined : { kind: 'creds', creds: this.state.creds };
       },
-      () => undefined,
+      () => {
+        this.storedCreds = written;
+      },
       true,
     );
     return this.pendingCreds;
@@ -205,10 +228,12 @@ export class DurableAuthState {
     return this.enqueue(async () => {
       if (this.compact) return;
       const seq = this.nextSeq++;
-      await this.options.store.put(
-        entryKey(this.prefix, seq, this.options.fence, 'snapshot'),
-        encode(this.snapshotBody()),
-      );
+      const body = this.snapshotBody();
+      const creds = encodeCreds(body.creds as AuthenticationCreds);
+      // A PUT that fails may still be stored: until one is, which creds the journal holds is unknown.
+      this.storedCreds = undefined;
+      await this.options.store.put(entryKey(this.prefix, seq, this.options.fence, 'snapshot'), encode(body));
+      this.storedCreds = creds;
       // Only our own fence's (or older) objects: a zombie must never delete its successor's.
       const obsolete = this.known.filter((e) => e.seq < seq && e.fence <= this.options.fence);
       this.known.splice(0, this.known.length, ...this.known.filter((e) => !obsolete.includes(e)));
@@ -310,6 +335,7 @@ export class DurableAuthState {
       const key = entryKey(this.prefix, seq, this.options.fence, body.kind);
       // Before the PUT: one that fails may still have been stored, and only a snapshot hides it.
       this.compact = false;
+      if (body.creds) this.storedCreds = undefined;
       for (let attempt = 0; ; attempt++) {
         try {
           await this.options.store.put(key, encode({ v: 1, fence: this.options.fence, ...body }));
