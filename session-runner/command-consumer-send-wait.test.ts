@@ -74,6 +74,13 @@ const fifoModel = () => {
           if (m) messages.splice(messages.indexOf(m), 1);
           return {};
         }
+        case 'DeleteMessageBatchCommand': {
+          for (const entry of input.Entries as { ReceiptHandle: string }[]) {
+            const m = byReceipt(entry.ReceiptHandle);
+            if (m) messages.splice(messages.indexOf(m), 1);
+          }
+          return {};
+        }
         default:
           return {};
       }
@@ -144,6 +151,7 @@ describe('a whole group of sends waiting for its session (fake timers)', () => {
     connected = true;
     await vi.advanceTimersByTimeAsync(1_000);
     expect(sent).toEqual(commands.map((c) => c.commandId));
+    await vi.advanceTimersByTimeAsync(200); // the deletes go in one batch, 200 ms after the first
     expect(queue.left()).toBe(0);
     expect(queue.log.redelivered).toBe(0);
     const stopping = consumer.stop();

@@ -220,7 +220,7 @@ describe('CommandConsumer under SQS FIFO semantics (the double)', () => {
     const { url, name } = await shortQueue();
     const [messageId] = ids(1);
     await sendCommand(url, messageId as string);
-    const endOutage = double.outage(['DeleteMessage']);
+    const endOutage = double.outage(['DeleteMessage', 'DeleteMessageBatch']);
     let runs = 0;
     const consumer = consumerOn(
       url,
@@ -262,6 +262,129 @@ describe('CommandConsumer under SQS FIFO semantics (the double)', () => {
     expect(runs).toEqual([messageIds[0], messageIds[1], messageIds[1], messageIds[2]]);
   });
 
+  /** An SQS client on the double that records the name of every command it sends. */
+  const countingClient = () => {
+    const calls: { name: string; entries: number }[] = [];
+    const client = new SQSClient({ endpoint: double.endpoint, region: 'us-east-1', maxAttempts: 1 });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Entries?: unknown[] };
+        calls.push({ name: context.commandName ?? '', entries: input.Entries?.length ?? 1 });
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
+    return { client, calls, deletes: () => calls.filter((c) => c.name.startsWith('DeleteMessage')) };
+  };
+  /** One send command per session (each its own FIFO group). */
+  const sendOnePerSession = async (url: string, n: number) => {
+    for (let i = 0; i < n; i++)
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: url,
+          MessageGroupId: `session-${i}`,
+          MessageDeduplicationId: `d${i}`,
+          MessageBody: JSON.stringify({
+            v: 1,
+            type: 'send',
+            sessionId: `00000000-0000-4000-8000-0000000000${String(i).padStart(2, '0')}`,
+            commandId: `00000000-0000-4000-9000-0000000000${String(i).padStart(2, '0')}`,
+            messageId: `00000000-0000-4000-a000-0000000000${String(i).padStart(2, '0')}`,
+            to: '4915199999999@s.whatsapp.net',
+            text: `text ${i}`,
+          }),
+        }),
+      );
+  };
+
+  it('deletes the commands handled together in one DeleteMessageBatch, sent at the latest on stop', async () => {
+    const { url, name } = await shortQueue();
+    await sendOnePerSession(url, 5);
+    const { client, deletes } = countingClient();
+    const handled: string[] = [];
+    const consumer = new CommandConsumer({
+      sqs: client,
+      queueUrl: url,
+      logger: createLogger('test'),
+      waitSeconds: 1,
+      visibilitySeconds: 30,
+      // Longer than the test: only the stop sends the deletes.
+      deleteBatchMs: 600_000,
+      handle: async (command) => {
+        handled.push(command.sessionId);
+        return { kind: 'done' };
+      },
+    });
+    consumer.start();
+    await waitFor('all five handled', () => handled.length === 5);
+    expect(deletes()).toEqual([]);
+    expect(double.bodies(name)).toHaveLength(5); // handled, held until their batch goes
+    await consumer.stop();
+    client.destroy();
+    expect(deletes()).toEqual([{ name: 'DeleteMessageBatchCommand', entries: 5 }]);
+    expect(double.bodies(name)).toEqual([]);
+  });
+
+  it('sends a delete batch as soon as ten handled commands wait for it', async () => {
+    const { url, name } = await shortQueue();
+    await sendOnePerSession(url, 12);
+    const { client, deletes } = countingClient();
+    let handled = 0;
+    const consumer = new CommandConsumer({
+      sqs: client,
+      queueUrl: url,
+      logger: createLogger('test'),
+      waitSeconds: 1,
+      visibilitySeconds: 30,
+      deleteBatchMs: 600_000,
+      handle: async () => {
+        handled++;
+        return { kind: 'done' };
+      },
+    });
+    consumer.start();
+    // The first receive brings ten (the most a receive takes): deleted without waiting for the stop.
+    await waitFor('ten deleted before the stop', () => double.bodies(name).length === 2);
+    await waitFor('all twelve handled', () => handled === 12);
+    await consumer.stop();
+    client.destroy();
+    expect(deletes()).toEqual([
+      { name: 'DeleteMessageBatchCommand', entries: 10 },
+      { name: 'DeleteMessageBatchCommand', entries: 2 },
+    ]);
+    expect(double.bodies(name)).toEqual([]);
+  });
+
+  it('keeps the commands of a failed delete batch held, runs none of them again, and deletes them once SQS takes deletes', async () => {
+    const { url, name } = await shortQueue();
+    await sendOnePerSession(url, 3);
+    const endOutage = double.outage(['DeleteMessage', 'DeleteMessageBatch']);
+    const runs: string[] = [];
+    const consumer = new CommandConsumer({
+      sqs,
+      queueUrl: url,
+      logger: createLogger('test'),
+      waitSeconds: 1,
+      visibilitySeconds: 1,
+      extendEveryMs: 400,
+      deleteBatchMs: 50,
+      handle: async (command) => {
+        runs.push(command.sessionId);
+        return { kind: 'done' };
+      },
+    });
+    consumer.start();
+    await waitFor('all three handled', () => runs.length === 3);
+    // Their visibility runs out while the deletes fail: they come again and are only deleted.
+    const before = double.stats().redelivered;
+    await waitFor('redelivered during the outage', () => double.stats().redelivered >= before + 3);
+    endOutage();
+    await waitFor('deleted', () => double.bodies(name).length === 0);
+    await consumer.stop();
+    expect(runs.sort()).toEqual([...new Set(runs)].sort());
+    expect(runs).toHaveLength(3);
+  });
+
   it('a redelivered send after SENT is not sent again, by this runner or the next one', async () => {
     const { url, name } = await shortQueue();
     const store = new InMemoryMessageStore();
@@ -290,7 +413,7 @@ describe('CommandConsumer under SQS FIFO semantics (the double)', () => {
       };
     await sendCommand(url, messageId);
     // Runner 1 sends, but its delete never arrives (outage), and it stops.
-    const endOutage = double.outage(['DeleteMessage']);
+    const endOutage = double.outage(['DeleteMessage', 'DeleteMessageBatch']);
     const first = consumerOn(url, runnerHandler(1), 1);
     first.start();
     await waitFor('sent by runner 1', () => sent.length === 1);

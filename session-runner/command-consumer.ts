@@ -1,5 +1,6 @@
 import {
   ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   type Message,
@@ -18,6 +19,10 @@ export type CommandHandler = (command: Command) => Promise<CommandResult>;
 const MAX_IN_FLIGHT = 50;
 /** How long stop() waits past a receive's own wait before it aborts the receive. */
 const STOP_GRACE_MS = 2_000;
+/** How long a handled command waits for others to be deleted with it in one request (default). */
+const DELETE_BATCH_MS = 200;
+/** The most entries SQS takes in one DeleteMessageBatch. */
+const DELETE_BATCH_MAX = 10;
 
 export interface ConsumerOptions {
   sqs: SQSClient;
@@ -29,6 +34,13 @@ export interface ConsumerOptions {
   visibilitySeconds?: number;
   /** How often held commands are renewed (default a third of the visibility). */
   extendEveryMs?: number;
+  /**
+   * How long a handled command's delete waits for others to go in the same DeleteMessageBatch
+   * (default 200 ms; sooner once 10 wait, and at once on stop). It stays held (invisible, renewed)
+   * meanwhile, so nothing runs twice; only a later command of its session that SQS has not handed
+   * out yet waits that much longer.
+   */
+  deleteBatchMs?: number;
 }
 
 /** A command this consumer holds: received and neither deleted nor given back. */
@@ -36,8 +48,10 @@ interface Held {
   message: Message;
   /** The newest receipt handle: SQS acts only on the latest one after a redelivery. */
   receiptHandle: string;
-  /** Handled and to be deleted (the delete failed once and is retried). */
+  /** Handled and to be deleted (waiting for its batch, or its delete failed and is retried). */
   done: boolean;
+  /** In a delete request under way: not queued again meanwhile. */
+  deleting?: boolean;
 }
 
 /**
@@ -57,6 +71,11 @@ export class CommandConsumer {
   private keepAlive?: NodeJS.Timeout;
   private deadLetterUrl?: Promise<string | undefined>;
   private abort = new AbortController();
+  /** Handled commands waiting for the next delete batch (message id → held). */
+  private readonly deletes = new Map<string, Held>();
+  private deleteTimer?: NodeJS.Timeout;
+  /** Delete requests under way (idle() waits for them). */
+  private readonly deleting = new Set<Promise<void>>();
 
   constructor(private readonly options: ConsumerOptions) {}
 
@@ -91,9 +110,14 @@ export class CommandConsumer {
     clearInterval(this.keepAlive);
   }
 
-  /** Resolves once the commands being worked on (or waiting their turn) are finished. */
+  /**
+   * Resolves once the commands being worked on (or waiting their turn) are finished and the deletes
+   * of the handled ones were sent (at once, without waiting for a fuller batch).
+   */
   async idle(): Promise<void> {
     while (this.groups.size > 0) await Promise.allSettled([...this.groups.values()]);
+    this.flushDeletes();
+    while (this.deleting.size > 0) await Promise.allSettled([...this.deleting]);
   }
 
   private get waitSeconds(): number {
@@ -157,7 +181,7 @@ export class CommandConsumer {
     known.receiptHandle = message.ReceiptHandle ?? known.receiptHandle;
     this.options.logger.warn('command received again while held: not run twice', { messageId: id });
     // Handled already, only its delete had failed: delete it now with the fresh handle.
-    if (known.done) void this.remove(known);
+    if (known.done) this.remove(known);
     return false;
   }
 
@@ -207,8 +231,9 @@ export class CommandConsumer {
     try {
       const result = await this.options.handle(parsed.data);
       if (result.kind === 'done') {
+        // Deleted with the next batch; the session's next command runs meanwhile.
         held.done = true;
-        await this.remove(held);
+        this.remove(held);
         return true;
       }
       await this.release(message, result.afterSeconds);
@@ -226,15 +251,74 @@ export class CommandConsumer {
     }
   }
 
-  /** Deletes a handled command; on failure it stays held and the next renewal tries again. */
-  private async remove(held: Held): Promise<void> {
-    const { sqs, queueUrl } = this.options;
+  /**
+   * Queues a handled command's delete for the next batch: sent once 10 wait or `deleteBatchMs` after
+   * the first, one request for all. A failed delete leaves it held and the next renewal queues it again.
+   */
+  private remove(held: Held): void {
+    if (held.deleting) return;
+    this.deletes.set(held.message.MessageId ?? '', held);
+    if (this.deletes.size >= DELETE_BATCH_MAX) this.flushDeletes();
+    else
+      this.deleteTimer ??= setTimeout(
+        () => this.flushDeletes(),
+        this.options.deleteBatchMs ?? DELETE_BATCH_MS,
+      );
+  }
+
+  /** Sends the queued deletes now, in batches of at most 10. */
+  private flushDeletes(): void {
+    clearTimeout(this.deleteTimer);
+    this.deleteTimer = undefined;
+    const queued = [...this.deletes.values()];
+    this.deletes.clear();
+    for (let i = 0; i < queued.length; i += DELETE_BATCH_MAX) {
+      const request: Promise<void> = this.deleteBatch(queued.slice(i, i + DELETE_BATCH_MAX)).finally(() =>
+        this.deleting.delete(request),
+      );
+      this.deleting.add(request);
+    }
+  }
+
+  /**
+   * Deletes handled commands in one request (DeleteMessage for a single one). Each is forgotten
+   * once deleted under the receipt handle it has now; one redelivered meanwhile (a newer handle)
+   * stays held, for the next renewal to delete with the newer handle.
+   */
+  private async deleteBatch(batch: Held[]): Promise<void> {
+    const { sqs, queueUrl, logger } = this.options;
+    const handles = batch.map((held) => held.receiptHandle);
+    for (const held of batch) held.deleting = true;
+    let failed = new Set<string>();
     try {
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: held.receiptHandle }));
-      if (this.held.get(held.message.MessageId ?? '') === held)
-        this.held.delete(held.message.MessageId ?? '');
+      if (batch.length === 1) {
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: handles[0] }));
+      } else {
+        const out = await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: handles.map((handle, i) => ({ Id: String(i), ReceiptHandle: handle })),
+          }),
+        );
+        failed = new Set((out.Failed ?? []).map((f) => f.Id ?? ''));
+        if (failed.size > 0)
+          logger.warn('deleting commands failed, will retry', {
+            failed: failed.size,
+            error: out.Failed?.[0]?.Message,
+          });
+      }
     } catch (error) {
-      this.options.logger.warn('deleting a command failed, will retry', { error: (error as Error).message });
+      failed = new Set(handles.map((_, i) => String(i)));
+      logger.warn('deleting commands failed, will retry', {
+        failed: failed.size,
+        error: (error as Error).message,
+      });
+    }
+    for (const [i, held] of batch.entries()) {
+      held.deleting = false;
+      const id = held.message.MessageId ?? '';
+      if (!failed.has(String(i)) && held.receiptHandle === handles[i] && this.held.get(id) === held)
+        this.held.delete(id);
     }
   }
 

@@ -83,6 +83,11 @@ const queueDouble = () => {
       const kind = cmd.constructor.name;
       const command = bodies.get(String(cmd.input.ReceiptHandle));
       if (kind === 'DeleteMessageCommand' && command) deleted.push(command.commandId);
+      if (kind === 'DeleteMessageBatchCommand')
+        for (const entry of cmd.input.Entries as { ReceiptHandle: string }[]) {
+          const batched = bodies.get(entry.ReceiptHandle);
+          if (batched) deleted.push(batched.commandId);
+        }
       if (kind === 'ChangeMessageVisibilityCommand' && command && cmd.input.VisibilityTimeout !== 30)
         givenBack.push(command.commandId);
       if (kind !== 'ReceiveMessageCommand') return {};

@@ -62,6 +62,19 @@ describe('the IAM conformance check over the synthesized template', () => {
     expect(checkCalls(model, calls)).toEqual([]);
   });
 
+  it("allows the runner's command handling: receive, renew, give back, and delete one or a batch", () => {
+    const calls = [
+      call('runner', 'SQSClient', 'ReceiveMessageCommand', { QueueUrl: QUEUE }),
+      call('runner', 'SQSClient', 'ChangeMessageVisibilityCommand', { QueueUrl: QUEUE }),
+      call('runner', 'SQSClient', 'DeleteMessageCommand', { QueueUrl: QUEUE }),
+      call('runner', 'SQSClient', 'DeleteMessageBatchCommand', { QueueUrl: QUEUE, Entries: [{}, {}] }),
+    ];
+    expect(checkCalls(model, calls)).toEqual([]);
+    // Only the runner deletes commands: the send route, which enqueues them, may not.
+    const route = call('route:SendMessage', 'SQSClient', 'DeleteMessageBatchCommand', { QueueUrl: QUEUE });
+    expect(checkCalls(model, [route]).map((r) => r.action)).toEqual(['sqs:DeleteMessage']);
+  });
+
   it("allows the runner's send sweeper: its shard's sessions, the QUEUED index, a command again", () => {
     const calls = [
       call('runner', 'DynamoDBClient', 'QueryCommand', { TableName: 'tab12-Sessions', IndexName: 'gsi1' }),
@@ -78,6 +91,22 @@ describe('the IAM conformance check over the synthesized template', () => {
       call('runner', 'DynamoDBClient', 'GetItemCommand', { TableName: 'tab12-Messages', Key: {} }),
     ];
     expect(checkCalls(model, calls)).toEqual([]);
+  });
+
+  it('allows the runner to record the sha256 of an upload it sent (a HEAD, then a copy onto itself), not the send route', () => {
+    const key = 'media/tenant-1/8d3c8a52-5bd4-4a52-9d7e-8f0a6b1c2d3e';
+    const writeBack = (component: string) => [
+      call(component, 'S3Client', 'HeadObjectCommand', { Bucket: 'auth-1', Key: key }),
+      call(component, 'S3Client', 'HeadObjectCommand', { Bucket: 'auth-1', Key: `${key}.upload` }),
+      call(component, 'S3Client', 'CopyObjectCommand', {
+        Bucket: 'auth-1',
+        Key: key,
+        CopySource: `auth-1/${key}`,
+      }),
+    ];
+    expect(checkCalls(model, writeBack('runner'))).toEqual([]);
+    // The send route only looks at files: the copy's put is refused.
+    expect(checkCalls(model, writeBack('route:SendMessage')).map((r) => r.action)).toEqual(['s3:PutObject']);
   });
 
   it('refuses what a component was not granted, naming the component, the action and the resource', () => {

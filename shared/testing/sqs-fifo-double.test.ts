@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
@@ -174,6 +175,33 @@ describe.each([
       (got) => got.length > 0,
     );
     expect(back?.Body).toBe('m1');
+  });
+
+  it('deletes every entry of a DeleteMessageBatch, each by its receipt handle', async () => {
+    const url = await fifoQueue(sqs);
+    const q = helpers(sqs, url);
+    for (const body of ['d1', 'd2']) await q.send(body, body);
+    const got = await receiveUntil(q.receive, (m) => m.length === 2);
+    const out = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: got.map((m, i) => ({ Id: `e${i}`, ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+    expect((out.Successful ?? []).map((e) => e.Id).sort()).toEqual(['e0', 'e1']);
+    expect(out.Failed ?? []).toEqual([]);
+    // Deleted: made visible at once (had they stayed), nothing comes back.
+    for (const m of got)
+      await sqs
+        .send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: url,
+            ReceiptHandle: m.ReceiptHandle,
+            VisibilityTimeout: 0,
+          }),
+        )
+        .catch(() => undefined);
+    expect(await q.receive()).toEqual([]);
   });
 });
 

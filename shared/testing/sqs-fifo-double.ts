@@ -34,6 +34,7 @@ export type SqsAction =
   | 'SendMessageBatch'
   | 'ReceiveMessage'
   | 'DeleteMessage'
+  | 'DeleteMessageBatch'
   | 'ChangeMessageVisibility'
   | 'PurgeQueue';
 
@@ -239,6 +240,29 @@ export const startSqsFifoDouble = async (options: { now?: () => number } = {}): 
       queue.messages.splice(index, 1);
       stats.deleted++;
       return {};
+    },
+    // Entry by entry, as SQS: a bad receipt handle fails its entry, not the others.
+    DeleteMessageBatch: (input) => {
+      queueOf(input.QueueUrl);
+      const entries = (input.Entries as Record<string, unknown>[] | undefined) ?? [];
+      if (entries.length < 1 || entries.length > 10)
+        throw new SqsError(
+          'TooManyEntriesInBatchRequest',
+          'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
+          'A batch holds 1 to 10 entries.',
+        );
+      const Successful: Record<string, unknown>[] = [];
+      const Failed: Record<string, unknown>[] = [];
+      for (const entry of entries) {
+        try {
+          actions.DeleteMessage?.({ QueueUrl: input.QueueUrl, ReceiptHandle: entry.ReceiptHandle });
+          Successful.push({ Id: entry.Id });
+        } catch (error) {
+          if (!(error instanceof SqsError)) throw error;
+          Failed.push({ Id: entry.Id, SenderFault: true, Code: error.type, Message: error.message });
+        }
+      }
+      return { Successful, Failed };
     },
     ChangeMessageVisibility: (input) => {
       const queue = queueOf(input.QueueUrl);
