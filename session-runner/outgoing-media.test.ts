@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MessageMedia } from '#shared/domain/media.ts';
 import { InMemoryMediaStore } from '#shared/testing/in-memory-media-store.ts';
 import { contentOf, OutgoingMedia, OutgoingMediaError } from './outgoing-media.ts';
@@ -81,6 +81,85 @@ describe('outgoing media: an uploaded file', () => {
       caption: 'Here',
     });
     expect(sha256(await drain(streamOf(prepared.content)))).toBe(sha256(pdf));
+  });
+
+  it("records the sha256 of the bytes it sent with a tenant's upload, which had none, once", async () => {
+    const store = new InMemoryMediaStore();
+    const video = randomBytes(200_000);
+    const mediaId = randomUUID();
+    await store.reserve('t1', mediaId, { mimeType: 'video/mp4', fileName: 'clip.mp4', size: video.length });
+    // As a presigned PUT leaves it: bytes and type, no sha256.
+    await store.put('t1', mediaId, Readable.from([video]), {
+      mimeType: 'video/mp4',
+      size: video.length,
+      sha256: '',
+    });
+    const outgoing = new OutgoingMedia({ store });
+    const complete = vi.spyOn(store, 'completeDescription');
+    const media = { mediaId, mimeType: 'video/mp4', size: video.length, sha256: '' };
+    const first = await outgoing.prepare('t1', media);
+    expect(sha256(await drain(streamOf(first.content)))).toBe(sha256(video));
+    await outgoing.settled();
+    expect(await store.head('t1', mediaId)).toEqual({
+      mimeType: 'video/mp4',
+      fileName: 'clip.mp4',
+      size: video.length,
+      sha256: sha256(video),
+    });
+    // A file that has its sha256 is sent without another write.
+    const second = await outgoing.prepare('t1', media);
+    await drain(streamOf(second.content));
+    await outgoing.settled();
+    expect(complete).toHaveBeenCalledTimes(1);
+  });
+
+  it('records no sha256 for an upload it did not read to the end', async () => {
+    const store = new InMemoryMediaStore();
+    const mediaId = randomUUID();
+    const image = randomBytes(5 * 1024 * 1024 + 1); // over the image cap: cut off
+    await store.put('t1', mediaId, Readable.from([image.subarray(0, 65536), image.subarray(65536)]), {
+      mimeType: 'image/jpeg',
+      size: image.length,
+      sha256: '',
+    });
+    const complete = vi.spyOn(store, 'completeDescription');
+    const outgoing = new OutgoingMedia({ store });
+    const media = { mediaId, mimeType: 'image/jpeg', size: image.length, sha256: '' };
+    const cut = await outgoing.prepare('t1', media);
+    expect(await drain(streamOf(cut.content)).catch((e: unknown) => e)).toMatchObject({
+      code: 'MEDIA_TOO_LARGE',
+    });
+    const closed = await outgoing.prepare('t1', media);
+    closed.close();
+    await outgoing.settled();
+    expect(complete).not.toHaveBeenCalled();
+    expect((await store.head('t1', mediaId))?.sha256).toBe('');
+  });
+
+  it('sends the file even when its sha256 cannot be recorded (the store refuses the write)', async () => {
+    const store = new InMemoryMediaStore();
+    const pdf = randomBytes(10_000);
+    const mediaId = randomUUID();
+    await store.put('t1', mediaId, Readable.from([pdf]), {
+      mimeType: 'application/pdf',
+      size: pdf.length,
+      sha256: '',
+    });
+    vi.spyOn(store, 'completeDescription').mockRejectedValue(new Error('S3 unavailable'));
+    const warnings: string[] = [];
+    const outgoing = new OutgoingMedia({
+      store,
+      logger: { warn: (message: string) => warnings.push(message) },
+    });
+    const prepared = await outgoing.prepare('t1', {
+      mediaId,
+      mimeType: 'application/pdf',
+      size: pdf.length,
+      sha256: '',
+    });
+    expect(sha256(await drain(streamOf(prepared.content)))).toBe(sha256(pdf));
+    await outgoing.settled();
+    expect(warnings).toEqual(['sha256 of a sent upload not recorded']);
   });
 
   it('fails MEDIA_UNAVAILABLE (worth a retry) when the file cannot be read', async () => {

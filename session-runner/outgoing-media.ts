@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { AnyMediaMessageContent } from '@whiskeysockets/baileys';
@@ -11,8 +12,10 @@ import {
   type OutgoingMediaKind,
 } from '#shared/domain/outgoing-media.ts';
 import { vetWebhookUrl } from '#shared/domain/webhook-url-policy.ts';
+import type { Logger } from '#shared/logger.ts';
 import type { AddressResolver } from '#shared/ports/address-resolver.ts';
 import type { MediaStore } from '#shared/ports/media-store.ts';
+import { completeUploadDescription } from '#shared/use-cases/media.ts';
 
 /** A fetch of a tenant's URL ends after this long, whatever is still coming. */
 export const MEDIA_FETCH_TIMEOUT_MS = 60_000;
@@ -33,8 +36,10 @@ export class OutgoingMediaError extends Error {
 }
 
 export interface OutgoingMediaOptions {
-  /** The tenants' uploaded files. */
-  store: Pick<MediaStore, 'open'>;
+  /** The tenants' uploaded files (read, and given the sha256 of what was sent). */
+  store: Pick<MediaStore, 'open' | 'completeDescription'>;
+  /** Where a failed sha256 write-back is reported (it never fails the send). */
+  logger?: Pick<Logger, 'warn'>;
   /** Resolves a URL's host once; the connection goes to the vetted address (no second lookup). */
   resolver?: AddressResolver;
   /** The local stack only: URLs on loopback, over http:// too (WEBHOOK_ALLOW_LOOPBACK). */
@@ -58,6 +63,8 @@ export interface PreparedMedia {
  * and uploads that.
  */
 export class OutgoingMedia {
+  private readonly writeBacks = new Set<Promise<void>>();
+
   constructor(private readonly options: OutgoingMediaOptions) {}
 
   /** Opens the file's bytes; rejects with an {@link OutgoingMediaError} that names the reason. */
@@ -66,16 +73,25 @@ export class OutgoingMedia {
     if (typeof kind !== 'string') throw new OutgoingMediaError(kind.code, kind.reason);
     const { url, mediaId } = media;
     if (!url && !mediaId) throw new OutgoingMediaError('MEDIA_UNAVAILABLE', 'the message names no file');
-    const source = url
-      ? await this.fetch(url, media.mimeType)
-      : await this.options.store.open(tenantId, mediaId as string).catch((error: unknown) => {
-          throw new OutgoingMediaError(
-            'MEDIA_UNAVAILABLE',
-            `the uploaded file could not be read: ${String(error)}`,
-            true,
-          );
-        });
-    const stream = source.pipe(capped(MEDIA_SIZE_LIMITS[kind], kind));
+    let source: Readable;
+    let hashed: ((sha256: string) => void) | undefined;
+    if (url) source = await this.fetch(url, media.mimeType);
+    else {
+      const opened = await this.options.store.open(tenantId, mediaId as string).catch((error: unknown) => {
+        throw new OutgoingMediaError(
+          'MEDIA_UNAVAILABLE',
+          `the uploaded file could not be read: ${String(error)}`,
+          true,
+        );
+      });
+      source = opened.body;
+      // A presigned PUT leaves the upload without its sha256: the bytes sent are hashed on the
+      // way and the hash kept with the file, as GET /media would (which then reads nothing).
+      if (!opened.info.sha256) {
+        hashed = (sha256) => this.writeBack(tenantId, mediaId as string, { sha256, version: opened.version });
+      }
+    }
+    const stream = source.pipe(capped(MEDIA_SIZE_LIMITS[kind], kind, hashed));
     source.on('error', (error) => stream.destroy(error));
     return {
       content: contentOf(kind, media, stream),
@@ -84,6 +100,22 @@ export class OutgoingMedia {
         stream.destroy();
       },
     };
+  }
+
+  /** Settles once every sha256 write-back started so far has (shutdown, tests). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.writeBacks]);
+  }
+
+  private writeBack(tenantId: string, mediaId: string, hashed: { sha256: string; version: string }) {
+    const done = completeUploadDescription({ media: this.options.store }, tenantId, mediaId, hashed).then(
+      () => undefined,
+      (error: unknown) =>
+        // GET /media hashes the file itself when this did not land.
+        this.options.logger?.warn('sha256 of a sent upload not recorded', { mediaId, error: String(error) }),
+    );
+    this.writeBacks.add(done);
+    void done.finally(() => this.writeBacks.delete(done));
   }
 
   private async fetch(raw: string, declaredType: string): Promise<Readable> {
@@ -157,9 +189,13 @@ export class OutgoingMedia {
   }
 }
 
-/** Passes the bytes through, failing the stream once they exceed the cap of the kind. */
-const capped = (limit: number, kind: OutgoingMediaKind): Transform => {
+/**
+ * Passes the bytes through, failing the stream once they exceed the cap of the kind; with
+ * `hashed`, hands it the sha256 of all the bytes once they all passed.
+ */
+const capped = (limit: number, kind: OutgoingMediaKind, hashed?: (sha256: string) => void): Transform => {
   let size = 0;
+  const hash = hashed && createHash('sha256');
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       size += chunk.length;
@@ -167,7 +203,12 @@ const capped = (limit: number, kind: OutgoingMediaKind): Transform => {
         callback(new OutgoingMediaError('MEDIA_TOO_LARGE', `a ${kind} may be at most ${limit} bytes`));
         return;
       }
+      hash?.update(chunk);
       callback(null, chunk);
+    },
+    flush(callback: TransformCallback) {
+      if (hash && hashed) hashed(hash.digest('hex'));
+      callback();
     },
   });
 };

@@ -137,6 +137,7 @@ export const startRunner = async (
       outgoingMedia: new OutgoingMedia({
         store: mediaStore,
         allowLoopback: config.WEBHOOK_ALLOW_LOOPBACK,
+        logger,
       }),
       recoverIncoming: (sessionId) => outbox.recover(sessionId),
       metrics,

@@ -36,6 +36,12 @@ const s3Store = async (endpoint: string) => {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+const drain = async (body: Readable): Promise<Buffer> => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+};
+
 /** A stream that hands out `bytes` in small chunks, as a download does. */
 const chunked = (bytes: Buffer) =>
   Readable.from(
@@ -88,19 +94,24 @@ describe.each([
     expect(await store.head('tenant-a', id)).toBeUndefined();
   });
 
-  it('opens a stored file as a stream of its exact bytes', async () => {
+  it('opens a stored file as a stream of its exact bytes, with its description and version', async () => {
     const { store } = await make();
     const id = randomUUID();
     const bytes = randomBytes(25_000);
-    await store.put('tenant-a', id, chunked(bytes), {
-      mimeType: 'audio/ogg',
-      size: bytes.length,
-      sha256: sha256(bytes),
-    });
-    const chunks: Buffer[] = [];
-    for await (const chunk of await store.open('tenant-a', id)) chunks.push(Buffer.from(chunk as Uint8Array));
-    expect(sha256(Buffer.concat(chunks))).toBe(sha256(bytes));
+    const info = { mimeType: 'audio/ogg', size: bytes.length, sha256: sha256(bytes) };
+    await store.put('tenant-a', id, chunked(bytes), info);
+    const opened = await store.open('tenant-a', id);
+    expect(opened.info).toEqual(info);
+    expect(opened.version).not.toBe('');
+    expect(sha256(await drain(opened.body))).toBe(sha256(bytes));
     await expect(store.open('tenant-b', id)).rejects.toThrow();
+    // Other bytes under the same id are another version.
+    await store.put('tenant-a', id, chunked(randomBytes(100)), {
+      mimeType: 'audio/ogg',
+      size: 100,
+      sha256: '',
+    });
+    expect((await store.open('tenant-a', id)).version).not.toBe(opened.version);
   });
 
   it("completes and records an upload's description: the sha256 of its bytes, its reservation's file name", async () => {
@@ -124,11 +135,65 @@ describe.each([
     expect(await store.completeDescription('tenant-a', id)).toEqual(complete);
     expect(await store.head('tenant-a', id)).toEqual(complete);
     // The bytes are those of the file still.
-    const chunks: Buffer[] = [];
-    for await (const chunk of await store.open('tenant-a', id)) chunks.push(Buffer.from(chunk as Uint8Array));
-    expect(sha256(Buffer.concat(chunks))).toBe(sha256(bytes));
+    expect(sha256(await drain((await store.open('tenant-a', id)).body))).toBe(sha256(bytes));
     expect(await store.completeDescription('tenant-b', id)).toBeUndefined();
     expect(await store.completeDescription('tenant-a', randomUUID())).toBeUndefined();
+  });
+
+  it('records the sha256 a reader of the file gives, for the version it read only', async () => {
+    const { store } = await make();
+    const id = randomUUID();
+    const bytes = randomBytes(20_000);
+    const info = { mimeType: 'video/mp4', fileName: 'clip (März).mp4', size: bytes.length };
+    await store.reserve('tenant-a', id, info);
+    await store.put('tenant-a', id, chunked(bytes), {
+      mimeType: info.mimeType,
+      size: bytes.length,
+      sha256: '',
+    });
+    const opened = await store.open('tenant-a', id);
+    const hash = sha256(await drain(opened.body));
+    // Another tenant's id, or an older version of the file, records nothing.
+    expect(
+      await store.completeDescription('tenant-b', id, { sha256: hash, version: opened.version }),
+    ).toBeUndefined();
+    expect(
+      await store.completeDescription('tenant-a', id, { sha256: hash, version: '"stale"' }),
+    ).toBeUndefined();
+    expect((await store.head('tenant-a', id))?.sha256).toBe('');
+    const complete = { ...info, sha256: hash };
+    expect(
+      await store.completeDescription('tenant-a', id, { sha256: hash, version: opened.version }),
+    ).toEqual(complete);
+    expect(await store.head('tenant-a', id)).toEqual(complete);
+    expect(sha256(await drain((await store.open('tenant-a', id)).body))).toBe(hash);
+  });
+
+  it('records no sha256 for bytes replaced after they were read', async () => {
+    const { store } = await make();
+    const id = randomUUID();
+    const first = randomBytes(5_000);
+    await store.put('tenant-a', id, chunked(first), {
+      mimeType: 'image/png',
+      size: first.length,
+      sha256: '',
+    });
+    const opened = await store.open('tenant-a', id);
+    const hash = sha256(await drain(opened.body));
+    const second = randomBytes(6_000);
+    await store.put('tenant-a', id, chunked(second), {
+      mimeType: 'image/png',
+      size: second.length,
+      sha256: '',
+    });
+    expect(
+      await store.completeDescription('tenant-a', id, { sha256: hash, version: opened.version }),
+    ).toBeUndefined();
+    expect(await store.head('tenant-a', id)).toEqual({
+      mimeType: 'image/png',
+      size: second.length,
+      sha256: '',
+    });
   });
 
   it('stores nothing when the stream fails', async () => {

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { MEDIA_PREFIX, mediaKeyOf } from '../domain/media.ts';
-import type { MediaStore, MediaUpload, StoredMedia } from '../ports/media-store.ts';
+import type { HashedMedia, MediaStore, MediaUpload, OpenedMedia, StoredMedia } from '../ports/media-store.ts';
 import { guard } from './aws-errors.ts';
 
 /**
@@ -181,64 +181,78 @@ export class S3MediaStore implements MediaStore {
     };
   }
 
-  async open(tenantId: string, mediaId: string): Promise<Readable> {
+  async open(tenantId: string, mediaId: string): Promise<OpenedMedia> {
     const out = await guard('s3', () =>
       this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: mediaKeyOf(tenantId, mediaId) })),
     );
     if (!out.Body) throw new Error('the media object has no body');
-    return out.Body as Readable;
+    return { body: out.Body as Readable, info: describe(out), version: out.ETag ?? '' };
   }
 
   /**
-   * One GET streamed through the hash (and a HEAD of the reservation for the file name), then a
+   * Without `hashed`: one GET streamed through the hash (and a HEAD of the reservation for the
+   * file name). With it (the runner hashed the bytes it sent): one HEAD, nothing to read. Then a
    * copy of the object onto itself with both added to its metadata (S3 metadata cannot be changed
    * in place), on condition that it is still the object hashed (its ETag): a tenant who PUT other
    * bytes meanwhile gets them hashed on the next try, not the old hash. Later `head`s read them
    * with no extra call. The copy is a new version (the old one expires after a day, as any
    * replaced media) and restarts the file's retention clock.
    */
-  async completeDescription(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {
+  async completeDescription(
+    tenantId: string,
+    mediaId: string,
+    hashed?: HashedMedia,
+  ): Promise<StoredMedia | undefined> {
     const key = mediaKeyOf(tenantId, mediaId);
+    if (hashed) {
+      const out = await this.headObject(key);
+      if (!out || out.ETag !== hashed.version) return undefined;
+      if (out.Metadata?.sha256) return describe(out);
+      return this.record(tenantId, mediaId, out, hashed.sha256).catch((error: unknown) => {
+        // Replaced since the caller read it: its hash is not this file's.
+        if (statusOf(error) === 412) return undefined;
+        throw error;
+      });
+    }
     for (let attempt = 1; ; attempt++) {
       const out = await this.getObject(key);
       if (!out?.Body) return undefined;
       const hash = createHash('sha256');
       for await (const chunk of out.Body as Readable) hash.update(chunk as Buffer);
-      const sha256 = hash.digest('hex');
-      const own = out.Metadata?.['file-name'];
-      const fileName = own ? decodeURIComponent(own) : (await this.reservation(tenantId, mediaId))?.fileName;
-      const stored: StoredMedia = {
-        mimeType: out.ContentType ?? 'application/octet-stream',
-        ...(fileName && { fileName }),
-        size: out.ContentLength ?? 0,
-        sha256,
-      };
       try {
-        await guard('s3', () =>
-          this.s3.send(
-            new CopyObjectCommand({
-              Bucket: this.bucket,
-              Key: key,
-              CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
-              ...(out.ETag && { CopySourceIfMatch: out.ETag }),
-              // REPLACE rewrites every header: the type and the other metadata are given again.
-              MetadataDirective: 'REPLACE',
-              ContentType: out.ContentType,
-              Metadata: {
-                ...out.Metadata,
-                sha256,
-                ...(stored.fileName && { 'file-name': encodeURIComponent(stored.fileName) }),
-              },
-            }),
-          ),
-        );
-        return stored;
+        return await this.record(tenantId, mediaId, out, hash.digest('hex'));
       } catch (error) {
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         // Replaced between the GET and the copy: hash the new bytes (twice at most, then give up).
-        if (status !== 412 || attempt >= 2) throw error;
+        if (statusOf(error) !== 412 || attempt >= 2) throw error;
       }
     }
+  }
+
+  /** Writes `sha256` and the file name (its own, else its reservation's) into the object `out` read. */
+  private async record(tenantId: string, mediaId: string, out: ObjectHead, sha256: string) {
+    const key = mediaKeyOf(tenantId, mediaId);
+    const own = out.Metadata?.['file-name'];
+    const fileName = own ? decodeURIComponent(own) : (await this.reservation(tenantId, mediaId))?.fileName;
+    const stored: StoredMedia = { ...describe(out), ...(fileName && { fileName }), sha256 };
+    await guard('s3', () =>
+      this.s3.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
+          ...(out.ETag && { CopySourceIfMatch: out.ETag }),
+          // REPLACE rewrites every header: the type and the other metadata are given again.
+          MetadataDirective: 'REPLACE',
+          ContentType: out.ContentType,
+          Metadata: {
+            ...out.Metadata,
+            sha256,
+            ...(stored.fileName && { 'file-name': encodeURIComponent(stored.fileName) }),
+          },
+        }),
+      ),
+    );
+    return stored;
   }
 
   private async getObject(key: string) {
@@ -252,14 +266,7 @@ export class S3MediaStore implements MediaStore {
 
   async head(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {
     const out = await this.headObject(mediaKeyOf(tenantId, mediaId));
-    if (!out) return undefined;
-    const fileName = out.Metadata?.['file-name'];
-    return {
-      mimeType: out.ContentType ?? 'application/octet-stream',
-      ...(fileName && { fileName: decodeURIComponent(fileName) }),
-      size: out.ContentLength ?? 0,
-      sha256: out.Metadata?.sha256 ?? '',
-    };
+    return out && describe(out);
   }
 
   private async headObject(key: string) {
@@ -272,11 +279,33 @@ export class S3MediaStore implements MediaStore {
   }
 }
 
+/** What a GET or HEAD of a file says of it (its content type, length and metadata). */
+interface ObjectHead {
+  ContentType?: string | undefined;
+  ContentLength?: number | undefined;
+  ETag?: string | undefined;
+  Metadata?: Record<string, string> | undefined;
+}
+
+/** The description a file's object carries (the sha256 is empty until it is completed). */
+const describe = (out: ObjectHead): StoredMedia => {
+  const fileName = out.Metadata?.['file-name'];
+  return {
+    mimeType: out.ContentType ?? 'application/octet-stream',
+    ...(fileName && { fileName: decodeURIComponent(fileName) }),
+    size: out.ContentLength ?? 0,
+    sha256: out.Metadata?.sha256 ?? '',
+  };
+};
+
+const statusOf = (error: unknown): number | undefined =>
+  (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
 /** Whether S3's error for `key` means there is no such object. */
 const isMissing = (error: unknown, key: string): boolean => {
   const name = (error as Error).name;
   if (error instanceof NotFound || name === 'NotFound' || name === 'NoSuchKey') return true;
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status = statusOf(error);
   // Without s3:ListBucket (the API routes have none) S3 answers a missing key with 403, not
   // 404. The routes may read every key under media/, so there a 403 means: no such file.
   return status === 404 || (status === 403 && key.startsWith(MEDIA_PREFIX));

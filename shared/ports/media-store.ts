@@ -42,12 +42,33 @@ export interface MediaStore {
   /**
    * Completes the description of a tenant's upload, which arrives by presigned PUT with neither:
    * hashes the file's plain bytes (streamed, never held whole), takes the file name of its
-   * reservation, and records both with the file, so this is done once. Answers the description,
-   * or undefined when there is no such file. Rejects when the store is down.
+   * reservation, and records both with the file, so this is done once. With `hashed`, the caller
+   * already read the bytes of that version of the file (the runner, sending it): they are not read
+   * again, and nothing is recorded unless the file is still that version. Answers the description,
+   * or undefined when there is no such file (or, with `hashed`, no longer that version). Rejects
+   * when the store is down.
    */
-  completeDescription(tenantId: string, mediaId: string): Promise<StoredMedia | undefined>;
+  completeDescription(
+    tenantId: string,
+    mediaId: string,
+    hashed?: HashedMedia,
+  ): Promise<StoredMedia | undefined>;
   /** The file's bytes as a stream (never read whole); rejects when there is no such file. */
-  open(tenantId: string, mediaId: string): Promise<Readable>;
+  open(tenantId: string, mediaId: string): Promise<OpenedMedia>;
+}
+
+/** A stored file opened for reading: its bytes, its description, and which version they are. */
+export interface OpenedMedia {
+  body: Readable;
+  info: StoredMedia;
+  /** The stored version read (S3's ETag): a later change of the file makes another. */
+  version: string;
+}
+
+/** The sha256 of a file's plain bytes as a caller read them, and the version it read. */
+export interface HashedMedia {
+  sha256: string;
+  version: string;
 }
 
 /** A file a tenant announced for upload (`POST /whatsapp-qr/media`). */

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { mediaKeyOf } from '../domain/media.ts';
-import type { MediaStore, MediaUpload, StoredMedia } from '../ports/media-store.ts';
+import type { HashedMedia, MediaStore, MediaUpload, OpenedMedia, StoredMedia } from '../ports/media-store.ts';
 
 /** Files in memory, for unit tests; held by the same contract suite as the S3 store. */
 export class InMemoryMediaStore implements MediaStore {
-  readonly files = new Map<string, { info: StoredMedia; body: Buffer }>();
+  readonly files = new Map<string, { info: StoredMedia; body: Buffer; version: string }>();
   readonly reservations = new Map<string, MediaUpload>();
   /** Makes the next `count` puts fail, like S3 during an outage. */
   failPuts = 0;
+  private versions = 0;
 
   async put(tenantId: string, mediaId: string, body: Readable, info: StoredMedia): Promise<void> {
     const chunks: Buffer[] = [];
@@ -19,7 +20,12 @@ export class InMemoryMediaStore implements MediaStore {
     }
     const bytes = Buffer.concat(chunks);
     if (bytes.length !== info.size) throw new Error(`expected ${info.size} bytes, got ${bytes.length}`);
-    this.files.set(mediaKeyOf(tenantId, mediaId), { info: { ...info }, body: bytes });
+    this.versions += 1;
+    this.files.set(mediaKeyOf(tenantId, mediaId), {
+      info: { ...info },
+      body: bytes,
+      version: `v${this.versions}`,
+    });
   }
 
   /** Not fetchable: a fake URL that names the file and the expiry, for assertions. */
@@ -46,20 +52,24 @@ export class InMemoryMediaStore implements MediaStore {
     return `https://media.invalid/${mediaKeyOf(tenantId, mediaId)}?${query}`;
   }
 
-  async completeDescription(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {
+  async completeDescription(
+    tenantId: string,
+    mediaId: string,
+    hashed?: HashedMedia,
+  ): Promise<StoredMedia | undefined> {
     const key = mediaKeyOf(tenantId, mediaId);
     const file = this.files.get(key);
-    if (!file) return undefined;
-    file.info.sha256 = createHash('sha256').update(file.body).digest('hex');
+    if (!file || (hashed && hashed.version !== file.version)) return undefined;
+    file.info.sha256 = hashed?.sha256 ?? createHash('sha256').update(file.body).digest('hex');
     const fileName = file.info.fileName ?? this.reservations.get(key)?.fileName;
     if (fileName) file.info.fileName = fileName;
     return { ...file.info };
   }
 
-  async open(tenantId: string, mediaId: string): Promise<Readable> {
+  async open(tenantId: string, mediaId: string): Promise<OpenedMedia> {
     const file = this.files.get(mediaKeyOf(tenantId, mediaId));
     if (!file) throw new Error('no such media');
-    return Readable.from([file.body]);
+    return { body: Readable.from([file.body]), info: { ...file.info }, version: file.version };
   }
 
   async head(tenantId: string, mediaId: string): Promise<StoredMedia | undefined> {

@@ -6,7 +6,7 @@ import { outgoingMediaProblem } from '../domain/outgoing-media.ts';
 import { isLoopbackAddress, nonPublicReason, webhookUrlSyntaxProblem } from '../domain/webhook-url-policy.ts';
 import { AppError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { MediaStore } from '../ports/media-store.ts';
+import type { HashedMedia, MediaStore, StoredMedia } from '../ports/media-store.ts';
 
 /** How long a link to a file works: long enough to start a download, short enough not to be shared. */
 export const MEDIA_LINK_SECONDS = 300;
@@ -23,11 +23,25 @@ export const getMediaLink = async (
   mediaId: string,
 ) => {
   let file = await deps.media.head(tenantId, mediaId);
-  if (file && !file.sha256) file = await deps.media.completeDescription(tenantId, mediaId);
+  if (file && !file.sha256) file = await completeUploadDescription(deps, tenantId, mediaId);
   if (!file) throw new NotFoundError('MEDIA_NOT_FOUND', 'No such media');
   const url = await deps.media.presignGet(tenantId, mediaId, MEDIA_LINK_SECONDS, file.fileName);
   return { url, ...file };
 };
+
+/**
+ * Gives a tenant's upload (a presigned PUT: bytes and type only) its sha256 and its reservation's
+ * file name, kept with the file so it is done once: by the API on the first `GET /media/{id}`
+ * (which reads and hashes the file), or by the runner that sent it (`hashed`: the bytes it read
+ * to send, recorded only while the file is still the version it read). Undefined when there is
+ * no such file (or no longer that version).
+ */
+export const completeUploadDescription = (
+  deps: { media: Pick<MediaStore, 'completeDescription'> },
+  tenantId: string,
+  mediaId: string,
+  hashed?: HashedMedia,
+): Promise<StoredMedia | undefined> => deps.media.completeDescription(tenantId, mediaId, hashed);
 
 /** How long an upload link works: time enough for a large file on a slow line. */
 export const MEDIA_UPLOAD_SECONDS = 900;
