@@ -23,6 +23,8 @@ logger.setLogLevel('SILENT');
 
 const LEASE_MS = 30_000;
 const SEND_WAIT_MS = 20_000;
+/** The default give-up bound of a send whose session is still coming up, from the message's acceptance. */
+const SEND_GIVE_UP_MS = 120_000;
 
 const timers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -33,6 +35,8 @@ const timers: Timers = {
 class FakeSession implements ShardSession {
   ended = false;
   connected = false;
+  /** Showing a QR: waiting for a person, not coming up by itself. */
+  showingQr = false;
   halted = false;
   shutDown = false;
   stoppedWith?: boolean;
@@ -48,6 +52,12 @@ class FakeSession implements ShardSession {
 
   get sessionId(): string {
     return this.record.sessionId;
+  }
+
+  get state(): ShardSession['state'] {
+    if (this.ended) return 'ended';
+    if (this.connected) return 'open';
+    return this.showingQr ? 'qr' : 'connecting';
   }
 
   async start(): Promise<void> {
@@ -294,10 +304,11 @@ describe('a send waiting for its session', () => {
     expect(session(record.sessionId).sent).toEqual([send.message.messageId]);
   });
 
-  it('fails with FAILED SESSION_NOT_CONNECTED after sendWaitMs, not before', async () => {
+  it('fails with FAILED SESSION_NOT_CONNECTED after sendWaitMs, not before, when its session waits for a QR scan', async () => {
     const record = aSession({ status: 'CONNECTED' });
     const { messages, metrics, session, takeOver, queuedSend } = setup([record]);
     await takeOver();
+    session(record.sessionId).showingQr = true; // not coming up by itself
     const send = await queuedSend(record);
     await vi.advanceTimersByTimeAsync(SEND_WAIT_MS - 1);
     expect(send.result()).toBeUndefined();
@@ -310,6 +321,75 @@ describe('a send waiting for its session', () => {
     });
     expect(metrics).toEqual(['CommandsFailed']);
     expect(session(record.sessionId).sent).toEqual([]);
+  });
+
+  it('keeps waiting past sendWaitMs while its session is still coming up, and goes out once it connects', async () => {
+    const record = aSession({ status: 'CONNECTED' });
+    const { messages, metrics, session, takeOver, queuedSend } = setup([record]);
+    await takeOver();
+    const send = await queuedSend(record);
+    // A takeover on a slow machine: still connecting when the send wait is over.
+    await vi.advanceTimersByTimeAsync(3 * SEND_WAIT_MS);
+    expect(send.result()).toBeUndefined();
+    expect((await messages.get(send.message.messageId))?.status).toBe('QUEUED');
+    session(record.sessionId).connect();
+    expect(await send.handled).toEqual({ kind: 'done' });
+    expect(session(record.sessionId).sent).toEqual([send.message.messageId]);
+    expect(metrics).toEqual([]);
+  });
+
+  it('fails a send whose session never comes up with FAILED SESSION_NOT_CONNECTED once the message is sendGiveUpMs old', async () => {
+    const record = aSession({ status: 'CONNECTED' });
+    const { messages, metrics, session, takeOver, queuedSend } = setup([record]);
+    await takeOver();
+    const send = await queuedSend(record); // accepted now
+    await vi.advanceTimersByTimeAsync(SEND_GIVE_UP_MS - 1);
+    expect(send.result()).toBeUndefined();
+    expect((await messages.get(send.message.messageId))?.status).toBe('QUEUED');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await send.handled).toEqual({ kind: 'done' });
+    expect(await messages.get(send.message.messageId)).toMatchObject({
+      status: 'FAILED',
+      error: 'SESSION_NOT_CONNECTED',
+    });
+    expect(metrics).toEqual(['CommandsFailed']);
+    expect(session(record.sessionId).sent).toEqual([]);
+  });
+
+  it('goes out on the session reopened after the lease was lost and taken again while it waited', async () => {
+    const record = aSession({ status: 'CONNECTED' });
+    const { shard, grant, leases, opened, session, takeOver, queuedSend } = setup([record]);
+    const first = await takeOver();
+    const send = await queuedSend(record);
+    await vi.advanceTimersByTimeAsync(500);
+    // Within one wait step: the lease is lost (sessions halted) and this runner takes it again.
+    grant.lease = undefined;
+    shard.halt();
+    await leases.release(first);
+    grant.lease = (await leases.acquire(0, 'r1', Date.now(), LEASE_MS)) as Lease;
+    void shard.resume(grant.lease);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(opened).toHaveLength(2);
+    session(record.sessionId).connect(); // the new instance connects; the halted one never will
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(send.result()).toEqual({ kind: 'done' });
+    expect(opened[0]?.sent).toEqual([]);
+    expect(opened[1]?.sent).toEqual([send.message.messageId]);
+  });
+
+  it('fails at once when its session is closed by WhatsApp while it waits (it does not come back)', async () => {
+    const record = aSession({ status: 'CONNECTED' });
+    const { messages, session, takeOver, queuedSend } = setup([record]);
+    await takeOver();
+    const send = await queuedSend(record);
+    await vi.advanceTimersByTimeAsync(2_000);
+    session(record.sessionId).ended = true; // logged out: ended, its close still being recorded
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(send.result()).toEqual({ kind: 'done' });
+    expect(await messages.get(send.message.messageId)).toMatchObject({
+      status: 'FAILED',
+      error: 'SESSION_NOT_CONNECTED',
+    });
   });
 
   it('is given back at once on a drain (for the next owner), the message left QUEUED', async () => {
@@ -438,7 +518,7 @@ describe('the session record a command reads', () => {
     expect(shard.sessions.size).toBe(0);
     const reads = vi.spyOn(sessions, 'get');
     const send = await queuedSend(record);
-    await vi.advanceTimersByTimeAsync(SEND_WAIT_MS);
+    await vi.advanceTimersByTimeAsync(SEND_GIVE_UP_MS); // the reopened session never connects
     await send.handled;
     expect(reads).toHaveBeenCalledWith(record.sessionId);
     expect(session(record.sessionId).sent).toEqual([]);

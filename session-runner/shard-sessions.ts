@@ -9,7 +9,16 @@ import { type SessionContext, WhatsAppSession } from './session.ts';
 /** What the shard needs of one session (the real one is WhatsAppSession; unit tests use a fake). */
 export type ShardSession = Pick<
   WhatsAppSession,
-  'sessionId' | 'ended' | 'start' | 'stop' | 'shutdown' | 'halt' | 'waitConnected' | 'send' | 'checkSilence'
+  | 'sessionId'
+  | 'ended'
+  | 'state'
+  | 'start'
+  | 'stop'
+  | 'shutdown'
+  | 'halt'
+  | 'waitConnected'
+  | 'send'
+  | 'checkSilence'
 >;
 
 /** How a session learns whether it may act, and tells the shard it ended. */
@@ -37,6 +46,12 @@ export interface ShardSessionsOptions {
   resumeConcurrency?: number;
   /** How long a send waits for its session to (re)connect before it fails (default 120 s). */
   sendWaitMs?: number;
+  /**
+   * A send whose session is still coming up (loading, connecting, in backoff) when `sendWaitMs` is
+   * over keeps waiting until this long after the message was accepted (default 120 s, production's
+   * send wait, and never less than `sendWaitMs`): a slow takeover is not a FAILED message.
+   */
+  sendGiveUpMs?: number;
   /** Deletes a session's conversations and messages (a `delete` command with `purge`). */
   purgeSessionMessages?: (sessionId: string) => Promise<void>;
   /** Builds a session (default: a WhatsAppSession on `session`). */
@@ -55,6 +70,10 @@ const RETRY_BASE_MS = 500;
 const RETRY_CAP_MS = 15_000;
 /** Longest single wait of a send for its connection: a drain or a lease loss is noticed within it. */
 const SEND_WAIT_STEP_MS = 1_000;
+/** Default of `sendGiveUpMs`: production's send wait. */
+const SEND_GIVE_UP_MS = 120_000;
+/** Life states of a session on its way to a connection by itself (a QR needs a person; ended never comes back). */
+const COMING_UP = new Set(['loading', 'connecting', 'backoff']);
 
 /**
  * The sessions of one held shard: their registry, the resume after a takeover (bounded lanes, failed
@@ -349,19 +368,43 @@ export class ShardSessions {
   }
 
   /**
-   * Sends once the session is connected, waiting up to `sendWaitMs` for it; gives the command back
-   * on a drain or a lease loss, and marks the message FAILED SESSION_NOT_CONNECTED after the wait.
+   * Sends once the session is connected, waiting up to `sendWaitMs` for it, and past that while it
+   * is still coming up, until the message is `sendGiveUpMs` old; gives the command back on a drain,
+   * a lease loss, or when the session it waits on was replaced; marks the message FAILED
+   * SESSION_NOT_CONNECTED when the wait is over or the session ended for good.
    */
   private async send(record: Session, command: SendCommand): Promise<CommandResult> {
-    const deadline = this.ctx.now() + (this.o.sendWaitMs ?? 120_000);
+    const sendWaitMs = this.o.sendWaitMs ?? 120_000;
+    let deadline = this.ctx.now() + sendWaitMs;
+    let extended = false;
     let session = this.sessions.get(record.sessionId);
     if (!session && record.desiredState === 'running' && RESUMABLE.has(record.status))
       session = await this.open(record);
     while (session && this.grant.holds() && !this.draining) {
-      const remaining = deadline - this.ctx.now();
-      if (remaining <= 0) break;
+      const current = this.sessions.get(record.sessionId);
+      if (current !== session) {
+        // Halted and replaced while this send waited (the lease lost and taken again, a refused
+        // heartbeat): the instance waited on never connects again. The one the shard runs now, or
+        // else the command back, to be handled afresh from the stored session.
+        if (current && !current.ended) {
+          session = current;
+          continue;
+        }
+        return { kind: 'retry', afterSeconds: 1 };
+      }
+      // Closed by WhatsApp (logged out, replaced, client refused): it does not come back.
+      if (session.ended) break;
+      if (this.ctx.now() >= deadline) {
+        if (extended || !COMING_UP.has(session.state)) break;
+        // Still coming up (a takeover on a slow machine): the wait runs on to the give-up bound.
+        extended = true;
+        const acceptedAt = (await this.acceptedAt(command)) ?? deadline - sendWaitMs;
+        deadline = Math.max(deadline, acceptedAt + this.giveUpMs(sendWaitMs));
+        continue;
+      }
       // Short waits, so that a drain or a lease loss is noticed within a second.
-      if (!(await session.waitConnected(Math.min(remaining, SEND_WAIT_STEP_MS)))) continue;
+      const step = Math.min(deadline - this.ctx.now(), SEND_WAIT_STEP_MS);
+      if (!(await session.waitConnected(step))) continue;
       const outcome = await session.send(command);
       // Claimed by a live holder (another copy in flight): given back, never sent twice.
       if (outcome === 'busy') return { kind: 'retry', afterSeconds: 30 };
@@ -382,6 +425,17 @@ export class ShardSessions {
     });
     this.ctx.metrics('CommandsFailed');
     return { kind: 'done' };
+  }
+
+  private giveUpMs(sendWaitMs: number): number {
+    return Math.max(sendWaitMs, this.o.sendGiveUpMs ?? SEND_GIVE_UP_MS);
+  }
+
+  /** When the message was accepted; undefined when it cannot be read (the wait then counts from its own start). */
+  private async acceptedAt(command: SendCommand): Promise<number | undefined> {
+    const message = await this.ctx.messages.get(command.messageId).catch(() => undefined);
+    const at = message ? Date.parse(message.createdAt) : Number.NaN;
+    return Number.isNaN(at) ? undefined : at;
   }
 
   private sleep(ms: number): Promise<void> {
