@@ -4,6 +4,7 @@ import makeWASocket, {
   jidNormalizedUser,
   type proto,
   type WAMessage,
+  type WAMessageUpdate,
   type WASocket,
 } from '@whiskeysockets/baileys';
 import type { SendCommand } from '#shared/contracts/commands.ts';
@@ -15,6 +16,7 @@ import type { Logger } from '#shared/logger.ts';
 import type { MessageStore } from '#shared/ports/message-store.ts';
 import type { ObjectStore } from '#shared/ports/object-store.ts';
 import type { SessionStatusFields, SessionStore } from '#shared/ports/session-store.ts';
+import { RECEIPT_LOOKUP_WAITS_MS, recordReceipt } from '#shared/use-cases/receipts.ts';
 import { DurableAuthState } from './auth-state/durable-auth-state.ts';
 import { silentBaileysLogger } from './baileys-logger.ts';
 import { type IncomingMedia, mediaIdOf } from './incoming-media.ts';
@@ -32,6 +34,7 @@ import {
   socketOf,
 } from './session-life-cycle.ts';
 import { type SendOutcome, SessionSender } from './session-send.ts';
+import { mayBeOurWaMessageId } from './wa-message-id.ts';
 import { mediaNote, mediaOf } from './whatsapp-media.ts';
 
 export interface Timers {
@@ -83,6 +86,18 @@ const STATUS_RETRIES = 20;
 const storeRetryDelayMs = (attempt: number): number => Math.min(30_000, 1_000 * 2 ** attempt);
 /** A failed receipt write is tried again after 1 s, 2 s … 30 s, at most this many times (about 1.5 min). */
 const RECEIPT_RETRIES = 8;
+/**
+ * How long WhatsApp's ack of a receipt waits for its store write; past it the receipt stays unacked
+ * (redelivered on the next login) while the write, or its retries, go on. Above one DynamoDB
+ * request timeout (10 s) plus the lookup waits of an id not yet indexed.
+ */
+const RECEIPT_ACK_WAIT_MS = 15_000;
+/** Receipts stored (or being stored), remembered so the same one from Baileys' event is not written twice. */
+const MAX_REMEMBERED_RECEIPTS = 2000;
+
+/** One receipt's entry in the session's receipt bookkeeping. */
+const receiptKey = (waMessageId: string | null | undefined, status: number | null | undefined): string =>
+  `${waMessageId}\n${status}`;
 
 const FIRST_QR_TTL_MS = 60_000;
 const NEXT_QR_TTL_MS = 20_000;
@@ -108,6 +123,10 @@ export class WhatsAppSession {
   private restartsInRow = 0;
   private openWaiters: (() => void)[] = [];
   private readonly storedIncoming = new Set<string>();
+  /** Receipt writes under way or done, by `<waMessageId>\n<status>`: resolve true once stored or answered. */
+  private readonly receiptWrites = new Map<string, Promise<boolean>>();
+  /** Failed receipt writes waiting for their next try. */
+  private readonly receiptRetries = new Map<string, { timer: unknown; attempt: number }>();
   private readonly sender: SessionSender;
 
   constructor(
@@ -276,6 +295,8 @@ export class WhatsAppSession {
       getMessage: (key) => this.storedMessage(key),
       // Baileys (patched) waits for this before it sends WhatsApp the receipt of an incoming message.
       beforeReceipt: (m) => this.storeBeforeReceipt(m as WAMessage),
+      // ... and for this before it acks a delivery or read receipt: an ack means stored.
+      beforeReceiptAck: (updates) => this.storeBeforeReceiptAck(updates),
       ...this.ctx.socketOverrides,
     });
     this.enter({ type: 'dial', sock });
@@ -293,8 +314,12 @@ export class WhatsAppSession {
     sock.ev.on('messages.upsert', ({ messages }) => {
       for (const m of messages) void this.onIncoming(m);
     });
+    // Stored before the ack already (the hook above): the same write is not started again, and a
+    // failed one keeps its backoff (only WhatsApp's redelivery, through the hook, tries at once).
     sock.ev.on('messages.update', (updates) => {
-      for (const u of updates) void this.onReceipt(u.key.id, u.update.status);
+      for (const u of updates)
+        if (!this.receiptRetries.has(receiptKey(u.key.id, u.update.status)))
+          void this.storeReceipt(u.key.id, u.update.status);
     });
   }
 
@@ -463,38 +488,75 @@ export class WhatsAppSession {
   }
 
   /**
+   * Baileys' hook before it acks a delivery or read receipt to WhatsApp: resolves once every
+   * update is stored (or answered: not ours, refused), so an ack means stored. A failed write, or
+   * one past RECEIPT_ACK_WAIT_MS, rejects: the receipt stays unacked and WhatsApp delivers it again
+   * on the next login (a kill -9 loses nothing), while this process keeps retrying the write.
+   */
+  private async storeBeforeReceiptAck(updates: WAMessageUpdate[]): Promise<void> {
+    const writes = updates.map((u) => this.storeReceipt(u.key.id, u.update.status));
+    let timer: unknown;
+    const bound = new Promise<boolean>((r) => {
+      timer = this.ctx.timers.setTimeout(() => r(false), RECEIPT_ACK_WAIT_MS);
+    });
+    const stored = await Promise.race([Promise.all(writes).then((all) => all.every(Boolean)), bound]);
+    this.ctx.timers.clearTimeout(timer);
+    if (stored) return;
+    this.ctx.logger.warn('receipt left unacked: WhatsApp delivers it again', { sessionId: this.sessionId });
+    throw new Error('receipt not stored yet');
+  }
+
+  /**
    * A delivery or read receipt: the message is found through the stored WhatsApp id, so receipts
    * for messages sent before a restart or by another runner arrive too. Only forward, fenced.
+   * One write per receipt: the hook and Baileys' event share it. A failed write (store slow or
+   * down) is tried again with backoff, bounded like the status writes; fenced and forward only,
+   * so also after a halt. Resolves true once stored or answered (a refusal, no message of ours).
    */
-  private async onReceipt(
+  private storeReceipt(
     waMessageId: string | null | undefined,
     status: number | null | undefined,
-    attempt = 0,
-  ): Promise<void> {
-    if (!waMessageId || !status || status < 3) return;
-    try {
-      // The id alone: the status write below is refused for another session's or a newer fence's message.
-      const messageId = await this.ctx.messages.findIdByWaMessageId(this.sessionId, waMessageId);
-      if (!messageId) return;
-      await this.ctx.messages.updateStatus(messageId, {
-        status: status >= 4 ? 'READ' : 'DELIVERED',
-        // A receipt can overtake the SENT write: the WhatsApp id is stored either way.
-        waMessageId,
-        fence: this.fence,
+    retryAttempt?: number,
+  ): Promise<boolean> {
+    if (!waMessageId || !status || status < 3) return Promise.resolve(true);
+    const key = receiptKey(waMessageId, status);
+    const known = this.receiptWrites.get(key);
+    if (known) return known;
+    const retry = this.receiptRetries.get(key);
+    if (retry) this.ctx.timers.clearTimeout(retry.timer);
+    this.receiptRetries.delete(key);
+    // WhatsApp's redelivery (the hook) while a retry waits tries now, counting on from that retry.
+    const attempt = retryAttempt ?? retry?.attempt ?? 0;
+    const write = recordReceipt(
+      { messages: this.ctx.messages, sleep: (ms) => new Promise((r) => this.ctx.timers.setTimeout(r, ms)) },
+      {
         sessionId: this.sessionId,
-        now: this.iso(),
-      });
-    } catch (error) {
-      this.warn('receipt not stored', error);
-      // Baileys acked the receipt to WhatsApp before this write: it never comes again, so a failed
-      // one (store slow or down) is tried again with backoff, bounded like the status writes.
-      // Fenced and forward only, so also after a halt; a refusal above is an answer, not retried.
-      if (attempt + 1 >= RECEIPT_RETRIES) return;
-      this.ctx.timers.setTimeout(
-        () => void this.onReceipt(waMessageId, status, attempt + 1),
-        storeRetryDelayMs(attempt),
-      );
-    }
+        waMessageId,
+        status: status >= 4 ? 'READ' : 'DELIVERED',
+        fence: this.fence,
+        now: () => this.iso(),
+      },
+      // An id we never send under (the phone's own messages) is not waited for.
+      mayBeOurWaMessageId(waMessageId) ? RECEIPT_LOOKUP_WAITS_MS : [],
+    ).then(
+      () => true,
+      (error) => {
+        this.receiptWrites.delete(key);
+        this.warn('receipt not stored', error);
+        if (attempt + 1 < RECEIPT_RETRIES) {
+          const timer = this.ctx.timers.setTimeout(() => {
+            this.receiptRetries.delete(key);
+            void this.storeReceipt(waMessageId, status, attempt + 1);
+          }, storeRetryDelayMs(attempt));
+          this.receiptRetries.set(key, { timer, attempt: attempt + 1 });
+        }
+        return false;
+      },
+    );
+    this.receiptWrites.set(key, write);
+    if (this.receiptWrites.size > MAX_REMEMBERED_RECEIPTS)
+      this.receiptWrites.delete(this.receiptWrites.keys().next().value as string);
+    return write;
   }
 
   /** Answers a recipient's retry request from the stored outbound message (survives restarts). */

@@ -7,3 +7,9 @@ import { createHash } from 'node:crypto';
  */
 export const waMessageIdFor = (messageId: string): string =>
   `3EB0${createHash('sha256').update(messageId).digest('hex').slice(0, 18).toUpperCase()}`;
+
+/**
+ * Whether a WhatsApp id can be one of our sends (Baileys' `3EB0` prefix, ours included): a receipt
+ * for another id (the phone's own messages) is not worth waiting for the index to find it.
+ */
+export const mayBeOurWaMessageId = (waMessageId: string): boolean => waMessageId.startsWith('3EB0');
