@@ -40,6 +40,13 @@ export interface DurableAuthStateOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Reports a failure nobody awaits (a compaction, a creds write being retried). */
   onError?: (what: string, error: unknown) => void;
+  /**
+   * Quiet time after the last commit before a journal of `IDLE_COMPACT_AFTER` or more entries since
+   * its snapshot is compacted (default 60 s; 0 never).
+   */
+  idleCompactMs?: number;
+  /** Timers of the idle compaction (injected in tests; by default unref'd Node timers). */
+  timers?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
 }
 
 /** How often a load restarts when an object it listed vanished (a concurrent compaction). */
@@ -51,6 +58,20 @@ const CREDS_RETRY_CAP_MS = 30_000;
  * encode (Baileys' 812 pre-keys) per session while a drain of hundreds of them waits.
  */
 const SHUTDOWN_COMPACT_AFTER = 10;
+/**
+ * A journal this long since its snapshot is compacted once the session has been quiet for
+ * `idleCompactMs`: linking and every connect leave a few entries each, and the next owner's load reads
+ * every one of them (a restart of hundreds of sessions waits for those GETs and decodes). Not on
+ * every commit: a session that commits now and then gets at most one snapshot PUT per quiet spell
+ * with this many entries behind it.
+ */
+const IDLE_COMPACT_AFTER = 4;
+const IDLE_COMPACT_MS = 60_000;
+
+const nodeTimers = {
+  setTimeout: (fn: () => void, ms: number): unknown => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 const encode = (body: EntryBody) => Buffer.from(JSON.stringify(body, BufferJSON.replacer));
 const encodeCreds = (creds: AuthenticationCreds) => JSON.stringify(creds, BufferJSON.replacer);
@@ -86,6 +107,9 @@ export class DurableAuthState {
    * write of the same creds again is a PUT, an encode and a journal entry for nothing.
    */
   private storedCreds?: string;
+  private idleTimer?: unknown;
+  /** Shut down, destroyed or abandoned: no idle compaction any more. */
+  private closed = false;
 
   private constructor(
     private readonly options: DurableAuthStateOptions,
@@ -218,6 +242,7 @@ export class DurableAuthState {
   /** The session is gone (lease lost): a creds write being retried gives up, later commits fail. */
   abandon(): void {
     this.abandoned = true;
+    this.close();
   }
 
   /**
@@ -261,6 +286,7 @@ export class DurableAuthState {
    * or when nothing is stored yet (a session still showing its QR keeps its keys for the next runner).
    */
   async flush(): Promise<void> {
+    this.close();
     await this.settle();
     if (this.doubtful || this.sinceSnapshot >= SHUTDOWN_COMPACT_AFTER || this.known.length === 0)
       await this.snapshot();
@@ -268,6 +294,7 @@ export class DurableAuthState {
 
   /** Deletes every object of the session (logout: a new QR is needed). */
   async destroy(): Promise<void> {
+    this.close();
     await this.enqueue(async () => {
       this.compact = false;
       await this.options.store.delete(await this.options.store.list(this.prefix));
@@ -350,11 +377,31 @@ export class DurableAuthState {
       this.known.push({ key, seq, fence: this.options.fence, kind: body.kind });
       afterDurable();
       this.sinceSnapshot++;
+      this.armIdleCompaction();
     }).then(() => {
       // The commit is stored: a failed compaction is not its failure (the next commit tries again).
       if (this.sinceSnapshot >= (this.options.compactEvery ?? 50))
         void this.snapshot().catch((e) => this.options.onError?.('compaction failed', e));
     });
+  }
+
+  /** (Re)starts the quiet-time wait after a commit, when the journal is long enough to compact. */
+  private armIdleCompaction(): void {
+    const ms = this.options.idleCompactMs ?? IDLE_COMPACT_MS;
+    if (this.closed || ms <= 0 || this.sinceSnapshot < IDLE_COMPACT_AFTER) return;
+    const timers = this.options.timers ?? nodeTimers;
+    if (this.idleTimer !== undefined) timers.clearTimeout(this.idleTimer);
+    this.idleTimer = timers.setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.closed || this.sinceSnapshot < IDLE_COMPACT_AFTER) return;
+      void this.snapshot().catch((e) => this.options.onError?.('compaction failed', e));
+    }, ms);
+  }
+
+  private close(): void {
+    this.closed = true;
+    if (this.idleTimer !== undefined) (this.options.timers ?? nodeTimers).clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
   }
 
   private sleep(ms: number): Promise<void> {
