@@ -59,6 +59,77 @@ const storeOf = (
     },
   });
 
+/** A linked session (its auth state as a runner left it in S3), in-memory stores, and a contact. */
+const linkedSession = async () => {
+  const phone = uniqueNumber();
+  const contact = uniqueNumber('1444');
+  const record = aSession({ status: 'CONNECTING', fence: 1 });
+  const sessions = new InMemorySessionStore();
+  await sessions.create(record);
+  const objects = new InMemoryObjectStore();
+  const messages = new InMemoryMessageStore();
+  const linked = await DurableAuthState.load({
+    store: objects,
+    sessionId: record.sessionId,
+    fence: 1,
+    sleep: async () => undefined,
+  });
+  linked.state.creds = sim.createPairedCredentials(phone);
+  await linked.snapshot();
+
+  const context = (store: InMemoryMessageStore, timers: Timers, runnerId: string): SessionContext => ({
+    sessions,
+    messages: store,
+    objects,
+    publishIncoming: async () => undefined,
+    metrics: () => undefined,
+    logger: createLogger('test'),
+    timers,
+    now: Date.now,
+    runnerId,
+    waWebSocketUrl: sim.url,
+    sendMinIntervalMs: 0,
+    backoff: { baseMs: 200, capMs: 800 },
+    socketOverrides: FAST_SOCKET,
+  });
+  /** A runner's instance of the session (fence), connected. */
+  const open = async (fence: number, ctx: SessionContext) => {
+    const session = new WhatsAppSession({ ...record, fence }, fence, ctx);
+    live.push(session);
+    await session.start();
+    expect(await session.waitConnected(30_000)).toBe(true);
+    return session;
+  };
+  /** Sends a text to the contact through `session`; returns the stored message's id. */
+  const send = async (session: WhatsAppSession, text: string) => {
+    const message = aMessage({
+      sessionId: record.sessionId,
+      tenantId: record.tenantId,
+      to: `${contact}@s.whatsapp.net`,
+      text,
+    });
+    await messages.putIfAbsent(message);
+    const command = {
+      v: 1,
+      type: 'send',
+      sessionId: record.sessionId,
+      commandId: message.messageId,
+      messageId: message.messageId,
+      to: message.to,
+      text,
+    } as SendCommand;
+    expect(await session.send(command)).toBe('sent');
+    return message.messageId;
+  };
+  const statusOf = async (messageId: string) => (await messages.get(messageId))?.status;
+  const offline = () =>
+    waitFor(
+      () => sim.stats().devices.find((d) => d.jid === `${phone}:1@s.whatsapp.net`)?.connections === 0,
+      'the device offline at the simulator',
+    );
+  return { phone, contact, messages, context, open, send, statusOf, offline };
+};
+
 describe('a delivery receipt whose runner dies before storing it', () => {
   it.each([
     ['the write hangs (the process dies during it)', () => new Promise<never>(() => undefined)],
@@ -71,96 +142,63 @@ describe('a delivery receipt whose runner dies before storing it', () => {
   ])(
     'is stored by the next runner after WhatsApp delivers it again: %s',
     async (_, dyingWrite) => {
-      const phone = uniqueNumber();
-      const contact = uniqueNumber('1444');
-      const record = aSession({ status: 'CONNECTING', fence: 1 });
-      const sessions = new InMemorySessionStore();
-      await sessions.create(record);
-      const objects = new InMemoryObjectStore();
-      const messages = new InMemoryMessageStore();
-      // A linked device's auth state, as a runner left it in S3.
-      const linked = await DurableAuthState.load({
-        store: objects,
-        sessionId: record.sessionId,
-        fence: 1,
-        sleep: async () => undefined,
-      });
-      linked.state.creds = sim.createPairedCredentials(phone);
-      await linked.snapshot();
-
-      const context = (store: InMemoryMessageStore, timers: Timers, runnerId: string): SessionContext => ({
-        sessions,
-        messages: store,
-        objects,
-        publishIncoming: async () => undefined,
-        metrics: () => undefined,
-        logger: createLogger('test'),
-        timers,
-        now: Date.now,
-        runnerId,
-        waWebSocketUrl: sim.url,
-        sendMinIntervalMs: 0,
-        backoff: { baseMs: 200, capMs: 1_000 },
-        socketOverrides: FAST_SOCKET,
-      });
-      const open = async (fence: number, ctx: SessionContext) => {
-        const session = new WhatsAppSession({ ...record, fence }, fence, ctx);
-        live.push(session);
-        await session.start();
-        expect(await session.waitConnected(30_000)).toBe(true);
-        return session;
-      };
-
+      const s = await linkedSession();
       // Runner A sends; the contact's delivery receipt reaches it, and it dies storing it.
       const receiptWrites: MessageStatusUpdate[] = [];
       const a = killableTimers();
-      const dying = await open(
-        1,
-        context(
-          storeOf(messages, (update) => {
-            receiptWrites.push(update);
-            return dyingWrite();
-          }),
-          a.timers,
-          'runner-a',
-        ),
-      );
-      const message = aMessage({
-        sessionId: record.sessionId,
-        tenantId: record.tenantId,
-        to: `${contact}@s.whatsapp.net`,
-        text: 'was it delivered?',
+      const store = storeOf(s.messages, (update) => {
+        receiptWrites.push(update);
+        return dyingWrite();
       });
-      await messages.putIfAbsent(message);
-      const command = {
-        v: 1,
-        type: 'send',
-        sessionId: record.sessionId,
-        commandId: message.messageId,
-        messageId: message.messageId,
-        to: message.to,
-        text: message.text,
-      } as SendCommand;
-      expect(await dying.send(command)).toBe('sent');
+      const dying = await s.open(1, s.context(store, a.timers, 'runner-a'));
+      const messageId = await s.send(dying, 'was it delivered?');
       await waitFor(() => receiptWrites.length > 0, 'the delivery receipt at runner A');
       expect(receiptWrites[0]?.status).toBe('DELIVERED');
       // kill -9: its timers (retries) never run, its socket drops without a word.
       a.kill();
       dying.halt();
-      await waitFor(
-        () => sim.stats().devices.find((d) => d.jid === `${phone}:1@s.whatsapp.net`)?.connections === 0,
-        'runner A offline at the simulator',
-      );
-      expect((await messages.get(message.messageId))?.status).toBe('SENT');
+      await s.offline();
+      expect(await s.statusOf(messageId)).toBe('SENT');
 
       // Runner B takes the session over: WhatsApp delivers the unacked receipt again, B stores it.
-      await open(2, context(storeOf(messages), killableTimers().timers, 'runner-b'));
+      await s.open(2, s.context(storeOf(s.messages), killableTimers().timers, 'runner-b'));
       await waitFor(
-        async () => (await messages.get(message.messageId))?.status === 'DELIVERED',
-        'DELIVERED stored by runner B',
+        async () => (await s.statusOf(messageId)) === 'DELIVERED',
+        'DELIVERED by runner B',
         20_000,
       );
     },
     60_000,
   );
+});
+
+describe('a read receipt whose write failed', () => {
+  it('is left unacked, delivered again after the connection drops, and stored', async () => {
+    const s = await linkedSession();
+    let failed = 0;
+    const store = storeOf(s.messages, async (update) => {
+      if (update.status !== 'READ' || failed > 0) return;
+      failed += 1;
+      throw new Error('store down');
+    });
+    // The runner's own retry of the write (after 1 s) never comes: only WhatsApp's redelivery can
+    // store it. Reconnects wait at most 800 ms (the backoff below), lookups are found at once.
+    const timers: Timers = {
+      setTimeout: (fn, ms) => (ms === 1_000 ? undefined : setTimeout(fn, ms)),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    };
+    const session = await s.open(1, s.context(store, timers, 'runner-a'));
+    const messageId = await s.send(session, 'did you read it?');
+    await waitFor(async () => (await s.statusOf(messageId)) === 'DELIVERED', 'DELIVERED');
+    const waId = (await s.messages.get(messageId))?.waMessageId as string;
+    sim.markRead(s.contact, waId);
+    await waitFor(() => failed === 1, 'the failed READ write');
+    const before = sim.stats().redelivered;
+    expect(await s.statusOf(messageId)).toBe('DELIVERED');
+
+    // Connection lost (428): the session reconnects, and the unacked read receipt comes again.
+    sim.disconnect(s.phone, 428);
+    await waitFor(async () => (await s.statusOf(messageId)) === 'READ', 'READ after the reconnect', 20_000);
+    expect(sim.stats().redelivered).toBe(before + 1);
+  }, 60_000);
 });
