@@ -122,7 +122,8 @@ export class LeaseKeeper {
         const renewal = this.o.leases.renew(held, now, this.o.leaseDurationMs);
         // A renewal given up on its bound may still get through (a slow store or a starved event
         // loop, not a dead connection): its grant counts when it lands while the lease is held.
-        renewal.then((late) => this.extend(held, late)).catch(() => undefined);
+        // Not past the margin though: the shard's sessions may have stopped acting there already.
+        renewal.then((late) => this.holds() && this.extend(held, late)).catch(() => undefined);
         // At most half the time left before the margin: a renewal that hangs through an outage
         // leaves room for another one once the store is back (r4 lost the shard that way).
         const renewed = await this.call(
