@@ -1,6 +1,6 @@
 /**
  * Stands in for `@aws-sdk/credential-provider-node` in the Lambda bundles (an esbuild alias in
- * infra/constructs/app-function.ts). The Lambda runtime hands a function its role's credentials
+ * infra/bundle-lambda.ts). The Lambda runtime hands a function its role's credentials
  * in the environment only, so of the default chain (env, SSO, ini files, process, web identity,
  * container and instance metadata) only `fromEnv` can ever answer there; the rest, with the STS,
  * SSO and sign-in clients they carry, is about 90 KB of every bundle. Same exports as the package.

@@ -1,6 +1,6 @@
 /**
  * Stands in for `@aws-sdk/token-providers` in the Lambda bundles (an esbuild alias in
- * infra/constructs/app-function.ts). Its one user there is the Bedrock client, whose bearer-token
+ * infra/bundle-lambda.ts). Its one user there is the Bedrock client, whose bearer-token
  * auth scheme (Bedrock API keys) tries the `AWS_BEARER_TOKEN_BEDROCK` environment variable first and
  * then an SSO token from `~/.aws/sso/cache`, through an SSO OIDC client (about 20 KB of the AI
  * worker). A Lambda has no SSO cache and signs Bedrock calls with its role (SigV4), so of that

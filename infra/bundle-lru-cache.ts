@@ -1,6 +1,6 @@
 /**
  * Stands in for `mnemonist/lru-cache` in the Lambda bundles (an esbuild alias in
- * infra/constructs/app-function.ts). Its one user there is `@aws-sdk/endpoint-cache` (the
+ * infra/bundle-lambda.ts). Its one user there is `@aws-sdk/endpoint-cache` (the
  * DynamoDB client's endpoint discovery cache), which calls `get`, `set`, `has`, `peek` and
  * `clear`; mnemonist brings its whole typed-array LRU and iterator helpers (about 7 KB of every
  * bundle with a DynamoDB client) for that. A Map keeps insertion order, which is all an LRU needs:

@@ -1,6 +1,6 @@
 /**
  * Stands in for `fast-sha256` and `@stablelib/base64` in the Lambda bundles (esbuild aliases in
- * infra/constructs/app-function.ts). Their one user there is `standardwebhooks`, which signs a
+ * infra/bundle-lambda.ts). Their one user there is `standardwebhooks`, which signs a
  * delivery with `hmac(key, data)` and reads and writes base64 with `decode` and `encode`; the two
  * packages are pure-JS SHA-256 and base64 coders (about 10 KB of the webhook bundles) that Node's
  * own crypto and Buffer do natively. Same results, and `decode` refuses what the package refuses;

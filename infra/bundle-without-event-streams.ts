@@ -1,6 +1,6 @@
 /**
  * Stands in for `@smithy/core/event-streams` in the Lambda bundles (an esbuild alias in
- * infra/constructs/app-function.ts). Every SDK client reaches that module (a dynamic import in
+ * infra/bundle-lambda.ts). Every SDK client reaches that module (a dynamic import in
  * the shared HTTP protocol; S3 and Bedrock import it statically for SelectObjectContent and the
  * streaming operations), so each bundle carried its codec, marshallers and a pure-JS SHA-256,
  * about 17 KB, although no function calls an operation with an event stream: DynamoDB, SQS, S3
@@ -11,7 +11,7 @@
 
 /** Why an event stream cannot work in this bundle. */
 export const EVENT_STREAMS_LEFT_OUT =
-  'Event streams are left out of the Lambda bundles (infra/bundle-without-event-streams.ts): remove the alias in infra/constructs/app-function.ts to call a streaming operation';
+  'Event streams are left out of the Lambda bundles (infra/bundle-without-event-streams.ts): remove the alias in infra/bundle-lambda.ts to call a streaming operation';
 
 const leftOut = (): never => {
   throw new Error(EVENT_STREAMS_LEFT_OUT);

@@ -1,12 +1,12 @@
 import { getMediaLink } from '#shared/use-cases/media.ts';
 import { httpRoute } from './http-route.ts';
 import { mediaStoreOf } from './media-deps.ts';
-import { ROUTE } from './routes.ts';
+import { GetMediaRoute } from './routes.ts';
 
 /** GET /whatsapp-qr/media/{mediaId} — 302 to a short-lived presigned GET; `?format=json` the link and description. */
-export const handler = httpRoute(ROUTE.GetMedia, async (request) => {
+export const handler = httpRoute(GetMediaRoute, async (request) => {
   const link = await getMediaLink(
-    { media: mediaStoreOf(ROUTE.GetMedia) },
+    { media: mediaStoreOf(GetMediaRoute) },
     request.tenantId,
     request.params.mediaId,
   );

@@ -1,12 +1,12 @@
 import { qrToPng, qrToPngDataUrl, qrToSvg } from '#shared/domain/qr-image.ts';
 import { getQrCode } from '#shared/use-cases/sessions.ts';
 import { httpRoute } from './http-route.ts';
-import { ROUTE } from './routes.ts';
+import { GetQrCodeRoute } from './routes.ts';
 
 const wantsPng = (accept: string | undefined) => /^\s*image\/png\b/i.test(accept ?? '');
 
 /** GET /whatsapp-qr/qr-code/{sessionId} — JSON with a PNG data URL; the PNG itself for `Accept: image/png`; `?format=svg`. */
-export const handler = httpRoute(ROUTE.GetQrCode, async (request) => {
+export const handler = httpRoute(GetQrCodeRoute, async (request) => {
   const { session, qr, expiresAt } = await getQrCode(
     request.deps,
     request.tenantId,

@@ -1,10 +1,10 @@
 import { getSessionStatus } from '#shared/use-cases/sessions.ts';
 import { toSessionView } from '#shared/use-cases/views.ts';
 import { httpRoute } from './http-route.ts';
-import { ROUTE } from './routes.ts';
+import { GetStatusRoute } from './routes.ts';
 
 /** GET /whatsapp-qr/status/{sessionId} */
-export const handler = httpRoute(ROUTE.GetStatus, async ({ deps, tenantId, params }) => {
+export const handler = httpRoute(GetStatusRoute, async ({ deps, tenantId, params }) => {
   const {
     pairingCode: _p,
     createdAt: _c,

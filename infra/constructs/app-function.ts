@@ -1,15 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { type IPrincipal, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { TABLES } from '#shared/adapters/table-definitions.ts';
 import type * as z from '#shared/zod.ts';
-import { ESM_REQUIRE_BANNER } from '../bundle-runner.ts';
+import { LAMBDA_BUNDLER, type LambdaBundleSpec } from '../bundle-lambda.ts';
 import { REPO_ROOT } from '../paths.ts';
 import {
   deployedEnvKeys,
@@ -21,21 +22,6 @@ import {
 import type { BindingTarget } from './bindings.ts';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
-
-/** Where the Lambda bundles take `@aws-sdk/credential-provider-node` from (see that file). */
-export const LAMBDA_CREDENTIALS_MODULE = join(REPO_ROOT, 'infra/bundle-lambda-credentials.ts');
-
-/** What the Lambda bundles take `@smithy/core/event-streams` from: no function streams (see that file). */
-export const LAMBDA_EVENT_STREAMS_MODULE = join(REPO_ROOT, 'infra/bundle-without-event-streams.ts');
-
-/** What the Lambda bundles take `mnemonist/lru-cache` from: a Map-based LRU (see that file). */
-export const LAMBDA_LRU_CACHE_MODULE = join(REPO_ROOT, 'infra/bundle-lru-cache.ts');
-
-/** What the Lambda bundles take `fast-sha256` and `@stablelib/base64` from: Node's crypto and Buffer. */
-export const LAMBDA_WEBHOOK_CRYPTO_MODULE = join(REPO_ROOT, 'infra/bundle-webhook-crypto.ts');
-
-/** Where the Lambda bundles take `@aws-sdk/token-providers` from: the environment only (see that file). */
-export const LAMBDA_TOKEN_MODULE = join(REPO_ROOT, 'infra/bundle-lambda-token.ts');
 
 /**
  * The build-time constants a function's bundle is made with. A function given no queue URL gets
@@ -75,6 +61,39 @@ const resolveEntry = (scope: Construct, entry: string): string => {
   }
   return fileURLToPath(new URL('./unbundled-entry.ts', import.meta.url));
 };
+
+/**
+ * The function's code as infra/bundle-lambda.ts builds it: minified and tree-shaken, the AWS
+ * clients it uses inside (with the SDK trimming plugin, which the esbuild CLI behind CDK's own
+ * NodejsFunction bundling cannot take), the source map in its own file. Built at synth in a child
+ * process (a construct cannot wait for esbuild's async API); hashed by its output, as
+ * NodejsFunction does. A stack that skips bundling (tests) gets no build.
+ */
+const lambdaCode = (scope: Construct, spec: LambdaBundleSpec): Code =>
+  Code.fromAsset(REPO_ROOT, {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Never pulled: the local build below either succeeds or fails the synth.
+      image: DockerImage.fromRegistry('node:22-bookworm-slim'),
+      // Also makes each function's bundling options (and so its asset cache key) its own.
+      command: ['node', '--import', 'tsx', 'infra/bundle-lambda.ts', JSON.stringify(spec), '/asset-output'],
+      local: {
+        tryBundle: (outputDir: string) => {
+          const child = spawnSync(
+            process.execPath,
+            ['--import', 'tsx', LAMBDA_BUNDLER, JSON.stringify(spec), outputDir],
+            { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+          );
+          if (child.status !== 0) {
+            throw new Error(
+              `Bundling ${scope.node.path} failed (esbuild's errors above): ${child.error?.message ?? `exit ${child.status}`}`,
+            );
+          }
+          return true;
+        },
+      },
+    },
+  });
 
 export interface AppFunctionProps {
   /** Handler module, relative to the repository root; it exports `handler`. */
@@ -119,8 +138,15 @@ export class AppFunction extends Construct implements BindingTarget {
     this.logGroup.grantWrite(this.role);
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: resolveEntry(this, props.entry),
-      handler: 'handler',
+      code: lambdaCode(this, {
+        entry: resolveEntry(this, props.entry),
+        define: bundleDefines(props.envSchema),
+        // What each bundle holds, for esbuild's analyzeMetafile; set only by hand.
+        ...(process.env.LAMBDA_METAFILE_DIR && {
+          metafile: join(process.env.LAMBDA_METAFILE_DIR, `${this.node.path.replace(/\//g, '-')}.json`),
+        }),
+      }),
+      handler: 'index.handler',
       description: props.description,
       runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
@@ -128,33 +154,6 @@ export class AppFunction extends Construct implements BindingTarget {
       timeout: props.timeout ?? Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      // Minified and tree-shaken, the source map in its own file beside the code (read only to
-      // map a stack trace), and only the SDK clients the function builds: see
-      // infra/bundling.test.ts for the sizes this gives.
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        bundleAwsSDK: true,
-        externalModules: [],
-        define: bundleDefines(props.envSchema),
-        esbuildArgs: {
-          '--alias': [
-            `@aws-sdk/credential-provider-node=${LAMBDA_CREDENTIALS_MODULE}`,
-            `@smithy/core/event-streams=${LAMBDA_EVENT_STREAMS_MODULE}`,
-            `mnemonist/lru-cache=${LAMBDA_LRU_CACHE_MODULE}`,
-            `fast-sha256=${LAMBDA_WEBHOOK_CRYPTO_MODULE}`,
-            `@stablelib/base64=${LAMBDA_WEBHOOK_CRYPTO_MODULE}`,
-            `@aws-sdk/token-providers=${LAMBDA_TOKEN_MODULE}`,
-          ],
-        },
-      },
     });
     this.addEnvironment('NODE_OPTIONS', '--enable-source-maps');
     this.addEnvironment('POWERTOOLS_SERVICE_NAME', props.serviceName);

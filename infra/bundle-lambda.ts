@@ -1,0 +1,74 @@
+/**
+ * Builds one Lambda bundle: `index.mjs` (minified ESM, tree-shaken, the AWS clients inside) and
+ * its source map beside it. infra/constructs/app-function.ts runs it in a child process for each
+ * function at synth (CDK's own NodejsFunction bundling runs the esbuild CLI, which takes no
+ * plugins): `node --import tsx infra/bundle-lambda.ts '<spec json>' <outdir>`.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type BuildOptions, build } from 'esbuild';
+import { ESM_REQUIRE_BANNER } from './bundle-runner.ts';
+import { sdkTrimPlugin } from './bundle-sdk-trim.ts';
+
+const INFRA = fileURLToPath(new URL('.', import.meta.url));
+
+/** This file, which the synth runs for every function. */
+export const LAMBDA_BUNDLER = fileURLToPath(import.meta.url);
+
+/**
+ * Packages the Lambda bundles take from small modules of infra/ (each file says why, and a test
+ * compares it with the package): what a Lambda never needs (the SSO and ini credential chain,
+ * event streams, SSO tokens) or Node does natively (an LRU on a Map, HMAC and base64).
+ */
+export const LAMBDA_ALIASES: Record<string, string> = {
+  '@aws-sdk/credential-provider-node': join(INFRA, 'bundle-lambda-credentials.ts'),
+  '@smithy/core/event-streams': join(INFRA, 'bundle-without-event-streams.ts'),
+  'mnemonist/lru-cache': join(INFRA, 'bundle-lru-cache.ts'),
+  'fast-sha256': join(INFRA, 'bundle-webhook-crypto.ts'),
+  '@stablelib/base64': join(INFRA, 'bundle-webhook-crypto.ts'),
+  '@aws-sdk/token-providers': join(INFRA, 'bundle-lambda-token.ts'),
+};
+
+export interface LambdaBundleSpec {
+  /** Absolute path of the handler module (it exports `handler`). */
+  entry: string;
+  /** Build-time constants (infra/constructs/app-function.ts `bundleDefines`). */
+  define: Record<string, string>;
+  /** Where to write esbuild's metafile (what the bundle holds, for `analyzeMetafile`). */
+  metafile?: string;
+}
+
+/** The esbuild options of every Lambda bundle. */
+export const lambdaBuildOptions = (spec: LambdaBundleSpec, outdir: string): BuildOptions => ({
+  entryPoints: [spec.entry],
+  outfile: join(outdir, 'index.mjs'),
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'esm',
+  minify: true,
+  // The map in its own file, read only to map a stack trace (NODE_OPTIONS=--enable-source-maps).
+  sourcemap: true,
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  banner: { js: ESM_REQUIRE_BANNER },
+  define: spec.define,
+  alias: LAMBDA_ALIASES,
+  plugins: [sdkTrimPlugin],
+  metafile: spec.metafile !== undefined,
+  logLevel: 'warning',
+  absWorkingDir: resolve(INFRA, '..'),
+});
+
+/** Writes `index.mjs` and `index.mjs.map` of one function into `outdir`. */
+export const bundleLambda = async (spec: LambdaBundleSpec, outdir: string): Promise<void> => {
+  const result = await build(lambdaBuildOptions(spec, outdir));
+  if (spec.metafile && result.metafile) writeFileSync(spec.metafile, JSON.stringify(result.metafile));
+};
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const [spec, outdir] = process.argv.slice(2);
+  if (!spec || !outdir) throw new Error('usage: infra/bundle-lambda.ts <spec json> <outdir>');
+  await bundleLambda(JSON.parse(spec) as LambdaBundleSpec, outdir);
+}
