@@ -9,6 +9,7 @@ import {
   type SignalKeyStore,
 } from '@whiskeysockets/baileys';
 import type { ObjectStore } from '#shared/ports/object-store.ts';
+import { parseBufferJson } from './buffer-json.ts';
 import {
   type EntryKind,
   entryKey,
@@ -75,7 +76,8 @@ const nodeTimers = {
 
 const encode = (body: EntryBody) => Buffer.from(JSON.stringify(body, BufferJSON.replacer));
 const encodeCreds = (creds: AuthenticationCreds) => JSON.stringify(creds, BufferJSON.replacer);
-const decode = (bytes: Buffer) => JSON.parse(bytes.toString('utf8'), BufferJSON.reviver) as EntryBody;
+// Same result as `JSON.parse(…, BufferJSON.reviver)`, a few times faster (buffer-json.ts).
+const decode = (bytes: Buffer) => parseBufferJson(bytes.toString('utf8')) as EntryBody;
 
 /**
  * Baileys auth state (creds + Signal keys) in S3 as an append-only journal of whole commits,
