@@ -108,6 +108,7 @@ export class CommandConsumer {
     clearTimeout(bound);
     await this.idle();
     clearInterval(this.keepAlive);
+    await this.idle(); // a delete the last renewal queued goes now, not after the stop
   }
 
   /**
