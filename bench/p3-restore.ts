@@ -30,6 +30,9 @@ const tapMarks = (child: ChildProcess, t0: number, seen: Partial<Record<Mark, nu
   });
 };
 
+/** Lease of the runner that links the sessions (not of the runners measured). */
+const LINK_LEASE_MS = 180_000;
+
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms / 100) / 10);
 
 /** The S3 requests (by method and object kind) between two readings of the counting hop. */
@@ -171,15 +174,29 @@ const restart = async (
 };
 
 /**
- * p3: with `sessions` linked, seconds until all are online again at the simulator after a graceful
+ * p3: with `sessions` linked (or BENCH_P3_SESSIONS), seconds until all are online again at the simulator after a graceful
  * restart (SIGTERM, then a new runner) and after a kill -9 (the new runner waits for the lease to
  * run out); sessions that show a new QR afterwards.
  */
 export const p3Restore = async (ctx: BenchContext, sessions: number, progress: (line: string) => void) => {
-  const linked = await ctx.sessions(sessions);
-  const phones = linked.map((l) => l.phone);
-  progress(`p3: ${linked.length} sessions linked; bundling the runner`);
+  // BENCH_P3_SESSIONS: another size for this row alone (linking 200 on a loaded machine takes minutes).
+  const count = Number(process.env.BENCH_P3_SESSIONS || sessions);
   await ctx.b.bundleRunner();
+  if (ctx.linked.length < count) {
+    // Linking hundreds under load 15-20, the runner lost its 30 s lease again and again (renewals of
+    // 2-7 s timing out) and dropped every session: only the runner that links gets a long lease. The
+    // restarts measured below start their runners with the production lease (the kill -9 waits for it).
+    progress(`p3: linking ${count} sessions with a ${LINK_LEASE_MS / 1000} s lease runner`);
+    ctx.runner.process.child.kill('SIGTERM');
+    await ctx.runner.process.exited;
+    ctx.runner = await ctx.b.startRunner(
+      { LEASE_DURATION_MS: String(LINK_LEASE_MS), HEARTBEAT_MS: '30000' },
+      { bundled: true },
+    );
+  }
+  const linked = await ctx.sessions(count);
+  const phones = linked.map((l) => l.phone);
+  progress(`p3: ${linked.length} sessions linked`);
   const graceful = await restart(ctx, 'SIGTERM', phones, 300_000, progress);
   progress(`p3: graceful restart: all online after ${graceful.seconds} s`);
   const crash = await restart(ctx, 'SIGKILL', phones, 300_000, progress);
