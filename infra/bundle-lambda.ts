@@ -19,7 +19,7 @@ export const LAMBDA_BUNDLER = fileURLToPath(import.meta.url);
 /**
  * Packages the Lambda bundles take from small modules of infra/ (each file says why, and a test
  * compares it with the package): what a Lambda never needs (the SSO and ini credential chain,
- * event streams, SSO tokens) or Node does natively (an LRU on a Map, HMAC and base64).
+ * event streams, SSO tokens) or Node does natively (an LRU on a Map, HMAC and base64, a PNG).
  */
 export const LAMBDA_ALIASES: Record<string, string> = {
   '@aws-sdk/credential-provider-node': join(INFRA, 'bundle-lambda-credentials.ts'),
@@ -28,6 +28,7 @@ export const LAMBDA_ALIASES: Record<string, string> = {
   'fast-sha256': join(INFRA, 'bundle-webhook-crypto.ts'),
   '@stablelib/base64': join(INFRA, 'bundle-webhook-crypto.ts'),
   '@aws-sdk/token-providers': join(INFRA, 'bundle-lambda-token.ts'),
+  pngjs: join(INFRA, 'bundle-png-writer.ts'),
 };
 
 export interface LambdaBundleSpec {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,12 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LAMBDA_ALIASES } from './bundle-lambda.ts';
-import { clientPackageInfo, inlineSchemaKeys, sdkTrimPlugin } from './bundle-sdk-trim.ts';
+import {
+  clientPackageInfo,
+  inlineSchemaKeys,
+  PURE_JS_HASH_LEFT_OUT,
+  sdkTrimPlugin,
+} from './bundle-sdk-trim.ts';
 import { REPO_ROOT } from './paths.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sdk-trim-'));
@@ -109,6 +115,37 @@ export const head = (Bucket, Key) => new S3Client({}).send(new HeadObjectCommand
     expect(trimmed).toContain('"HeadObjectOutput"');
     expect(trimmed).toContain('"NoSuchKey"');
     expect(full.length - trimmed.length).toBeGreaterThan(40 * 1024);
+  }, 60_000);
+
+  it('hashes with node:crypto through the SDK’s Node classes, and refuses the left-out pure-JS ones', async () => {
+    const source = `export { Md5Js, Md5Node, Sha256Js, Sha256Node } from '@smithy/core/checksum';
+export { Sha1Js, Sha1Node } from '@aws-sdk/checksums/sha';\n`;
+    type Hash = { update(data: Uint8Array): void; digest(): Promise<Uint8Array> };
+    const hashes = (await import(pathToFileURL(await bundle('hashes', source, true)).href)) as Record<
+      string,
+      new () => Hash
+    >;
+    const data = new TextEncoder().encode('the message a client signs or checks');
+    for (const [name, algorithm] of [
+      ['Sha256Node', 'sha256'],
+      ['Sha1Node', 'sha1'],
+      ['Md5Node', 'md5'],
+    ] as const) {
+      const hash = new (hashes[name] as new () => Hash)();
+      hash.update(data);
+      expect(Buffer.from(await hash.digest()).toString('hex'), name).toBe(
+        createHash(algorithm).update(data).digest('hex'),
+      );
+    }
+    for (const name of ['Sha256Js', 'Sha1Js', 'Md5Js']) {
+      expect(() => new (hashes[name] as new () => Hash)(), name).toThrow(PURE_JS_HASH_LEFT_OUT);
+    }
+    // Without the plugin the pure-JS classes are the real ones.
+    const full = (await import(pathToFileURL(await bundle('hashes', source, false)).href)) as Record<
+      string,
+      new () => Hash
+    >;
+    expect(() => new (full.Sha256Js as new () => Hash)()).not.toThrow();
   }, 60_000);
 
   it('gives a client the name and version of its package.json, which its user agent reads', () => {

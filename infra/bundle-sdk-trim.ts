@@ -11,8 +11,13 @@
  *
  * A client also imports its whole `package.json` (about 2.5 KB) for the version in its user agent;
  * the bundle gets the name and version only.
+ *
+ * The SDK's pure-JS SHA-256, SHA-1 and MD5 (about 7.5 KB) are the fallbacks its Node classes take
+ * only when `node:crypto` lacks the algorithm, which the Lambda runtime's Node never does: the
+ * bundle gets a class of the same name that fails with the reason if it is ever built.
  */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Plugin } from 'esbuild';
 
 /** A client's schema modules: `…/@aws-sdk/client-*\/dist-es/schemas/schemas_<n>.js`. */
@@ -20,6 +25,10 @@ const SCHEMA_MODULE = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[
 
 /** A client's package.json, which its runtime config imports for `version`. */
 const CLIENT_PACKAGE_JSON = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]package\.json$/;
+
+/** The pure-JS hashes: @smithy/core's SHA-256 and MD5, @aws-sdk/checksums' SHA-1. */
+const PURE_JS_HASH =
+  /[\\/](?:@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]checksum[\\/](?:sha256[\\/]Sha256Js|md5[\\/]Md5Js)|@aws-sdk[\\/]checksums[\\/]dist-es[\\/]submodules[\\/]sha[\\/]sha1[\\/]Sha1Js)\.js$/;
 
 /** `const _h = "http";` at the top level of a schema module. */
 const STRING_CONSTANT = /^const (_\w+) = ("(?:[^"\\\n]|\\.)*");$/gm;
@@ -44,12 +53,24 @@ export const clientPackageInfo = (json: string): string => {
   return JSON.stringify({ name, version });
 };
 
+/** Why a pure-JS hash cannot be built in a Lambda bundle. */
+export const PURE_JS_HASH_LEFT_OUT =
+  'left out of the Lambda bundles (infra/bundle-sdk-trim.ts): node:crypto has every hash the SDK uses';
+
+/** The module that stands in for the pure-JS hash class `name` (the one export of its module). */
+export const leftOutHashModule = (name: string): string =>
+  `export class ${name} { constructor() { throw new Error(${JSON.stringify(`${name} is ${PURE_JS_HASH_LEFT_OUT}`)}); } }\n`;
+
 /** The plugin the Lambda bundles are built with (infra/bundle-lambda.ts). */
 export const sdkTrimPlugin: Plugin = {
   name: 'sdk-trim',
   setup(build) {
     build.onLoad({ filter: SCHEMA_MODULE }, ({ path }) => ({
       contents: inlineSchemaKeys(readFileSync(path, 'utf8')),
+      loader: 'js',
+    }));
+    build.onLoad({ filter: PURE_JS_HASH }, ({ path }) => ({
+      contents: leftOutHashModule(basename(path, '.js')),
       loader: 'js',
     }));
     build.onLoad({ filter: CLIENT_PACKAGE_JSON }, ({ path }) => ({

@@ -29,15 +29,12 @@ const TARGET_BYTES = 300 * 1024;
 
 /**
  * The most a Lambda's code (index.mjs) may weigh, and why when it is above the target (figures of
- * the README's Performance section). What is left above 300 KB is SDK clients a function cannot do
- * without: the send route's S3 client on top of DynamoDB and SQS, the AI worker's Bedrock and
- * Secrets Manager clients, the media routes' S3 client, the QR route's PNG encoder.
+ * the README's Performance section): the send route holds the S3 client on top of DynamoDB and
+ * SQS, the AI worker the Bedrock and Secrets Manager clients on top of DynamoDB and SQS.
  */
 const limitOf = (b: LambdaBundle): number => {
-  if (b.id.startsWith('AiWorker')) return 370 * 1024; // Bedrock, Secrets Manager, SQS and DynamoDB clients
-  if (b.id.startsWith('HttpApiSendMessage')) return 425 * 1024; // S3 (a send with a file), SQS and DynamoDB
-  if (b.envKeys.includes('AUTH_STATE_BUCKET')) return 310 * 1024; // the S3 client (presigning, HEAD, copy)
-  if (b.id.startsWith('HttpApiGetQrCode')) return 330 * 1024; // the QR encoder and its PNG writer
+  if (b.id.startsWith('AiWorker')) return 365 * 1024;
+  if (b.id.startsWith('HttpApiSendMessage')) return 415 * 1024;
   return TARGET_BYTES;
 };
 
@@ -72,11 +69,10 @@ describe('Lambda bundles (the one test that runs esbuild through CDK, for every 
   );
 
   it.skipIf(!authorizerExists)(
-    'keeps every bundle under its size limit: 300 KB unless it needs S3, Bedrock or the QR encoder',
+    'keeps every bundle under 300 KB but the send route and the AI worker (under their own limits)',
     () => {
       for (const b of bundles) expect(b.bytes, b.id).toBeLessThanOrEqual(limitOf(b));
-      // The functions on DynamoDB and SQS (most routes, the authorizer, the webhook functions) meet the target.
-      expect(bundles.filter((b) => limitOf(b) === TARGET_BYTES).length).toBeGreaterThanOrEqual(22);
+      expect(bundles.filter((b) => limitOf(b) === TARGET_BYTES).length).toBe(bundles.length - 2);
     },
   );
 
@@ -115,6 +111,8 @@ describe('Lambda bundles (the one test that runs esbuild through CDK, for every 
         // version (infra/bundle-sdk-trim.ts).
         expect(b.code, b.id).not.toContain('"ListObjectsV2"');
         expect(b.code, b.id).not.toContain('Client for Node.js, Browser and React Native');
+        // pngjs (infra/bundle-png-writer.ts writes the QR route's PNG).
+        expect(b.code, b.id).not.toContain('Invalid file signature');
       }
       // A route holds its own entry of the route table, not the others (their summaries and schemas).
       expect(bundle('HttpApiGetStatusFunction').code).toContain('The status of a session');
