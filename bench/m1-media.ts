@@ -28,10 +28,15 @@ const peakMb = (pid: number): number =>
 /**
  * The highest RSS of `pid` while `work` runs, in MB. The kernel's own high-water mark, reset to the
  * current RSS first (`/proc/<pid>/clear_refs` 5, Linux 4.0+), so no short peak falls between two
- * samples; sampled every 20 ms where the reset is not allowed. With `gcEveryMs`, the process runs
- * full GCs that often meanwhile (its bench GC hook, SIGUSR2), so the peak is what it keeps alive.
+ * samples; sampled every 20 ms where the reset is not allowed. With `collect`, the process is made
+ * to run full GCs meanwhile (`collect` runs one and resolves once it is done; the next starts
+ * GC_EVERY_MS later), so the peak is what it keeps alive.
  */
-const peakRssDuring = async (pid: number, work: () => Promise<void>, gcEveryMs?: number): Promise<number> => {
+const peakRssDuring = async (
+  pid: number,
+  work: () => Promise<void>,
+  collect?: () => Promise<unknown>,
+): Promise<number> => {
   let kernelPeak = true;
   try {
     writeFileSync(`/proc/${pid}/clear_refs`, '5');
@@ -42,12 +47,21 @@ const peakRssDuring = async (pid: number, work: () => Promise<void>, gcEveryMs?:
   const sampler = setInterval(() => {
     sampled = Math.max(sampled, rssMb(pid));
   }, 20);
-  const collector = gcEveryMs ? setInterval(() => process.kill(pid, 'SIGUSR2'), gcEveryMs) : undefined;
+  let working = true;
+  // One GC at a time: a signal sent every interval regardless piled GCs up under load and starved
+  // the runner (under load 20 it lost its shard lease).
+  const collector = (async () => {
+    while (collect && working) {
+      await new Promise((resolve) => setTimeout(resolve, GC_EVERY_MS));
+      if (working) await collect();
+    }
+  })();
   try {
     await work();
   } finally {
+    working = false;
     clearInterval(sampler);
-    clearInterval(collector);
+    await collector;
   }
   return Math.max(sampled, kernelPeak ? peakMb(pid) : 0);
 };
@@ -55,10 +69,19 @@ const peakRssDuring = async (pid: number, work: () => Promise<void>, gcEveryMs?:
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /**
- * Full GCs this often in the "collected" passes (the hook runs three, 100 ms apart, per signal;
- * every 250 ms stalled the runner's sends).
+ * The pause between full GCs in the "collected" passes (the hook runs three, 100 ms apart, per
+ * signal; every 250 ms stalled the runner's sends).
  */
 const GC_EVERY_MS = 1000;
+
+/** Measured files each way after the warm-up; `sendRatio` and `receiveRatio` are the worst of them. */
+const ROUNDS = 3;
+
+/** One file through the runner: its RSS just before, and its peak RSS above that (MB). */
+interface Transfer {
+  idle: number;
+  increase: number;
+}
 
 /**
  * m1: does a file pass through the runner streamed, or held? The runner's peak RSS increase while
@@ -86,6 +109,7 @@ export const m1Media = async (ctx: BenchContext, progress: (line: string) => voi
   // The first baseline is the runner's idle RSS after a full GC. Later ones are its RSS after a
   // quiet second: a forced GC would hand the pools the first file grew back to the system, and the
   // next file would grow them again, which a running runner does not do.
+  const collect = () => rssAfterGc(pid, ctx.runner.gcEnv);
   const idleRss = async (first: boolean) => {
     if (first) return rssAfterGc(pid, ctx.runner.gcEnv);
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -93,7 +117,7 @@ export const m1Media = async (ctx: BenchContext, progress: (line: string) => voi
   };
 
   // Out: the tenant uploads a video, then sends it by mediaId; done when the contact has it.
-  const send = async (first: boolean, gcEveryMs?: number) => {
+  const send = async (first: boolean, collected = false): Promise<Transfer> => {
     const out = video();
     const upload = await stack.call('POST', '/media', { mimeType: 'video/mp4', size: out.length });
     if (upload.status !== 201) {
@@ -126,16 +150,16 @@ export const m1Media = async (ctx: BenchContext, progress: (line: string) => voi
           throw new Error(`${error.message} (the message: ${JSON.stringify(message.body)})`);
         });
       },
-      gcEveryMs,
+      collected ? collect : undefined,
     );
     progress(
-      `m1: send${gcEveryMs ? ' (collected)' : ''}: idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB`,
+      `m1: send${collected ? ' (collected)' : ''}: idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB`,
     );
     return { idle, increase: peak - idle };
   };
 
   // In: the contact sends a video; the runner downloads, decrypts and stores it, then publishes it.
-  const receive = async (first: boolean, gcEveryMs?: number) => {
+  const receive = async (first: boolean, collected = false): Promise<Transfer> => {
     const incoming = video();
     const idle = await idleRss(first);
     const peak = await peakRssDuring(
@@ -148,31 +172,40 @@ export const m1Media = async (ctx: BenchContext, progress: (line: string) => voi
           120_000,
         );
       },
-      gcEveryMs,
+      collected ? collect : undefined,
     );
     progress(
-      `m1: receive${gcEveryMs ? ' (collected)' : ''}: idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB`,
+      `m1: receive${collected ? ' (collected)' : ''}: idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB`,
     );
     return { idle, increase: peak - idle };
   };
 
-  // The first file each way grows the pools once (see above): reported apart, then measured again.
+  // A warm-up file each way first (reported apart: it grows the pools once, see above), then
+  // three rounds of one file each way, as a running runner meets them; the GC'd pair comes last,
+  // so that its forced collections (which hand the pools back) precede no measured file.
   const firstSent = await send(true);
   const firstReceived = await receive(false);
-  const sent = await send(false);
-  const sentCollected = await send(false, GC_EVERY_MS);
-  const received = await receive(false);
-  const receivedCollected = await receive(false, GC_EVERY_MS);
+  const sends: Transfer[] = [];
+  const receives: Transfer[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    sends.push(await send(false));
+    receives.push(await receive(false));
+  }
+  const sentCollected = await send(false, true);
+  const receivedCollected = await receive(false, true);
   const ratio = (mb: number) => round(mb / fileMb);
+  const worst = (transfers: Transfer[]) => Math.max(...transfers.map((t) => t.increase));
   return {
     fileMb: round(fileMb, 1),
     idleRssMb: round(firstSent.idle, 0),
     firstSendRatio: ratio(firstSent.increase),
     firstReceiveRatio: ratio(firstReceived.increase),
-    sendPeakIncreaseMb: round(sent.increase, 1),
-    receivePeakIncreaseMb: round(received.increase, 1),
-    sendRatio: ratio(sent.increase),
-    receiveRatio: ratio(received.increase),
+    sendRatios: sends.map((t) => ratio(t.increase)),
+    receiveRatios: receives.map((t) => ratio(t.increase)),
+    sendPeakIncreaseMb: round(worst(sends), 1),
+    receivePeakIncreaseMb: round(worst(receives), 1),
+    sendRatio: ratio(worst(sends)),
+    receiveRatio: ratio(worst(receives)),
     sendCollectedPeakIncreaseMb: round(sentCollected.increase, 1),
     receiveCollectedPeakIncreaseMb: round(receivedCollected.increase, 1),
     sendCollectedRatio: ratio(sentCollected.increase),
