@@ -44,7 +44,7 @@ export const ROWS: Row[] = [
         stack,
         size === 'full'
           ? { sessions: 5, outageMs: 30_000, leaseMs: 30_000 }
-          : { sessions: 2, outageMs: 4_000 },
+          : { sessions: 2, outageMs: 4_000, leaseMs: 30_000 },
         progress,
       ),
   },

@@ -21,6 +21,17 @@ export interface R4Size {
 const DEPENDENCIES = ['dynamodb', 'sqs', 's3'] as const;
 /** The API reads DynamoDB and enqueues on SQS; it never touches S3. */
 const API_USES = new Set(['dynamodb', 'sqs']);
+/**
+ * Rounds of traffic (a send, a status read, an incoming text) an SQS or S3 outage lasts at least,
+ * however long `outageMs` is: on a loaded machine one round can take longer than a short outage,
+ * and an outage that saw one round proved little. A DynamoDB cut is never stretched: the shard
+ * lease lives there, and a cut longer than about half the lease costs it, by design.
+ */
+const MIN_ROUNDS = 3;
+/** How long past `outageMs` an SQS or S3 outage may last while it waits for its rounds and a 503. */
+const OUTAGE_GRACE_MS = 30_000;
+/** Runs of this row in one process: each links sessions of its own (a retried test runs it again). */
+let runs = 0;
 
 /** Stops whatever runner runs (SIGTERM, it drains) and starts one with `env` on top of the stack's. */
 export const replaceRunner = async (stack: FaultStack, env: Record<string, string> = {}) => {
@@ -46,7 +57,13 @@ export const r4DependencyOutages = async (
     if (size.leaseMs) await replaceRunner(stack, { LEASE_DURATION_MS: String(size.leaseMs) });
     else if (!stack.runners().some((r) => r.alive())) await stack.startRunner();
     try {
-      const linked = await linkSessions(stack, 'r4', size.sessions, 4915320000000);
+      const run = runs++;
+      const linked = await linkSessions(
+        stack,
+        run ? `r4r${run}` : 'r4',
+        size.sessions,
+        4915320000000 + run * 1000,
+      );
       progress(`r4: ${linked.length} sessions linked`);
       const outbound: { text: string; l: Linked; messageId: string }[] = [];
       const inbound: { text: string; l: Linked }[] = [];
@@ -58,10 +75,30 @@ export const r4DependencyOutages = async (
         const answers = new Map<string, number>();
         let socketDrops = 0;
         let badAnswers = 0;
+        const cutAt = Date.now();
         stack.proxies[dep].cut();
-        const ends = Date.now() + size.outageMs;
+        const ends = cutAt + size.outageMs;
+        const stretch = dep !== 'dynamodb';
+        let restored = false;
+        const restore = () => {
+          if (restored) return;
+          restored = true;
+          stack.proxies[dep].restore();
+          measured[`${dep}CutMs`] = Date.now() - cutAt;
+        };
+        // DynamoDB comes back on time even while a round is still waiting for its answers.
+        const restoreTimer = stretch ? undefined : setTimeout(restore, size.outageMs);
+        const deadline = stretch ? ends + OUTAGE_GRACE_MS : ends;
+        let rounds = 0;
+        // The outage ends once it has lasted `outageMs`, seen its rounds and, for what the API
+        // uses, a 503 with a code: a condition, not a time, decides (a loaded machine is slow).
+        const done = () =>
+          Date.now() >= ends &&
+          (!stretch || rounds >= MIN_ROUNDS) &&
+          (!API_USES.has(dep) || [...answers.keys()].some((k) => k.startsWith('503 ')));
         try {
-          while (Date.now() < ends) {
+          while (!done() && Date.now() < deadline) {
+            rounds += 1;
             const l = linked[n % linked.length] as Linked;
             n += 1;
             const text = `r4 ${dep} out ${n}`;
@@ -84,14 +121,18 @@ export const r4DependencyOutages = async (
             await sleep(300);
           }
         } finally {
-          stack.proxies[dep].restore();
+          clearTimeout(restoreTimer);
+          restore();
         }
         const seen = [...answers.entries()].map(([k, v]) => `${k}×${v}`).join(', ');
         measured[`${dep}Answers`] = seen;
         measured[`${dep}SocketDrops`] = socketDrops;
+        measured[`${dep}Rounds`] = rounds;
         progress(
-          `r4: ${dep} was down ${size.outageMs} ms; API answered ${seen}; socket drops seen ${socketDrops}`,
+          `r4: ${dep} was down ${measured[`${dep}CutMs`]} ms, ${rounds} rounds; API answered ${seen}; socket drops seen ${socketDrops}`,
         );
+        if (stretch)
+          check(rounds >= MIN_ROUNDS, `${dep} down: only ${rounds} round(s) of traffic during the outage`);
         check(
           badAnswers === 0,
           `${dep} down: ${badAnswers} API answer(s) were a 5xx other than 503 with a code`,
