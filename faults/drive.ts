@@ -119,10 +119,16 @@ export const pool = async <T, R>(items: T[], limit: number, task: (item: T) => P
  * (the SENT write follows the delivery), waiting up to `timeoutMs` for them to get there.
  */
 export const unsentAfterSettling = async (stack: FaultStack, messageIds: string[], timeoutMs = 30_000) => {
-  const unsent = async () =>
-    (
-      await Promise.all(messageIds.map(async (id) => (await stack.messages.get(id))?.status ?? 'missing'))
-    ).filter((s) => !['SENT', 'DELIVERED', 'READ'].includes(s));
+  // A few reads at a time, and a settled message is not read again: DynamoDB Local is the runners'
+  // too, and hundreds of parallel reads starve their lease calls.
+  const settled = new Set<string>();
+  const unsent = async () => {
+    const left = messageIds.filter((id) => !settled.has(id));
+    const statuses = await pool(left, 8, async (id) => (await stack.messages.get(id))?.status ?? 'missing');
+    for (const [i, id] of left.entries())
+      if (['SENT', 'DELIVERED', 'READ'].includes(statuses[i] ?? '')) settled.add(id);
+    return statuses.filter((s) => !['SENT', 'DELIVERED', 'READ'].includes(s));
+  };
   return waitFor(
     'every message SENT in storage',
     async () => {

@@ -23,7 +23,7 @@ export const ROWS: Row[] = [
       r1KillRunner(
         stack,
         size === 'full'
-          ? { sessions: 10, messages: 200, rounds: 5 }
+          ? { sessions: 10, messages: 200, rounds: 5, leaseMs: 30_000 }
           : { sessions: 2, messages: 10, rounds: 1 },
         progress,
       ),
