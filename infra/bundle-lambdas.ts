@@ -5,7 +5,16 @@
  * sizes). Run alone: `npx tsx infra/bundle-lambdas.ts` prints the table.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -101,6 +110,7 @@ export const measureLambdaInit = (bundles: LambdaBundle[], runs = 5): Record<str
       samples.get(b.id)?.importMs.push(t.importMs);
     }
   }
+  rmSync(root, { recursive: true, force: true });
   const baseline = median(empty);
   for (const b of bundles) {
     const s = samples.get(b.id) as { processMs: number[]; importMs: number[] };
@@ -116,8 +126,10 @@ export const measureLambdaInit = (bundles: LambdaBundle[], runs = 5): Record<str
 };
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const bundles = bundleLambdas(mkdtempSync(join(tmpdir(), 'lambda-bundles-')));
+  const outdir = mkdtempSync(join(tmpdir(), 'lambda-bundles-'));
+  const bundles = bundleLambdas(outdir);
   const init = measureLambdaInit(bundles, Number(process.argv[2] ?? 3));
+  rmSync(outdir, { recursive: true, force: true });
   for (const [id, f] of Object.entries(init)) {
     console.log(
       `${String(Math.round(f.bytes / 1024)).padStart(5)} KB  import ${String(f.importMs).padStart(4)} ms  process ×${f.initRatio}  ${id}`,

@@ -1,14 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { PNG as PngJs } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { qrToPng } from '#shared/domain/qr-image.ts';
 import { LAMBDA_ALIASES } from './bundle-lambda.ts';
 import { encodeRgbaPng, PNG } from './bundle-png-writer.ts';
 import { REPO_ROOT } from './paths.ts';
+
+// pngjs ships no types: the one call the test makes, typed here.
+const { PNG: PngJs } = createRequire(import.meta.url)('pngjs') as {
+  PNG: { sync: { read(file: Buffer): { width: number; height: number; data: Uint8Array } } };
+};
 
 const scratch = mkdtempSync(join(tmpdir(), 'png-writer-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
