@@ -33,6 +33,10 @@ export const startHttpHop = async (
             method: req.method,
             path: req.url,
             headers: { ...headers, host: upstream.host, 'content-length': String(body.length) },
+            // A connection of its own: a kept-alive one the upstream closes (idle) while this hop,
+            // its event loop late under load, still reuses it resets the request ("socket hang up"
+            // at the runner: 68 failed visibility extensions in one runner of an r1 full run).
+            agent: false,
           },
           (answer) => {
             res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -46,6 +50,8 @@ export const startHttpHop = async (
       handle(req, res, Buffer.concat(chunks), forward);
     });
   });
+  // Idle client connections are kept longer than the SDK reuses them, for the same reason.
+  server.keepAliveTimeout = 55_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
