@@ -63,6 +63,6 @@ describe('Baileys key transactions with one shared context storage', () => {
         }, 'me'),
       ),
     );
-    stores.forEach((s, i) => expect(s.writes).toEqual([session(i % 256)]));
+    expect(stores.map((s) => s.writes)).toEqual(stores.map((_, i) => [session(i % 256)]));
   });
 });
