@@ -136,6 +136,36 @@ describe('outgoing media: an uploaded file', () => {
     expect((await store.head('t1', mediaId))?.sha256).toBe('');
   });
 
+  it('records no sha256 when the body ended early without an error (a prefix of the file)', async () => {
+    const store = new InMemoryMediaStore();
+    const mediaId = randomUUID();
+    const pdf = randomBytes(100_000);
+    await store.put('t1', mediaId, Readable.from([pdf]), {
+      mimeType: 'application/pdf',
+      size: pdf.length,
+      sha256: '',
+    });
+    const open = store.open.bind(store);
+    // The store answers the file's description with only its first half, ending cleanly.
+    vi.spyOn(store, 'open').mockImplementation(async (tenantId, id) => {
+      const opened = await open(tenantId, id);
+      opened.body.destroy();
+      return { ...opened, body: Readable.from([pdf.subarray(0, 50_000)]) };
+    });
+    const complete = vi.spyOn(store, 'completeDescription');
+    const outgoing = new OutgoingMedia({ store });
+    const short = await outgoing.prepare('t1', {
+      mediaId,
+      mimeType: 'application/pdf',
+      size: pdf.length,
+      sha256: '',
+    });
+    expect((await drain(streamOf(short.content))).length).toBe(50_000);
+    await outgoing.settled();
+    expect(complete).not.toHaveBeenCalled();
+    expect((await store.head('t1', mediaId))?.sha256).toBe('');
+  });
+
   it('sends the file even when its sha256 cannot be recorded (the store refuses the write)', async () => {
     const store = new InMemoryMediaStore();
     const pdf = randomBytes(10_000);

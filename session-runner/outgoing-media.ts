@@ -74,7 +74,7 @@ export class OutgoingMedia {
     const { url, mediaId } = media;
     if (!url && !mediaId) throw new OutgoingMediaError('MEDIA_UNAVAILABLE', 'the message names no file');
     let source: Readable;
-    let hashed: ((sha256: string) => void) | undefined;
+    let hashed: ((sha256: string, size: number) => void) | undefined;
     if (url) source = await this.fetch(url, media.mimeType);
     else {
       const opened = await this.options.store.open(tenantId, mediaId as string).catch((error: unknown) => {
@@ -87,8 +87,12 @@ export class OutgoingMedia {
       source = opened.body;
       // A presigned PUT leaves the upload without its sha256: the bytes sent are hashed on the
       // way and the hash kept with the file, as GET /media would (which then reads nothing).
+      // Kept only when every byte of the file passed (a body that ended early hashes a prefix).
       if (!opened.info.sha256) {
-        hashed = (sha256) => this.writeBack(tenantId, mediaId as string, { sha256, version: opened.version });
+        hashed = (sha256, size) => {
+          if (size === opened.info.size)
+            this.writeBack(tenantId, mediaId as string, { sha256, version: opened.version });
+        };
       }
     }
     const stream = source.pipe(capped(MEDIA_SIZE_LIMITS[kind], kind, hashed));
@@ -193,7 +197,11 @@ export class OutgoingMedia {
  * Passes the bytes through, failing the stream once they exceed the cap of the kind; with
  * `hashed`, hands it the sha256 of all the bytes once they all passed.
  */
-const capped = (limit: number, kind: OutgoingMediaKind, hashed?: (sha256: string) => void): Transform => {
+const capped = (
+  limit: number,
+  kind: OutgoingMediaKind,
+  hashed?: (sha256: string, size: number) => void,
+): Transform => {
   let size = 0;
   const hash = hashed && createHash('sha256');
   return new Transform({
@@ -207,7 +215,7 @@ const capped = (limit: number, kind: OutgoingMediaKind, hashed?: (sha256: string
       callback(null, chunk);
     },
     flush(callback: TransformCallback) {
-      if (hash && hashed) hashed(hash.digest('hex'));
+      if (hash && hashed) hashed(hash.digest('hex'), size);
       callback();
     },
   });
