@@ -27,6 +27,7 @@ import { resendMessageOf } from './outgoing-media-sent.ts';
 import { type BackoffOptions, closeAction } from './reconnect-policy.ts';
 import {
   attemptAtLoss,
+  type EndedHow,
   type LifeEvent,
   type LifeState,
   type LifeStateKind,
@@ -154,6 +155,14 @@ export class WhatsAppSession {
   /** Stopped, halted or shut down: this instance never connects again (a start opens a new one). */
   get ended(): boolean {
     return this.life.kind === 'ended';
+  }
+
+  /**
+   * Why this instance ended (undefined while it lives): a send waiting on it follows a new instance
+   * only after a halt; one closed by WhatsApp or stopped never comes back.
+   */
+  get endedHow(): EndedHow | undefined {
+    return this.life.kind === 'ended' ? this.life.how : undefined;
   }
 
   /** The socket reported 'open' (independent of whether the CONNECTED write succeeded). */

@@ -11,6 +11,7 @@ import { RUNNER_UNAVAILABLE, withRunnerLiveness } from '#shared/use-cases/sessio
 import type { CommandResult } from './command-consumer.ts';
 import type { RunnerMetric } from './metrics.ts';
 import type { SendOutcome, SessionContext, Timers } from './session.ts';
+import type { EndedHow } from './session-life-cycle.ts';
 import type { SessionHooks, ShardSession } from './shard-sessions.ts';
 import { ShardSessions } from './shard-sessions.ts';
 
@@ -34,6 +35,7 @@ const timers: Timers = {
 /** A session without a socket: `connect()` is WhatsApp answering; sends go out only while connected. */
 class FakeSession implements ShardSession {
   ended = false;
+  endedHow?: EndedHow;
   connected = false;
   /** Showing a QR: waiting for a person, not coming up by itself. */
   showingQr = false;
@@ -90,19 +92,30 @@ class FakeSession implements ShardSession {
     return 'sent';
   }
 
+  /** WhatsApp ended it (440 replaced, 401 logged out): its close recorded (or not), the shard told. */
+  closedByWhatsApp(): void {
+    this.ended = true;
+    this.endedHow = 'closed';
+    this.connected = false;
+    this.hooks.onEnded(this);
+  }
+
   async stop(logout: boolean): Promise<void> {
     this.ended = true;
+    this.endedHow = 'stopped';
     this.stoppedWith = logout;
     this.hooks.onEnded(this);
   }
 
   async shutdown(): Promise<void> {
     this.ended = true;
+    this.endedHow = 'shutdown';
     this.shutDown = true;
   }
 
   halt(): void {
     this.ended = true;
+    this.endedHow = 'halted';
     this.halted = true;
     this.connected = false;
   }
@@ -383,13 +396,55 @@ describe('a send waiting for its session', () => {
     await takeOver();
     const send = await queuedSend(record);
     await vi.advanceTimersByTimeAsync(2_000);
-    session(record.sessionId).ended = true; // logged out: ended, its close still being recorded
+    // Logged out: ended, its close still being recorded (not yet out of the registry).
+    Object.assign(session(record.sessionId), { ended: true, endedHow: 'closed' });
     await vi.advanceTimersByTimeAsync(1_000);
     expect(send.result()).toEqual({ kind: 'done' });
     expect(await messages.get(send.message.messageId)).toMatchObject({
       status: 'FAILED',
       error: 'SESSION_NOT_CONNECTED',
     });
+  });
+
+  it('fails at once, without reopening the session, when WhatsApp closed it and it already left the registry', async () => {
+    // A 440 (replaced) or 401 (logged out) whose DISCONNECTED / LOGGED_OUT write failed: the record
+    // still says CONNECTED and running, so a command given back would reopen the session from it.
+    const record = aSession({ status: 'CONNECTED' });
+    const { shard, sessions, messages, metrics, opened, session, takeOver, queuedSend } = setup([record]);
+    await takeOver();
+    const send = await queuedSend(record);
+    await vi.advanceTimersByTimeAsync(2_000);
+    session(record.sessionId).closedByWhatsApp();
+    expect(shard.sessions.has(record.sessionId)).toBe(false);
+    // No close written: still the takeover's CONNECTING, desired running (a redelivery would reopen it).
+    expect(await sessions.get(record.sessionId)).toMatchObject({
+      status: 'CONNECTING',
+      desiredState: 'running',
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(send.result()).toEqual({ kind: 'done' });
+    expect(await messages.get(send.message.messageId)).toMatchObject({
+      status: 'FAILED',
+      error: 'SESSION_NOT_CONNECTED',
+    });
+    expect(metrics).toEqual(['CommandsFailed']);
+    expect(opened).toHaveLength(1);
+  });
+
+  it('is given back when its session was halted by a refused heartbeat (handled afresh from the record)', async () => {
+    const record = aSession({ status: 'CONNECTED' });
+    const { shard, sessions, messages, opened, session, takeOver, queuedSend } = setup([record]);
+    const lease = await takeOver();
+    const send = await queuedSend(record);
+    await vi.advanceTimersByTimeAsync(2_000);
+    // A newer owner wrote to the session: this runner's heartbeat is refused.
+    await sessions.touch(record.sessionId, lease.fence + 1, new Date().toISOString());
+    await shard.heartbeat(lease);
+    expect(session(record.sessionId).endedHow).toBe('halted');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(send.result()).toEqual({ kind: 'retry', afterSeconds: 1 });
+    expect((await messages.get(send.message.messageId))?.status).toBe('QUEUED');
+    expect(opened).toHaveLength(1);
   });
 
   it('is given back at once on a drain (for the next owner), the message left QUEUED', async () => {

@@ -11,6 +11,7 @@ export type ShardSession = Pick<
   WhatsAppSession,
   | 'sessionId'
   | 'ended'
+  | 'endedHow'
   | 'state'
   | 'start'
   | 'stop'
@@ -370,8 +371,9 @@ export class ShardSessions {
   /**
    * Sends once the session is connected, waiting up to `sendWaitMs` for it, and past that while it
    * is still coming up, until the message is `sendGiveUpMs` old; gives the command back on a drain,
-   * a lease loss, or when the session it waits on was replaced; marks the message FAILED
-   * SESSION_NOT_CONNECTED when the wait is over or the session ended for good.
+   * a lease loss, or when the session it waits on was halted (and maybe replaced); marks the message
+   * FAILED SESSION_NOT_CONNECTED when the wait is over or the session ended for good (closed by
+   * WhatsApp, stopped).
    */
   private async send(record: Session, command: SendCommand): Promise<CommandResult> {
     const sendWaitMs = this.o.sendWaitMs ?? 120_000;
@@ -381,6 +383,11 @@ export class ShardSessions {
     if (!session && record.desiredState === 'running' && RESUMABLE.has(record.status))
       session = await this.open(record);
     while (session && this.grant.holds() && !this.draining) {
+      // Closed by WhatsApp (logged out, replaced, client refused) or stopped: it does not come back,
+      // whether or not it has left the registry yet. Checked before the registry: giving the command
+      // back here would reopen the session from a record whose close write may have failed (still
+      // CONNECTED), fighting the device that replaced it or showing a new QR over LOGGED_OUT.
+      if (session.ended && session.endedHow !== 'halted') break;
       const current = this.sessions.get(record.sessionId);
       if (current !== session) {
         // Halted and replaced while this send waited (the lease lost and taken again, a refused
@@ -392,7 +399,6 @@ export class ShardSessions {
         }
         return { kind: 'retry', afterSeconds: 1 };
       }
-      // Closed by WhatsApp (logged out, replaced, client refused): it does not come back.
       if (session.ended) break;
       if (this.ctx.now() >= deadline) {
         if (extended || !COMING_UP.has(session.state)) break;
