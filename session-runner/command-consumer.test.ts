@@ -6,7 +6,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '#shared/logger.ts';
 import { provisionTestAws, type TestAws } from '#shared/testing/aws-test-env.ts';
 import { aMessage } from '#shared/testing/builders.ts';
@@ -383,6 +383,54 @@ describe('CommandConsumer under SQS FIFO semantics (the double)', () => {
     await consumer.stop();
     expect(runs.sort()).toEqual([...new Set(runs)].sort());
     expect(runs).toHaveLength(3);
+  });
+
+  it('deletes a handled command redelivered while its delete was in flight right after that delete, so a stop in between leaves nothing for the next owner', async () => {
+    const { url, name } = await shortQueue();
+    const [messageId] = ids(1) as [string];
+    await sendCommand(url, messageId);
+    const logger = createLogger('test');
+    const warn = vi.spyOn(logger, 'warn');
+    const redeliverySeen = () =>
+      warn.mock.calls.some(([message]) => message === 'command received again while held: not run twice');
+    // The first delete (under the first receipt handle) is held back until the command was received
+    // again (its visibility ran out, no renewal within the test) and the consumer took the new handle.
+    const client = new SQSClient({ endpoint: double.endpoint, region: 'us-east-1', maxAttempts: 1 });
+    let staleDeleteAnswered = false;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!context.commandName?.startsWith('DeleteMessage') || staleDeleteAnswered) return next(args);
+        await waitFor('the command received again', redeliverySeen);
+        const out = await next(args);
+        staleDeleteAnswered = true;
+        return out;
+      },
+      { step: 'initialize', name: 'holdFirstDelete' },
+    );
+    let runs = 0;
+    const consumer = new CommandConsumer({
+      sqs: client,
+      queueUrl: url,
+      logger,
+      waitSeconds: 1,
+      // Comes again 3 s after a receive: the stop below ends its receive (1 s) well before a third.
+      visibilitySeconds: 3,
+      // No renewal in this test: only the consumer's own reaction to the redelivery deletes it.
+      extendEveryMs: 600_000,
+      deleteBatchMs: 50,
+      handle: async () => {
+        runs++;
+        return { kind: 'done' };
+      },
+    });
+    consumer.start();
+    await waitFor('the stale delete answered', () => staleDeleteAnswered);
+    // SQS accepted the old handle but deleted nothing: the command is still in the queue.
+    expect(double.bodies(name)).toHaveLength(1);
+    await consumer.stop();
+    client.destroy();
+    expect(double.bodies(name)).toEqual([]);
+    expect(runs).toBe(1);
   });
 
   it('a redelivered send after SENT is not sent again, by this runner or the next one', async () => {

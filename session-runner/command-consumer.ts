@@ -284,7 +284,7 @@ export class CommandConsumer {
   /**
    * Deletes handled commands in one request (DeleteMessage for a single one). Each is forgotten
    * once deleted under the receipt handle it has now; one redelivered meanwhile (a newer handle)
-   * stays held, for the next renewal to delete with the newer handle.
+   * stays held and is queued again at once, to be deleted with the newer handle.
    */
   private async deleteBatch(batch: Held[]): Promise<void> {
     const { sqs, queueUrl, logger } = this.options;
@@ -318,8 +318,15 @@ export class CommandConsumer {
     for (const [i, held] of batch.entries()) {
       held.deleting = false;
       const id = held.message.MessageId ?? '';
-      if (!failed.has(String(i)) && held.receiptHandle === handles[i] && this.held.get(id) === held)
-        this.held.delete(id);
+      if (this.held.get(id) !== held) continue;
+      if (held.receiptHandle !== handles[i]) {
+        // Received again while this request was under way (hold() could not queue it then): deleted
+        // now under the newer handle, not at the next renewal, its session's group blocked meanwhile
+        // and left undeleted for the next owner by a stop in between.
+        if (held.done) this.remove(held);
+        continue;
+      }
+      if (!failed.has(String(i))) this.held.delete(id);
     }
   }
 
