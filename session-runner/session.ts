@@ -253,6 +253,7 @@ export class WhatsAppSession {
       await this.auth?.snapshot();
       await this.write('DISCONNECTED', { qr: null, qrExpiresAt: null, lastError: null });
     }
+    await this.auth?.retire(); // no idle compaction, no late write into a next instance's journal
     this.hooks.onEnded(this);
   }
 
@@ -412,7 +413,9 @@ export class WhatsAppSession {
       } else {
         await this.write('DISCONNECTED', { lastError: action.lastError, qr: null, qrExpiresAt: null });
       }
-      await this.auth?.settle(); // a next instance of the session must not race this one's writes
+      // A next instance of the session (same fence) must not race this one's writes, nor meet its
+      // idle compaction a minute later.
+      await this.auth?.retire();
       this.hooks.onEnded(this);
     })().catch((e) => this.warn('recording the close failed', e));
   }

@@ -110,8 +110,13 @@ export class DurableAuthState {
    */
   private storedCreds?: string;
   private idleTimer?: unknown;
-  /** Shut down, destroyed or abandoned: no idle compaction any more. */
+  /** Shut down, destroyed, abandoned or retired: no idle compaction any more. */
   private closed = false;
+  /**
+   * The session ended (`retire`): a next instance of it may already own the journal under the same
+   * fence and the same sequence numbers, so this one writes nothing more.
+   */
+  private retired = false;
 
   private constructor(
     private readonly options: DurableAuthStateOptions,
@@ -248,10 +253,25 @@ export class DurableAuthState {
   }
 
   /**
+   * The session ended (WhatsApp closed it, or a stop): clears the idle compaction, refuses every later
+   * write of this instance and waits for the ones started before. A next instance under the same
+   * fence continues the same sequence numbers: a late snapshot of this one would take a number the
+   * next one already wrote and delete the entries below it (the creds with them).
+   */
+  async retire(): Promise<void> {
+    this.retired = true;
+    this.close();
+    await this.settle();
+  }
+
+  /**
    * Writes a snapshot and deletes what it supersedes (on shutdown, and every `compactEvery` commits);
-   * nothing when this fence's journal is already one snapshot with nothing after it.
+   * nothing when this fence's journal is already one snapshot with nothing after it, or once retired.
    */
   snapshot(): Promise<void> {
+    // Retired: a compaction changes no state, so it is skipped, not failed (a stop after WhatsApp
+    // ended the session, a shutdown's flush).
+    if (this.retired) return this.settle();
     return this.enqueue(async () => {
       if (this.compact) return;
       const seq = this.nextSeq++;
@@ -356,6 +376,8 @@ export class DurableAuthState {
     afterDurable: () => void,
     retryUntilStored = false,
   ): Promise<void> {
+    // Refused when asked, not when run: what was asked before `retire` is stored, and awaited by it.
+    if (this.retired) return Promise.reject(new RetiredError());
     return this.enqueue(async () => {
       if (this.abandoned) throw new Error('auth state abandoned');
       const body = makeBody();
@@ -382,7 +404,7 @@ export class DurableAuthState {
       this.armIdleCompaction();
     }).then(() => {
       // The commit is stored: a failed compaction is not its failure (the next commit tries again).
-      if (this.sinceSnapshot >= (this.options.compactEvery ?? 50))
+      if (!this.retired && this.sinceSnapshot >= (this.options.compactEvery ?? 50))
         void this.snapshot().catch((e) => this.options.onError?.('compaction failed', e));
     });
   }
@@ -420,6 +442,12 @@ export class DurableAuthState {
     const keys: Record<string, Record<string, unknown>> = {};
     for (const [type, values] of this.keyMap) keys[type] = Object.fromEntries(values);
     return { v: 1, kind: 'snapshot', fence: this.options.fence, creds: this.state.creds, keys };
+  }
+}
+
+class RetiredError extends Error {
+  constructor() {
+    super('auth state retired: its session ended');
   }
 }
 
