@@ -35,7 +35,7 @@ const timers: Timers = {
 /** A session without a socket: `connect()` is WhatsApp answering; sends go out only while connected. */
 class FakeSession implements ShardSession {
   ended = false;
-  endedHow?: EndedHow;
+  endedHow: EndedHow | undefined = undefined;
   connected = false;
   /** Showing a QR: waiting for a person, not coming up by itself. */
   showingQr = false;
