@@ -237,23 +237,27 @@ export class WhatsAppSession {
     const sock = socketOf(this.life);
     // Refused when WhatsApp ended it already: the request (unlink, delete the auth state) is still done.
     this.enter({ type: 'end', how: 'stopped' });
-    if (logout) {
-      await sock?.logout().catch(() => undefined);
-      sock?.end(undefined); // logout() ends the socket itself, unless it failed before that
-      await this.auth?.destroy();
-      await this.write('LOGGED_OUT', {
-        qr: null,
-        qrExpiresAt: null,
-        pairingCode: null,
-        phoneNumber: null,
-        lastError: null,
-      });
-    } else {
-      sock?.end(undefined);
-      await this.auth?.snapshot();
-      await this.write('DISCONNECTED', { qr: null, qrExpiresAt: null, lastError: null });
+    try {
+      if (logout) {
+        await sock?.logout().catch(() => undefined);
+        sock?.end(undefined); // logout() ends the socket itself, unless it failed before that
+        await this.auth?.destroy();
+        await this.write('LOGGED_OUT', {
+          qr: null,
+          qrExpiresAt: null,
+          pairingCode: null,
+          phoneNumber: null,
+          lastError: null,
+        });
+      } else {
+        sock?.end(undefined);
+        await this.auth?.snapshot();
+        await this.write('DISCONNECTED', { qr: null, qrExpiresAt: null, lastError: null });
+      }
+    } finally {
+      // Even when a step failed: no idle compaction, no late write into a next instance's journal.
+      await this.auth?.retire();
     }
-    await this.auth?.retire(); // no idle compaction, no late write into a next instance's journal
     this.hooks.onEnded(this);
   }
 
