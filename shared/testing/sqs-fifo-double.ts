@@ -79,6 +79,24 @@ class SqsError extends Error {
 
 const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
 
+/** A batch request's entries, refused as SQS does unless it holds 1 to 10. */
+const batchEntries = (input: Record<string, unknown>): Record<string, unknown>[] => {
+  const entries = (input.Entries as Record<string, unknown>[] | undefined) ?? [];
+  if (entries.length < 1 || entries.length > 10)
+    throw new SqsError(
+      'TooManyEntriesInBatchRequest',
+      'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
+      'A batch holds 1 to 10 entries.',
+    );
+  return entries;
+};
+
+/** The Failed entry of a batch for the error its single action threw (anything else is rethrown). */
+const entryFailure = (entry: Record<string, unknown>, error: unknown): Record<string, unknown> => {
+  if (!(error instanceof SqsError)) throw error;
+  return { Id: entry.Id, SenderFault: true, Code: error.type, Message: error.message };
+};
+
 /** Starts the double on a free loopback port. `now` is injectable for tests of the double itself. */
 export const startSqsFifoDouble = async (options: { now?: () => number } = {}): Promise<SqsFifoDouble> => {
   const now = options.now ?? Date.now;
@@ -180,13 +198,7 @@ export const startSqsFifoDouble = async (options: { now?: () => number } = {}): 
     },
     SendMessageBatch: (input) => {
       queueOf(input.QueueUrl);
-      const entries = (input.Entries as Record<string, unknown>[] | undefined) ?? [];
-      if (entries.length < 1 || entries.length > 10)
-        throw new SqsError(
-          'TooManyEntriesInBatchRequest',
-          'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
-          'A batch holds 1 to 10 entries.',
-        );
+      const entries = batchEntries(input);
       const Successful: Record<string, unknown>[] = [];
       const Failed: Record<string, unknown>[] = [];
       // Entry by entry, in order: a refused entry does not stop the later ones (as in SQS).
@@ -208,8 +220,7 @@ export const startSqsFifoDouble = async (options: { now?: () => number } = {}): 
           >;
           Successful.push({ Id: entry.Id, ...out });
         } catch (error) {
-          if (!(error instanceof SqsError)) throw error;
-          Failed.push({ Id: entry.Id, SenderFault: true, Code: error.type, Message: error.message });
+          Failed.push(entryFailure(entry, error));
         }
       }
       return { Successful, Failed };
@@ -244,13 +255,7 @@ export const startSqsFifoDouble = async (options: { now?: () => number } = {}): 
     // Entry by entry, as SQS: a bad receipt handle fails its entry, not the others.
     DeleteMessageBatch: (input) => {
       queueOf(input.QueueUrl);
-      const entries = (input.Entries as Record<string, unknown>[] | undefined) ?? [];
-      if (entries.length < 1 || entries.length > 10)
-        throw new SqsError(
-          'TooManyEntriesInBatchRequest',
-          'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
-          'A batch holds 1 to 10 entries.',
-        );
+      const entries = batchEntries(input);
       const Successful: Record<string, unknown>[] = [];
       const Failed: Record<string, unknown>[] = [];
       for (const entry of entries) {
@@ -258,8 +263,7 @@ export const startSqsFifoDouble = async (options: { now?: () => number } = {}): 
           actions.DeleteMessage?.({ QueueUrl: input.QueueUrl, ReceiptHandle: entry.ReceiptHandle });
           Successful.push({ Id: entry.Id });
         } catch (error) {
-          if (!(error instanceof SqsError)) throw error;
-          Failed.push({ Id: entry.Id, SenderFault: true, Code: error.type, Message: error.message });
+          Failed.push(entryFailure(entry, error));
         }
       }
       return { Successful, Failed };
