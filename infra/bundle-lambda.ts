@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
-import { ESM_REQUIRE_BANNER } from './bundle-runner.ts';
+import { NODE22_ESM_BUNDLE } from './bundle-runner.ts';
 import { sdkTrimPlugin } from './bundle-sdk-trim.ts';
 
 const INFRA = fileURLToPath(new URL('.', import.meta.url));
@@ -44,21 +44,11 @@ export interface LambdaBundleSpec {
 export const lambdaBuildOptions = (spec: LambdaBundleSpec, outdir: string): BuildOptions => ({
   entryPoints: [spec.entry],
   outfile: join(outdir, 'index.mjs'),
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'esm',
-  minify: true,
-  // The map in its own file, read only to map a stack trace (NODE_OPTIONS=--enable-source-maps).
-  sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  banner: { js: ESM_REQUIRE_BANNER },
+  ...NODE22_ESM_BUNDLE,
   define: spec.define,
   alias: LAMBDA_ALIASES,
   plugins: [sdkTrimPlugin],
   metafile: spec.metafile !== undefined,
-  logLevel: 'warning',
   absWorkingDir: resolve(INFRA, '..'),
 });
 

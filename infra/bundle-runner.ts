@@ -8,11 +8,26 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 
 /** Lets CommonJS dependencies `require` inside an ESM bundle (Lambdas and runner alike). */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/** The esbuild options the runner and every Lambda share: one minified ESM file for Node 22, its map beside it. */
+export const NODE22_ESM_BUNDLE = {
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'esm',
+  minify: true,
+  // The map in its own file, read only to map a stack trace (NODE_OPTIONS=--enable-source-maps).
+  sourcemap: true,
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  banner: { js: ESM_REQUIRE_BANNER },
+  logLevel: 'warning',
+} satisfies BuildOptions;
 
 /** Optional Baileys media dependencies: not installed, imported lazily for media only. */
 export const RUNNER_BUNDLE_EXTERNALS = ['sharp', 'jimp', 'link-preview-js', 'audio-decode'];
@@ -27,17 +42,8 @@ export const bundleRunner = async (
   const result = await build({
     entryPoints: [join(root, entry)],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    mainFields: ['module', 'main'],
-    banner: { js: ESM_REQUIRE_BANNER },
+    ...NODE22_ESM_BUNDLE,
     external: RUNNER_BUNDLE_EXTERNALS,
-    logLevel: 'warning',
     metafile: true,
     absWorkingDir: root,
   });
