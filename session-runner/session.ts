@@ -21,6 +21,7 @@ import { DurableAuthState } from './auth-state/durable-auth-state.ts';
 import { silentBaileysLogger } from './baileys-logger.ts';
 import { type IncomingMedia, mediaIdOf } from './incoming-media.ts';
 import type { IncomingPublisher } from './incoming-publisher.ts';
+import { within } from './lease-keeper.ts';
 import type { MetricSink } from './metrics.ts';
 import type { OutgoingMedia } from './outgoing-media.ts';
 import { resendMessageOf } from './outgoing-media-sent.ts';
@@ -510,13 +511,13 @@ export class WhatsAppSession {
    * on the next login (a kill -9 loses nothing), while this process keeps retrying the write.
    */
   private async storeBeforeReceiptAck(updates: WAMessageUpdate[]): Promise<void> {
-    const writes = updates.map((u) => this.storeReceipt(u.key.id, u.update.status));
-    let timer: unknown;
-    const bound = new Promise<boolean>((r) => {
-      timer = this.ctx.timers.setTimeout(() => r(false), RECEIPT_ACK_WAIT_MS);
-    });
-    const stored = await Promise.race([Promise.all(writes).then((all) => all.every(Boolean)), bound]);
-    this.ctx.timers.clearTimeout(timer);
+    const writes = Promise.all(updates.map((u) => this.storeReceipt(u.key.id, u.update.status)));
+    const stored = await within(
+      this.ctx.timers,
+      RECEIPT_ACK_WAIT_MS,
+      'receipt write',
+      writes.then((all) => all.every(Boolean)),
+    ).catch(() => false);
     if (stored) return;
     this.ctx.logger.warn('receipt left unacked: WhatsApp delivers it again', { sessionId: this.sessionId });
     throw new Error('receipt not stored yet');
