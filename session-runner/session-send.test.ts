@@ -322,6 +322,108 @@ describe('a session sending', () => {
   });
 });
 
+describe('the SENT write and the receipt (pacing on)', () => {
+  /** A session pacing its sends 1 s apart; timers of 0.5 s and more wait until `fire()`. */
+  const pacedSession = async () => {
+    const held: (() => void)[] = [];
+    const session = new WhatsAppSession(record, 1, {
+      ...context('runner-a'),
+      sendMinIntervalMs: 1000,
+      timers: {
+        setTimeout: (fn, ms) => (ms >= 500 ? held.push(fn) : setImmediate(fn)),
+        clearTimeout: (h) => {
+          if (typeof h !== 'number') clearImmediate(h as NodeJS.Immediate);
+        },
+      },
+    });
+    await session.start();
+    const sock = sockets.at(-1) as FakeSocket;
+    sock.ev.emit('connection.update', { connection: 'open' });
+    await vi.waitFor(() => expect(session.connected).toBe(true));
+    return {
+      session,
+      sock,
+      fire: () => {
+        for (const fn of held.splice(0)) fn();
+      },
+    };
+  };
+  const statusWrites = () => {
+    const spy = vi.spyOn(messages, 'updateStatus');
+    return () => spy.mock.calls.map(([, update]) => update.status);
+  };
+  /** The contact's phone acks each text with a delivery receipt, stored before sendMessage returns. */
+  const deliverOnSend = (sock: FakeSocket) => {
+    const send = sock.sendMessage.bind(sock);
+    sock.sendMessage = async (to, content, options) => {
+      const sent = await send(to, content, options);
+      sock.ev.emit('messages.update', [
+        { key: { id: options.messageId, fromMe: true }, update: { status: 3 } },
+      ]);
+      return sent;
+    };
+  };
+
+  it('writes no SENT when the delivery receipt is stored while the next send would still wait', async () => {
+    const { session, sock } = await pacedSession();
+    const writes = statusWrites();
+    deliverOnSend(sock);
+    const { message, command } = await queued();
+    expect(await session.send(command)).toBe('sent');
+    expect(writes()).toEqual(['DELIVERED']);
+    expect(await messages.get(message.messageId)).toMatchObject({
+      status: 'DELIVERED',
+      waMessageId: waMessageIdFor(message.messageId),
+    });
+    // Nothing left for the sweeper: the receipt's write ended the claim.
+    expect(await messages.listQueued(record.sessionId, { createdBefore: '9', limit: 10 })).toEqual([]);
+  });
+
+  it('writes SENT once the pacing interval passed without a receipt, and the receipt after it moves it on', async () => {
+    const { session, sock, fire } = await pacedSession();
+    const writes = statusWrites();
+    const { message, command } = await queued();
+    const sending = session.send(command);
+    await vi.waitFor(() => expect(sock.sent).toHaveLength(1));
+    expect(writes()).toEqual([]);
+    fire();
+    expect(await sending).toBe('sent');
+    expect((await messages.get(message.messageId))?.status).toBe('SENT');
+    sock.ev.emit('messages.update', [
+      { key: { id: waMessageIdFor(message.messageId), fromMe: true }, update: { status: 3 } },
+    ]);
+    await vi.waitFor(async () => expect((await messages.get(message.messageId))?.status).toBe('DELIVERED'));
+    expect(writes()).toEqual(['SENT', 'DELIVERED']);
+  });
+
+  it("writes SENT at once with pacing off; another message's receipt does not count", async () => {
+    const { session, sock } = await openSession(1, 'runner-a');
+    const writes = statusWrites();
+    const { message, command } = await queued();
+    const other = await queued();
+    await messages.claimSend(other.message.messageId, {
+      sessionId: record.sessionId,
+      tenantId: record.tenantId,
+      fence: 1,
+      runnerId: 'runner-a',
+      waMessageId: 'WAOTHER',
+      now: new Date().toISOString(),
+      staleBefore: new Date(0).toISOString(),
+    });
+    const send = sock.sendMessage.bind(sock);
+    sock.sendMessage = async (to, content, options) => {
+      sock.ev.emit('messages.update', [{ key: { id: 'WAOTHER', fromMe: true }, update: { status: 3 } }]);
+      await vi.waitFor(async () =>
+        expect((await messages.get(other.message.messageId))?.status).toBe('DELIVERED'),
+      );
+      return send(to, content, options);
+    };
+    expect(await session.send(command)).toBe('sent');
+    expect((await messages.get(message.messageId))?.status).toBe('SENT');
+    expect(writes()).toEqual(['DELIVERED', 'SENT']);
+  });
+});
+
 describe('receipts and retry requests after a restart', () => {
   it('a new runner stores DELIVERED then READ for a message sent before the restart, never back', async () => {
     const { session: before } = await openSession(1, 'runner-a');

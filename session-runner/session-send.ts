@@ -6,6 +6,7 @@ import type { MessageMedia } from '#shared/domain/media.ts';
 import type { ClaimOutcome, SentMedia } from '#shared/ports/message-store.ts';
 import { OutgoingMediaError, type PreparedMedia } from './outgoing-media.ts';
 import { sentMediaOf } from './outgoing-media-sent.ts';
+import { type ExpectedReceipt, ReceiptWaiters } from './receipt-waiters.ts';
 import type { SessionContext } from './session.ts';
 import { waMessageIdFor } from './wa-message-id.ts';
 
@@ -45,11 +46,20 @@ export interface SendingSession {
 /** The outbound half of a session: claim, pace, manners, retries, and the fenced outcome. */
 export class SessionSender {
   private lastSendAt = 0;
+  /** Receipts of this session's texts, stored while their SENT write waits (see `receiptStored`). */
+  private readonly receipts: ReceiptWaiters;
 
   constructor(
     private readonly ctx: SessionContext,
     private readonly session: SendingSession,
-  ) {}
+  ) {
+    this.receipts = new ReceiptWaiters(ctx.timers);
+  }
+
+  /** The session stored a delivery or read receipt of `waMessageId`. */
+  receiptStored(waMessageId: string): void {
+    this.receipts.stored(waMessageId);
+  }
 
   /**
    * Sends one queued message of this session. It is claimed in the message store first (fenced),
@@ -87,8 +97,29 @@ export class SessionSender {
       return 'skipped';
     }
     if (claim.kind === 'final') return 'skipped';
+    // A text's receipt is listened for from before its send: it may make the SENT write needless.
+    const receipt = claim.message.media ? undefined : this.receipts.expect(waMessageId);
+    try {
+      return await this.sendClaimed(sock, command, claim.message, { holder, waMessageId, receipt });
+    } finally {
+      receipt?.cancel();
+    }
+  }
+
+  private async sendClaimed(
+    sock: WASocket,
+    command: SendCommand,
+    message: Message,
+    claimed: {
+      holder: { fence: number; runnerId: string };
+      waMessageId: string;
+      receipt: ExpectedReceipt | undefined;
+    },
+  ): Promise<SendOutcome> {
+    const { sessionId, fence } = this.session;
+    const { holder, waMessageId, receipt } = claimed;
     // The stored message is the truth: its recipient and text, not the command's copy.
-    const { to, text, media } = claim.message;
+    const { to, text, media } = message;
     if (command.manners) await this.converse(sock, command.manners, to, text);
     const retry = this.ctx.sendRetry ?? DEFAULT_SEND_RETRY;
     let sentMedia: SentMedia | undefined;
@@ -120,6 +151,10 @@ export class SessionSender {
         return 'failed';
       }
     }
+    // A receipt stored (DELIVERED or READ: further than SENT, fenced, the claim and the sweeper's
+    // keys cleared) while this session's next send would wait anyway leaves SENT nothing to say.
+    const paced = this.lastSendAt + this.ctx.sendMinIntervalMs - this.ctx.now();
+    if (receipt && (await receipt.within(paced))) return 'sent';
     // A file's real size, sha256 and media message are stored with SENT, under the same fence; on
     // their own when a delivery receipt overtook the SENT write (which is then refused).
     const recorded = await this.recordOutcome(command.messageId, { status: 'SENT', waMessageId, sentMedia });

@@ -556,7 +556,11 @@ export class WhatsAppSession {
       // An id we never send under (the phone's own messages) is not waited for.
       mayBeOurWaMessageId(waMessageId) ? RECEIPT_LOOKUP_WAITS_MS : [],
     ).then(
-      () => true,
+      (outcome) => {
+        // A send waiting to write SENT for this message need not (session-send.ts).
+        if (outcome === 'stored') this.sender.receiptStored(waMessageId);
+        return true;
+      },
       (error) => {
         this.receiptWrites.delete(key);
         this.warn('receipt not stored', error);

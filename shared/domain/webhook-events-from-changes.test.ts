@@ -187,18 +187,30 @@ describe('message.received', () => {
 });
 
 describe('message.status', () => {
-  it.each(['SENT', 'DELIVERED', 'READ'])('is produced when an outbound message becomes %s', (status) => {
+  it.each([
+    ['QUEUED', 'SENT', ['SENT']],
+    ['SENT', 'DELIVERED', ['DELIVERED']],
+    ['DELIVERED', 'READ', ['READ']],
+    // A receipt stored before the SENT write (which the runner then skips): the steps passed first.
+    ['QUEUED', 'DELIVERED', ['SENT', 'DELIVERED']],
+    ['QUEUED', 'READ', ['SENT', 'DELIVERED', 'READ']],
+    ['SENT', 'READ', ['DELIVERED', 'READ']],
+  ])('is produced for each step when an outbound message goes from %s to %s', (from, to, steps) => {
     const change = modify(
-      outbound({ status: 'QUEUED' }),
-      outbound({ status, waMessageId: 'WA-OUT-1', updatedAt: '2026-01-01T12:00:08.000Z' }),
+      outbound({ status: from }),
+      outbound({ status: to, waMessageId: 'WA-OUT-1', updatedAt: '2026-01-01T12:00:08.000Z' }),
     );
-    expect(eventsFromChange(change)).toEqual([
-      expect.objectContaining({
-        type: 'message.status',
-        timestamp: '2026-01-01T12:00:08.000Z',
-        data: { sessionId: SESSION_ID, messageId: 'out-1', waMessageId: 'WA-OUT-1', status },
-      }),
-    ]);
+    const events = eventsFromChange(change);
+    expect(events).toEqual(
+      (steps as string[]).map((status) =>
+        expect.objectContaining({
+          type: 'message.status',
+          timestamp: '2026-01-01T12:00:08.000Z',
+          data: { sessionId: SESSION_ID, messageId: 'out-1', waMessageId: 'WA-OUT-1', status },
+        }),
+      ),
+    );
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
     expectValid(change);
   });
 

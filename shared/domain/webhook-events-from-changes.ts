@@ -114,23 +114,30 @@ const messageEvents = (change: StoredChange, item: Record<string, unknown>): Eve
   const status = str(item.status);
   const updatedAt = str(item.updatedAt);
   if (item.direction !== 'out' || !status || !updatedAt || !NOTIFIED.has(status)) return [];
-  if (change.oldImage && str(change.oldImage.status) === status) return []; // a claim, a retry stamp
-  return [
-    {
-      ...base,
-      eventId: stableEventId(String(item.pk), 'message.status', status, updatedAt),
-      type: 'message.status',
-      timestamp: updatedAt,
-      data: defined({
-        sessionId,
-        messageId,
-        waMessageId: str(item.waMessageId),
-        status,
-        error: status === 'FAILED' ? str(item.error) : undefined,
-      }),
-    },
-  ];
+  const previous = str(change.oldImage?.status);
+  if (previous === status) return []; // a claim, a retry stamp
+  // A receipt stored before the SENT write makes that write needless (the runner skips it, see
+  // session-runner/session-send.ts): the steps it passed are still told, in order, before it.
+  const from = previous ? DELIVERY_STEPS.indexOf(previous) : -1;
+  const to = DELIVERY_STEPS.indexOf(status);
+  const passed = previous && to > 0 ? DELIVERY_STEPS.slice(from + 1, to) : [];
+  return [...passed, status].map((s) => ({
+    ...base,
+    eventId: stableEventId(String(item.pk), 'message.status', s, updatedAt),
+    type: 'message.status' as const,
+    timestamp: updatedAt,
+    data: defined({
+      sessionId,
+      messageId,
+      waMessageId: str(item.waMessageId),
+      status: s,
+      error: s === 'FAILED' ? str(item.error) : undefined,
+    }),
+  }));
 };
+
+/** An outbound message's statuses in their order (`FAILED` is apart: it follows QUEUED only). */
+const DELIVERY_STEPS = ['QUEUED', 'SENT', 'DELIVERED', 'READ'];
 
 /**
  * The events one stored change produces: `session.status` when a session's status changed (or
