@@ -44,12 +44,44 @@ interface Stack {
   add(middleware: unknown, options: { step: 'finalizeRequest'; name: string; override: boolean }): void;
 }
 
+type SignerProvider = (authScheme?: unknown) => Promise<unknown>;
+
 /**
- * Adds the test-time guards to one client: the call recorder when recording is on, and, while
+ * Makes a client reuse one SigV4 signer per auth scheme instead of building one per call: the SDK's
+ * default `config.signer` copies the whole client config (over a hundred properties) into a new
+ * `SignatureV4` on every request. A signer holds no per-request state: the credentials provider,
+ * the date, region and service are read at each `sign`, so rotated credentials and clock-skew
+ * correction still apply. The scheme comes from the endpoint (name, signing name and region): one
+ * signer per distinct scheme.
+ */
+export const reuseSigner = (config: { signer?: SignerProvider }): void => {
+  const build = config.signer;
+  if (!build) return;
+  const signers = new Map<string, Promise<unknown>>();
+  config.signer = (authScheme?: unknown) => {
+    const key = JSON.stringify(authScheme ?? null);
+    let signer = signers.get(key);
+    if (!signer) {
+      signer = build(authScheme);
+      // A failed build (a region provider that threw) is not kept: the next call builds again.
+      signer.catch(() => signers.delete(key));
+      signers.set(key, signer);
+    }
+    return signer;
+  };
+};
+
+/**
+ * Prepares one client: one reused signer (`reuseSigner`), and the test-time guards: the call
+ * recorder when recording is on, and, while
  * `loopbackOnly()`, a last check on every outgoing request's host, so that not even an endpoint
  * resolved by the SDK (a queue URL, a bucket host) can reach a real account.
  */
-export const prepareClient = <C extends { middlewareStack: unknown }>(client: C, component?: string): C => {
+export const prepareClient = <C extends { middlewareStack: unknown; config: object }>(
+  client: C,
+  component?: string,
+): C => {
+  reuseSigner(client.config as { signer?: SignerProvider });
   // 'true' in the Lambda bundles (infra/constructs/app-function.ts), where no test records calls:
   // the condition folds at bundle time and the recorder stays out of the bundle.
   if (process.env.BUNDLE_WITHOUT_CALL_RECORDER !== 'true') {
