@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 // `node --import tsx bench/cpu-prof-top.ts <file.cpuprofile> [n]`: self time of a V8 CPU profile by
 // function and by package, to rank a row's hot spots (bench/cpu-prof-hook.mjs writes the profile).
 
 interface Node {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   hitCount?: number;
 }
 interface Profile {
@@ -29,6 +31,34 @@ export const moduleOf = (url: string): string => {
   return m?.[1] ?? url;
 };
 
+const maps = new Map<string, SourceMap | undefined>();
+/** The source map beside a bundled script, if there is one. */
+const mapOf = (url: string): SourceMap | undefined => {
+  if (!maps.has(url)) {
+    const file = url.startsWith('file://') ? `${fileURLToPath(url)}.map` : undefined;
+    maps.set(
+      url,
+      file && existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, 'utf8'))) : undefined,
+    );
+  }
+  return maps.get(url);
+};
+
+/** A call frame through its script's source map (original file, line and name), else as it is. */
+const original = (c: Node['callFrame']): Node['callFrame'] => {
+  const map = c.url && c.lineNumber >= 0 ? mapOf(c.url) : undefined;
+  const entry = map?.findEntry(c.lineNumber, c.columnNumber) as
+    | { originalSource?: string; originalLine?: number; name?: string }
+    | undefined;
+  if (!entry?.originalSource) return c;
+  return {
+    functionName: entry.name ?? c.functionName,
+    url: entry.originalSource,
+    lineNumber: entry.originalLine ?? 0,
+    columnNumber: 0,
+  };
+};
+
 const main = () => {
   const [file, n = '25'] = process.argv.slice(2);
   const profile = JSON.parse(readFileSync(file as string, 'utf8')) as Profile;
@@ -40,7 +70,7 @@ const main = () => {
   const fn = new Map<string, number>();
   const mod = new Map<string, number>();
   for (const [id, us] of self) {
-    const { callFrame: c } = byId.get(id) as Node;
+    const c = original((byId.get(id) as Node).callFrame);
     const key = `${c.functionName || '(anonymous)'} ${c.url.replace(/.*node_modules\//, '').replace(/.*\/main\//, '')}:${c.lineNumber + 1}`;
     fn.set(key, (fn.get(key) ?? 0) + us);
     mod.set(moduleOf(c.url), (mod.get(moduleOf(c.url)) ?? 0) + us);

@@ -1,3 +1,4 @@
+import type { DeviceStats } from '#local/simulator/device-connections.ts';
 import type { Simulator } from '#local/simulator/index.ts';
 
 /** What the simulator saw of a set of phones' devices while watched. */
@@ -11,17 +12,29 @@ export interface DeviceWatch {
   stop(): void;
 }
 
-const ofPhone = (sim: Simulator, phone: string) =>
-  sim.stats().devices.filter((d) => d.jid.startsWith(`${phone}:`) || d.jid.startsWith(`${phone}@`));
+/** The devices of each phone, from one reading of the simulator's stats (one per phone grew with N²). */
+const byPhone = (sim: Simulator) => {
+  const devices = new Map<string, DeviceStats[]>();
+  for (const d of sim.stats().devices) {
+    const phone = d.jid.split(/[:@]/)[0] as string;
+    devices.set(phone, [...(devices.get(phone) ?? []), d]);
+  }
+  return devices;
+};
 
 /**
  * Watches the simulator (every `everyMs`) for the connections of each phone's linked devices: the
  * outside view of a session being online, whatever the runner or the API believe.
  */
 export const watchDevices = (sim: Simulator, phones: string[], everyMs = 100): DeviceWatch => {
-  const replacementsOf = () =>
-    phones.reduce((n, p) => n + ofPhone(sim, p).reduce((m, d) => m + d.replacements, 0), 0);
-  const online = () => phones.map((p) => ofPhone(sim, p).some((d) => d.connections > 0));
+  const replacementsOf = () => {
+    const devices = byPhone(sim);
+    return phones.reduce((n, p) => n + (devices.get(p) ?? []).reduce((m, d) => m + d.replacements, 0), 0);
+  };
+  const online = () => {
+    const devices = byPhone(sim);
+    return phones.map((p) => (devices.get(p) ?? []).some((d) => d.connections > 0));
+  };
   const before = replacementsOf();
   const offlineMs = phones.map(() => 0);
   let last = Date.now();

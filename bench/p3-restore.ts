@@ -1,9 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Simulator } from '#local/simulator/index.ts';
 import { waitFor } from '../faults/drive.ts';
 import type { RunnerProcess } from '../faults/fault-stack.ts';
 import type { BenchContext } from './bench-context.ts';
+import { startSelfProfile } from './cpu-prof-self.ts';
 import { watchDevices } from './device-watch.ts';
 import { cpuMs } from './proc-usage.ts';
 
@@ -123,6 +125,9 @@ const restart = async (
     const pid = child.pid as number;
     const profileFile = profileFileOf(pid);
     if (profileFile) process.kill(pid, 'SIGWINCH');
+    // The bench process itself over the same window (it was the larger consumer at 200 sessions).
+    const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
+    const selfProfile = profileDir ? await startSelfProfile() : undefined;
     const cpu0 = { runner: cpuMs(pid), bench: process.cpuUsage(), machine: machineCpuMs(), at: Date.now() };
     ctx.runner = await starting;
     const healthy = Date.now() - t0;
@@ -137,6 +142,8 @@ const restart = async (
       machineBusyMs: machine.busy - cpu0.machine.busy,
       machineTotalMs: machine.total - cpu0.machine.total,
     };
+    if (selfProfile && profileDir)
+      await selfProfile.stop(join(profileDir, `bench-p3-${signal}-${Date.now()}.cpuprofile`));
     if (profileFile) {
       process.kill(pid, 'SIGWINCH');
       await waitFor('the runner profile written', () => existsSync(profileFile), 60_000).catch(
