@@ -6,7 +6,12 @@ import {
   createServerIdentity,
   type ServerIdentity,
 } from '#local/simulator/certificate-chain.ts';
-import { checkServerIdentity, type ServerRefusalCode, ServerRefusedError } from './server-identity-check.ts';
+import {
+  checkServerIdentity,
+  rememberVerified,
+  type ServerRefusalCode,
+  ServerRefusedError,
+} from './server-identity-check.ts';
 import { verifyXEdDSA } from './whatsapp-trust.ts';
 
 const NOW = Date.UTC(2026, 11, 3);
@@ -85,5 +90,65 @@ describe('checking what a server presents', () => {
     const check = () => checkServerIdentity(identity.staticKeyPair.public, identity.certChain, trustAt(NOW));
     expect(check).toThrow(/server certificate refused: the leaf's key is not the server's Noise static key/);
     expect(check).toThrow(expect.objectContaining({ kind: 'unauthorized', code: 'LEAF_KEY_MISMATCH' }));
+  });
+
+  describe('remembering signatures it verified', () => {
+    const counting = () => {
+      const calls: number[] = [];
+      const verify = (key: Uint8Array, message: Uint8Array, signature: Uint8Array) => {
+        calls.push(1);
+        return verifyXEdDSA(key, message, signature);
+      };
+      return {
+        calls,
+        trust: { rootKey: root.public, rootSerial: 0, verify: rememberVerified(verify), now: () => NOW },
+      };
+    };
+
+    it('verifies the signatures of a chain it accepted once, not again at the next connect', () => {
+      const identity = createServerIdentity(root, { now: () => NOW });
+      const { calls, trust } = counting();
+      checkServerIdentity(identity.staticKeyPair.public, identity.certChain, trust);
+      expect(calls).toHaveLength(2);
+      checkServerIdentity(identity.staticKeyPair.public, identity.certChain, trust);
+      checkServerIdentity(identity.staticKeyPair.public, identity.certChain, trust);
+      expect(calls).toHaveLength(2);
+    });
+
+    it('still refuses a remembered chain for another static key or outside its dates', () => {
+      const identity = createServerIdentity(root, { now: () => NOW });
+      const { trust } = counting();
+      checkServerIdentity(identity.staticKeyPair.public, identity.certChain, trust);
+      expect(() => checkServerIdentity(Curve.generateKeyPair().public, identity.certChain, trust)).toThrow(
+        expect.objectContaining({ code: 'LEAF_KEY_MISMATCH' }),
+      );
+      expect(() =>
+        checkServerIdentity(identity.staticKeyPair.public, identity.certChain, {
+          ...trust,
+          now: () => NOW + 11 * YEAR_MS,
+        }),
+      ).toThrow(expect.objectContaining({ code: 'CERTIFICATE_EXPIRED' }));
+    });
+
+    it('checks a forged leaf after the genuine chain was remembered, and never remembers a refusal', () => {
+      const identity = createServerIdentity(root, { now: () => NOW });
+      const { calls, trust } = counting();
+      checkServerIdentity(identity.staticKeyPair.public, identity.certChain, trust);
+      const chain = proto.CertChain.decode(identity.certChain);
+      const forged = proto.CertChain.encode({
+        intermediate: chain.intermediate,
+        leaf: {
+          details: chain.leaf?.details,
+          signature: Curve.sign(Curve.generateKeyPair().private, chain.leaf?.details ?? new Uint8Array()),
+        },
+      }).finish();
+      const before = calls.length;
+      for (let i = 0; i < 2; i++)
+        expect(() => checkServerIdentity(identity.staticKeyPair.public, forged, trust)).toThrow(
+          expect.objectContaining({ code: 'BAD_SIGNATURE' }),
+        );
+      // The remembered intermediate is not verified again; the forged leaf is, both times.
+      expect(calls.length - before).toBe(2);
+    });
   });
 });

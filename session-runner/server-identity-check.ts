@@ -57,7 +57,8 @@ export function checkServerIdentity(
     proto.CertChain.NoiseCertificate.Details.decode(intermediateBytes),
   );
   const leafDetails = decode(() => proto.CertChain.NoiseCertificate.Details.decode(leafBytes));
-  if (!trust.verify(trust.rootKey, intermediateBytes, intermediate.signature)) {
+  const { verify } = trust;
+  if (!verify(trust.rootKey, intermediateBytes, intermediate.signature)) {
     throw new ServerRefusedError('UNTRUSTED_ROOT', 'the intermediate is not signed by the trusted root');
   }
   if ((intermediateDetails.issuerSerial ?? 0) !== trust.rootSerial) {
@@ -66,10 +67,7 @@ export function checkServerIdentity(
       "the intermediate's issuer is not the trusted root",
     );
   }
-  if (
-    intermediateDetails.key?.length !== 32 ||
-    !trust.verify(intermediateDetails.key, leafBytes, leaf.signature)
-  ) {
+  if (intermediateDetails.key?.length !== 32 || !verify(intermediateDetails.key, leafBytes, leaf.signature)) {
     throw new ServerRefusedError('BAD_SIGNATURE', 'the leaf is not signed by the intermediate');
   }
   if ((leafDetails.issuerSerial ?? 0) !== (intermediateDetails.serial ?? 0)) {
@@ -84,6 +82,30 @@ export function checkServerIdentity(
   const nowS = Math.floor(trust.now() / 1000);
   checkDates('intermediate', intermediateDetails, nowS);
   checkDates('leaf', leafDetails, nowS);
+}
+
+type Verify = ServerIdentityCheck['verify'];
+// Bounded: the server chain is a handful of triples; a full memory starts over.
+const REMEMBERED_MAX = 64;
+
+/**
+ * `verify`, answering from memory for an exact (key, message, signature) it accepted before.
+ * A signature check is a pure function of those three, and every connect of every session presents
+ * the same server chain (checked twice per connect: here and again by Baileys), so the XEdDSA
+ * verification in JS runs once per chain instead of four times per connect. Refusals are never
+ * remembered.
+ */
+export function rememberVerified(verify: Verify): Verify {
+  const accepted = new Set<string>();
+  return (publicKey, message, signature) => {
+    // Lengths first, so no two different triples concatenate to the same key.
+    const key = `${publicKey.length}.${message.length}.${Buffer.concat([publicKey, message, signature]).toString('base64')}`;
+    if (accepted.has(key)) return true;
+    if (!verify(publicKey, message, signature)) return false;
+    if (accepted.size >= REMEMBERED_MAX) accepted.clear();
+    accepted.add(key);
+    return true;
+  };
 }
 
 function checkDates(which: string, details: proto.CertChain.NoiseCertificate.IDetails, nowS: number): void {

@@ -1,7 +1,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { Curve, WA_CERT_DETAILS } from '@whiskeysockets/baileys';
 import { isLoopbackHost, whatsAppUrlProblem } from '#shared/loopback.ts';
-import { checkServerIdentity, ServerRefusedError } from './server-identity-check.ts';
+import { checkServerIdentity, rememberVerified, ServerRefusedError } from './server-identity-check.ts';
 
 export { isLoopbackHost } from '#shared/loopback.ts';
 
@@ -116,13 +116,15 @@ export function installWhatsAppTrust({
       'Baileys is not patched (run `npx patch-package`): the server cannot be authenticated',
     );
   }
-  Curve.verify = verifyXEdDSA;
+  // One memory of accepted signatures for our chain check and Baileys' own (same chain every connect).
+  const rememberedVerify = rememberVerified(verifyXEdDSA);
+  Curve.verify = rememberedVerify;
   WA_CERT_DETAILS.VERIFY_SERVER = (serverStatic, certChain) => {
     try {
       checkServerIdentity(serverStatic, certChain, {
         rootKey: WA_CERT_DETAILS.PUBLIC_KEY,
         rootSerial: WA_CERT_DETAILS.SERIAL,
-        verify: verifyXEdDSA,
+        verify: rememberedVerify,
         now,
       });
     } catch (error) {
