@@ -107,8 +107,8 @@ const openSession = async (fence: number, runnerId: string) => {
   return { session, sock };
 };
 
-const queued = async () => {
-  const message = aMessage({ sessionId: record.sessionId, tenantId: record.tenantId, text: 'Hi there' });
+const queued = async (text = 'Hi there') => {
+  const message = aMessage({ sessionId: record.sessionId, tenantId: record.tenantId, text });
   await messages.putIfAbsent(message);
   const command: SendCommand = {
     v: 1,
@@ -323,14 +323,19 @@ describe('a session sending', () => {
 });
 
 describe('the SENT write and the receipt (pacing on)', () => {
-  /** A session pacing its sends 1 s apart; timers of 0.5 s and more wait until `fire()`. */
+  /**
+   * A session pacing its sends 1 s apart on a fake clock; timers of 0.5 s and more wait until
+   * `fire()`, which moves the clock on by their time.
+   */
   const pacedSession = async () => {
-    const held: (() => void)[] = [];
+    const held: { fn: () => void; ms: number }[] = [];
+    let clock = Date.now();
     const session = new WhatsAppSession(record, 1, {
       ...context('runner-a'),
+      now: () => clock,
       sendMinIntervalMs: 1000,
       timers: {
-        setTimeout: (fn, ms) => (ms >= 500 ? held.push(fn) : setImmediate(fn)),
+        setTimeout: (fn, ms) => (ms >= 500 ? held.push({ fn, ms }) : setImmediate(fn)),
         clearTimeout: (h) => {
           if (typeof h !== 'number') clearImmediate(h as NodeJS.Immediate);
         },
@@ -343,8 +348,12 @@ describe('the SENT write and the receipt (pacing on)', () => {
     return {
       session,
       sock,
+      held,
       fire: () => {
-        for (const fn of held.splice(0)) fn();
+        for (const { fn, ms } of held.splice(0)) {
+          clock += ms;
+          fn();
+        }
       },
     };
   };
@@ -394,6 +403,22 @@ describe('the SENT write and the receipt (pacing on)', () => {
     ]);
     await vi.waitFor(async () => expect((await messages.get(message.messageId))?.status).toBe('DELIVERED'));
     expect(writes()).toEqual(['SENT', 'DELIVERED']);
+  });
+
+  it('writes no SENT for an AI reply delivered within the pacing interval after it went out (after typing)', async () => {
+    const { session, sock, held, fire } = await pacedSession();
+    const writes = statusWrites();
+    deliverOnSend(sock);
+    // Typed for longer than the pacing interval: the interval counts from the send itself.
+    const { message, command } = await queued('x'.repeat(60));
+    expect(typingMsFor('x'.repeat(60))).toBeGreaterThan(1000);
+    const manners = { readWaMessageId: 'WA-IN-1', chat: '4915100000002@s.whatsapp.net' };
+    const sending = session.send({ ...command, manners });
+    await vi.waitFor(() => expect(held).toHaveLength(1)); // typing
+    fire();
+    expect(await sending).toBe('sent');
+    expect(sock.manners.at(-1)).toBe(`send:${message.to}`);
+    expect(writes()).toEqual(['DELIVERED']);
   });
 
   it("writes SENT at once with pacing off; another message's receipt does not count", async () => {

@@ -129,6 +129,8 @@ export class SessionSender {
         // A file is opened afresh for each attempt: a failed attempt may have read part of it.
         file = media ? await this.openMedia(media) : undefined;
         const sent = await sock.sendMessage(to, file ? file.content : { text }, { messageId: waMessageId });
+        // The next send is paced from this one going out (after an AI reply's typing, not before).
+        this.lastSendAt = this.ctx.now();
         if (file) sentMedia = sentMediaOf(sent?.message);
         break;
       } catch (error) {
