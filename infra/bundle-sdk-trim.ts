@@ -9,16 +9,28 @@
  * string literal they stand for, the keys are plain, and the schemas no path reaches drop out.
  * infra/bundle-sdk-trim.test.ts checks that every rewritten schema module exports the same values.
  *
+ * The same module registers every modeled error of the service when it loads; only those our
+ * adapters or the SDK's retries tell apart stay registered (infra/bundle-sdk-errors.ts says which
+ * and why), so the other error classes drop out too.
+ *
  * A client also imports its whole `package.json` (about 2.5 KB) for the version in its user agent;
  * the bundle gets the name and version only.
  *
  * The SDK's pure-JS SHA-256, SHA-1 and MD5 (about 7.5 KB) are the fallbacks its Node classes take
  * only when `node:crypto` lacks the algorithm, which the Lambda runtime's Node never does: the
- * bundle gets a class of the same name that fails with the reason if it is ever built.
+ * bundle gets a class of the same name that fails with the reason if it is ever built. The same
+ * for the adaptive retry mode and the instance-metadata region (infra/bundle-sdk-left-out.ts).
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { Plugin } from 'esbuild';
+import { keptErrors, withoutUnmappedErrors } from './bundle-sdk-errors.ts';
+import {
+  ADAPTIVE_RETRY_MODULE,
+  adaptiveRetryModule,
+  IMDS_REGION_MODULE,
+  imdsRegionModule,
+} from './bundle-sdk-left-out.ts';
 
 /** A client's schema modules: `…/@aws-sdk/client-*\/dist-es/schemas/schemas_<n>.js`. */
 const SCHEMA_MODULE = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/;
@@ -61,18 +73,31 @@ export const PURE_JS_HASH_LEFT_OUT =
 export const leftOutHashModule = (name: string): string =>
   `export class ${name} { constructor() { throw new Error(${JSON.stringify(`${name} is ${PURE_JS_HASH_LEFT_OUT}`)}); } }\n`;
 
+/** A client's schema module as the bundles take it: plain keys, only the errors we tell apart registered. */
+export const trimSchemaModule = (path: string): string => {
+  const source = readFileSync(path, 'utf8');
+  const errors = join(path, '../../models/errors.js');
+  const keep = keptErrors(source, existsSync(errors) ? readFileSync(errors, 'utf8') : '');
+  return inlineSchemaKeys(withoutUnmappedErrors(source, keep));
+};
+
 /** The plugin the Lambda bundles are built with (infra/bundle-lambda.ts). */
 export const sdkTrimPlugin: Plugin = {
   name: 'sdk-trim',
   setup(build) {
     build.onLoad({ filter: SCHEMA_MODULE }, ({ path }) => ({
-      contents: inlineSchemaKeys(readFileSync(path, 'utf8')),
+      contents: trimSchemaModule(path),
       loader: 'js',
     }));
     build.onLoad({ filter: PURE_JS_HASH }, ({ path }) => ({
       contents: leftOutHashModule(basename(path, '.js')),
       loader: 'js',
     }));
+    build.onLoad({ filter: ADAPTIVE_RETRY_MODULE }, () => ({
+      contents: adaptiveRetryModule(),
+      loader: 'js',
+    }));
+    build.onLoad({ filter: IMDS_REGION_MODULE }, () => ({ contents: imdsRegionModule(), loader: 'js' }));
     build.onLoad({ filter: CLIENT_PACKAGE_JSON }, ({ path }) => ({
       contents: clientPackageInfo(readFileSync(path, 'utf8')),
       loader: 'json',
