@@ -1,4 +1,9 @@
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { provisionTestAws, type TestAws } from '#shared/testing/aws-test-env.ts';
@@ -35,6 +40,25 @@ const waitFor = async (check: () => boolean, timeoutMs = 10_000) => {
     if (Date.now() > until) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 50));
   }
+};
+
+const waitForAsync = async (check: () => Promise<boolean>, timeoutMs = 15_000) => {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+/** Messages the queue holds, visible or in flight. */
+const messagesIn = async (sqs: SQSClient, queueUrl: string) => {
+  const { Attributes: a = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible);
 };
 
 describe('startSqsEventSource', () => {
@@ -106,7 +130,8 @@ describe('startSqsEventSource', () => {
         { body: 'flaky', count: '2' },
       ]),
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    // Once the queue holds nothing, visible or in flight, nothing can come again.
+    await waitForAsync(async () => (await messagesIn(sqs, queueUrl)) === 0);
     expect(seen).toHaveLength(3);
   });
 
@@ -127,15 +152,17 @@ describe('startSqsEventSource', () => {
       },
     });
     await waitFor(() => calls === 5);
-    await new Promise((r) => setTimeout(r, 1500));
+    // The receive after the fifth moves the record to the DLQ: once it is there, no call can follow.
+    const dlqUrl = queueUrl.replace(/incoming\.fifo$/, 'incoming-dlq.fifo');
+    let dead: (string | undefined)[] = [];
+    await waitForAsync(async () => {
+      const dlq = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 1 }));
+      dead = (dlq.Messages ?? []).map((m) => m.Body);
+      return dead.length > 0;
+    });
+    expect(dead).toEqual(['poison']);
+    expect(await messagesIn(sqs, queueUrl)).toBe(0);
     expect(calls).toBe(5);
     expect(errors).toHaveLength(5);
-    const dlq = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl.replace(/incoming\.fifo$/, 'incoming-dlq.fifo'),
-        WaitTimeSeconds: 1,
-      }),
-    );
-    expect(dlq.Messages?.map((m) => m.Body)).toEqual(['poison']);
   });
 });

@@ -149,11 +149,18 @@ describe('disconnect codes', () => {
     const impostor = await startSimulator({ port: 0 });
     const env = { ...h.runnerEnv, WHATSAPP_WS_URL: impostor.url, RUNNER_SHARDS: 'all' };
     // The trust stays on the real simulator's root; the impostor signs with its own.
-    installWhatsAppTrust({ waWebSocketUrl: impostor.url, simulatorRootKeyHex: h.sim.rootPublicKeyHex });
+    const refused: string[] = [];
+    installWhatsAppTrust({
+      waWebSocketUrl: impostor.url,
+      simulatorRootKeyHex: h.sim.rootPublicKeyHex,
+      onRefused: (e) => refused.push(e.code),
+    });
     await runner.shutdown();
     runner = await startRunner(loadConfig(RunnerEnv, env), { socketOverrides: FAST_SOCKET });
     const { body } = await h.call('POST', '/init', { chatbotId: 'impostor-bot' });
-    await new Promise((r) => setTimeout(r, 4000));
+    // Baileys retries with backoff: two refusals show the runner kept trying and never got further.
+    await h.waitFor('two refused handshakes', () => refused.length >= 2);
+    expect([...new Set(refused)]).toEqual(['UNTRUSTED_ROOT']);
     const s = await h.sessions.get(body.sessionId);
     // The runner is trying (the session is open) but never gets past the handshake to a QR.
     expect(runner.supervisor.status()[0]?.sessions).toBeGreaterThanOrEqual(1);
