@@ -19,11 +19,12 @@ export const LAMBDA_BUNDLER = fileURLToPath(import.meta.url);
 /**
  * Packages the Lambda bundles take from small modules of infra/ (each file says why, and a test
  * compares it with the package): what a Lambda never needs (the SSO and ini credential chain,
- * event streams, SSO tokens) or Node does natively (an LRU on a Map, HMAC and base64, a PNG).
+ * event streams and their payload signing, SSO tokens) or Node does natively (an LRU on a Map, HMAC and base64, a PNG).
  */
 export const LAMBDA_ALIASES: Record<string, string> = {
   '@aws-sdk/credential-provider-node': join(INFRA, 'bundle-lambda-credentials.ts'),
   '@smithy/core/event-streams': join(INFRA, 'bundle-without-event-streams.ts'),
+  '@aws-sdk/eventstream-handler-node': join(INFRA, 'bundle-without-event-stream-handler.ts'),
   'mnemonist/lru-cache': join(INFRA, 'bundle-lru-cache.ts'),
   'fast-sha256': join(INFRA, 'bundle-webhook-crypto.ts'),
   '@stablelib/base64': join(INFRA, 'bundle-webhook-crypto.ts'),
