@@ -67,12 +67,33 @@ export const netCpuPerMessage = (w: CpuWindow) => {
 };
 
 /**
- * CPU ms a process spends per message on `work`, less what it spends idle in as long (heartbeats,
- * lease renewals, long polls, keep-alives): idle rates from before the work (once settled) and
- * from right after it over as long as the work took (see `netCpuPerMessage`).
+ * One window of `messages` messages merged from several: CPU and wall time summed, and one idle
+ * rate that takes off what each window's own rates took off (so the net figure is the sum of the
+ * windows' net figures).
  */
-const cpuPerMessage = async (pid: number, messages: number, work: () => Promise<void>) => {
-  const idleBefore = await settledIdleRate(pid);
+export const mergeWindows = (windows: CpuWindow[]): CpuWindow => {
+  const sum = (f: (w: CpuWindow) => number) => windows.reduce((a, w) => a + f(w), 0);
+  const wallMs = sum((w) => w.wallMs);
+  const idleRate = sum((w) => ((w.idleBefore + w.idleAfter) / 2) * w.wallMs) / wallMs;
+  return {
+    grossMs: sum((w) => w.grossMs),
+    wallMs,
+    idleBefore: idleRate,
+    idleAfter: idleRate,
+    messages: sum((w) => w.messages),
+  };
+};
+
+/**
+ * The CPU a process spends on `work`, with its idle rates: `idleBefore` as given (settled, see
+ * `settledIdleRate`), `idleAfter` measured right after the work over as long as it took.
+ */
+const cpuWindow = async (
+  pid: number,
+  messages: number,
+  idleBefore: number,
+  work: () => Promise<void>,
+): Promise<CpuWindow> => {
   const c0 = cpuMs(pid);
   const t0 = Date.now();
   // With BENCH_CPU_PROFILE_DIR set the window is profiled too (and its figure is then inflated).
@@ -80,8 +101,15 @@ const cpuPerMessage = async (pid: number, messages: number, work: () => Promise<
   const grossMs = cpuMs(pid) - c0;
   const wallMs = Date.now() - t0;
   const idleAfter = await idleRate(pid, Math.max(WINDOW_MS, wallMs));
-  return netCpuPerMessage({ grossMs, wallMs, idleBefore, idleAfter, messages });
+  return { grossMs, wallMs, idleBefore, idleAfter, messages };
 };
+
+/**
+ * Measured rounds per side. The two sides take turns (runner, raw, runner, raw, …), so that a change
+ * of the machine's load (other work on a shared machine) weighs on both alike; each side's figure is
+ * over all its rounds, with the raw side's CPU, a few hundred ms per round, read in 10 ms ticks.
+ */
+const ROUNDS = 3;
 
 /**
  * p2: runner CPU per outbound text (pacing off, `sessions` sessions sending at once, from the API
@@ -123,15 +151,39 @@ export const p2Cpu = async (ctx: BenchContext, size: P2Size, progress: (line: st
   await runnerRound('warm', 1);
   await rawRound('warm', 1);
   const messages = size.sessions * size.messagesEach;
-  const runner = await cpuPerMessage(ctx.runner.process.child.pid as number, messages, () =>
-    runnerRound('run', size.messagesEach),
-  );
-  const rawSide = await cpuPerMessage(raw.pid, messages, () => rawRound('run', size.messagesEach));
+  const runnerPid = ctx.runner.process.child.pid as number;
+  const runnerIdle = await settledIdleRate(runnerPid);
+  const rawIdle = await settledIdleRate(raw.pid);
+  const runnerWindows: CpuWindow[] = [];
+  const rawWindows: CpuWindow[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    // The idle rate after a side's previous round is the one before its next (it settled meanwhile).
+    runnerWindows.push(
+      await cpuWindow(runnerPid, messages, runnerWindows.at(-1)?.idleAfter ?? runnerIdle, () =>
+        runnerRound(`run${round}`, size.messagesEach),
+      ),
+    );
+    rawWindows.push(
+      await cpuWindow(raw.pid, messages, rawWindows.at(-1)?.idleAfter ?? rawIdle, () =>
+        rawRound(`run${round}`, size.messagesEach),
+      ),
+    );
+  }
+  const runner = netCpuPerMessage(mergeWindows(runnerWindows));
+  const rawSide = netCpuPerMessage(mergeWindows(rawWindows));
+  const roundRatios = runnerWindows.map((w, i) => {
+    const r = rawWindows[i] as CpuWindow;
+    const net = (x: CpuWindow) => x.grossMs - ((x.idleBefore + x.idleAfter) / 2) * x.wallMs;
+    return round2(net(w) / Math.max(1, net(r)));
+  });
   return {
     runnerCpuMsPerMessage: runner.perMessage,
     rawCpuMsPerMessage: rawSide.perMessage,
     ratio: round2(runner.perMessage / rawSide.perMessage),
-    // What the two figures are made of: CPU over the window, the idle rate taken off, the window.
+    // What the two figures are made of: CPU over the windows, the idle rate taken off, the windows.
+    rounds: ROUNDS,
+    // Each round's ratio (runner round i against raw round i): how much the figure moved.
+    ...Object.fromEntries(roundRatios.map((r, i) => [`round${i + 1}Ratio`, r])),
     runnerGrossCpuMsPerMessage: runner.grossPerMessage,
     runnerIdleCpuMsPerSecond: runner.idleMsPerSecond,
     runnerWallSeconds: runner.wallSeconds,
