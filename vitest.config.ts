@@ -84,6 +84,8 @@ export default defineConfig({
           // The stand-ins for the run, then the broker of the e2e files' shared stack (torn down
           // first, so the IAM check of the first teardown sees every call the stack made).
           globalSetup: ['./local/stand-ins/test-global-setup.ts', './local/testing/e2e-stack-broker.ts'],
+          // Waits until the stand-ins the global setup started serve (it does not wait for them).
+          setupFiles: ['./local/stand-ins/test-stand-ins-ready.ts'],
         },
       },
     ],
