@@ -1,7 +1,10 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { sendAccepted, sleep, waitFor } from '../faults/drive.ts';
+import { DynamoTable } from '../shared/adapters/dynamodb-table.ts';
 import type { BenchStack } from './bench-stack.ts';
 import { linkMany } from './bench-stack.ts';
-import { type RequestCounts, usdPerMillion } from './report.ts';
+import { dynamoItemBytes, type RequestCounts, usdPerMillion, writeUnitsOf } from './report.ts';
 
 export interface P4Size {
   outbound: number;
@@ -135,6 +138,7 @@ export const p4Requests = async (b: BenchStack, size: P4Size, progress: (line: s
     await sleep(2000); // receipts' late writes
     let window = minus(snapshot(b), start);
     const perOutbound = perMessage(window, idlePerMs, Date.now() - t, size.outbound);
+    const outboundMessageWrites = messageItemWrites(window) / size.outbound;
     progress(`p4: ${size.outbound} outbound, counted: ${nonZero(window)}`);
     progress(`p4: outbound calls: ${callsOf(window)}`);
 
@@ -153,6 +157,8 @@ export const p4Requests = async (b: BenchStack, size: P4Size, progress: (line: s
     const perInbound = perMessage(window, idlePerMs, Date.now() - t, size.inbound);
     progress(`p4: ${size.inbound} inbound, counted: ${nonZero(window)}`);
     progress(`p4: inbound calls: ${callsOf(window)}`);
+    const messageItem = await messageItemSize(b, ids.at(-1) as string);
+    progress(`p4: a delivered text's stored item: ${JSON.stringify(messageItem)}`);
     const { dynamodbReadUnits: _r, dynamodbWriteUnits: _w, ...outbound } = perOutbound;
     const { dynamodbReadUnits: _ri, dynamodbWriteUnits: _wi, ...inbound } = perInbound;
     return {
@@ -160,8 +166,61 @@ export const p4Requests = async (b: BenchStack, size: P4Size, progress: (line: s
       perInbound: inbound,
       usdPerMillionOutbound: Math.round(usdPerMillion(perOutbound) * 100) / 100,
       usdPerMillionInbound: Math.round(usdPerMillion(perInbound) * 100) / 100,
+      messageItem,
+      // The same sends with the longest text: every write of the message item costs its size.
+      usdPerMillionOutboundWith4096CharText:
+        Math.round(
+          usdPerMillion({
+            ...perOutbound,
+            dynamodbWriteUnits:
+              (perOutbound.dynamodbWriteUnits ?? perOutbound.dynamodbWrites) +
+              (messageItem.writeUnitsWith4096CharText - messageItem.writeUnits) * outboundMessageWrites,
+          }) * 100,
+        ) / 100,
     };
   } finally {
     await stopAi();
+  }
+};
+
+/**
+ * Write units a window spent on message items at one unit per item: each UpdateItem of one, each
+ * transaction's put of one twice (the counting proxy labels calls `UpdateItem Messages MESSAGE#`).
+ */
+const messageItemWrites = (window: Counts): number =>
+  Object.entries(window).reduce((n, [k, v]) => {
+    if (k === 'call dynamodb.UpdateItem Messages MESSAGE#') return n + v;
+    if (k.startsWith('call dynamodb.TransactWriteItems Put Messages MESSAGE#')) return n + 2 * v;
+    return n;
+  }, 0);
+
+/** The API's longest text (DESIGN: `message` 1-4096 characters). */
+const MAX_TEXT_CHARS = 4096;
+
+/**
+ * The stored item of a delivered text, as DynamoDB bills its writes: its size, and the size it would
+ * have with the longest text the API takes. The counts above price one unit per item written; an
+ * item over 1 KB costs one unit per KB started on every write (claim and status updates included).
+ * Read after the counted windows.
+ */
+const messageItemSize = async (b: BenchStack, messageId: string) => {
+  const client = new DynamoDBClient({ endpoint: b.stack.runnerEnv.DYNAMODB_ENDPOINT });
+  try {
+    const table = new DynamoTable(
+      DynamoDBDocumentClient.from(client),
+      b.stack.runnerEnv.MESSAGES_TABLE as string,
+    );
+    const item = await table.get<Record<string, unknown>>({ pk: `MESSAGE#${messageId}` });
+    if (!item) throw new Error(`message ${messageId} not stored`);
+    const bytes = dynamoItemBytes(item);
+    const longest = dynamoItemBytes({ ...item, text: 'x'.repeat(MAX_TEXT_CHARS) });
+    return {
+      bytes,
+      writeUnits: writeUnitsOf(bytes),
+      bytesWith4096CharText: longest,
+      writeUnitsWith4096CharText: writeUnitsOf(longest),
+    };
+  } finally {
+    client.destroy();
   }
 };

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { formatTable, PRICES_USD, targetFor, toFigures, toJson, usdPerMillion } from './report.ts';
+import {
+  dynamoItemBytes,
+  formatTable,
+  PRICES_USD,
+  targetFor,
+  toFigures,
+  toJson,
+  usdPerMillion,
+  writeUnitsOf,
+} from './report.ts';
 
 describe('bench report', () => {
   it('prices one message per million from its request counts and the written prices', () => {
@@ -14,6 +23,18 @@ describe('bench report', () => {
       4 * 0.625 + 2 * 0.125,
       6,
     );
+  });
+
+  it('sizes a DynamoDB item as DynamoDB bills it: names and values in bytes, numbers by digits, maps and lists with overhead', () => {
+    expect(dynamoItemBytes({ pk: 'MESSAGE#1' })).toBe(2 + 9);
+    expect(dynamoItemBytes({ n: 1234 })).toBe(1 + 3);
+    expect(dynamoItemBytes({ t: 'ü' })).toBe(1 + 2);
+    expect(dynamoItemBytes({ b: true, z: null })).toBe(2 + 2);
+    expect(dynamoItemBytes({ m: { a: 'x' } })).toBe(1 + 3 + 1 + 1 + 1);
+    expect(dynamoItemBytes({ l: ['x', 'yy'] })).toBe(1 + 3 + 2 + 3);
+    expect([writeUnitsOf(10), writeUnitsOf(1024), writeUnitsOf(1025), writeUnitsOf(4500)]).toEqual([
+      1, 1, 2, 5,
+    ]);
   });
 
   it('passes a figure at its target and fails one above it', () => {

@@ -56,6 +56,31 @@ export const usdPerMillion = (c: RequestCounts): number =>
     c.s3Puts * PRICES_USD.s3Put +
     c.s3Gets * PRICES_USD.s3Get);
 
+/**
+ * A DynamoDB item's size as DynamoDB bills it (docs: "Item sizes and formats"): attribute names
+ * and values in UTF-8 bytes, a number about one byte per two significant digits plus one, a
+ * boolean or null one byte, a list or map 3 bytes plus one per element (plus its names). A write
+ * costs one unit per KB started of the larger of the item before and after (twice in a transaction).
+ */
+export const dynamoItemBytes = (item: Record<string, unknown>): number =>
+  Object.entries(item).reduce((n, [name, value]) => n + Buffer.byteLength(name) + valueBytes(value), 0);
+
+const valueBytes = (value: unknown): number => {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number')
+    return Math.ceil(String(Math.abs(value)).replace(/[.e+-]|^0+/g, '').length / 2) + 1;
+  if (typeof value === 'boolean' || value === null || value === undefined) return 1;
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return value.byteLength;
+  if (Array.isArray(value) || value instanceof Set)
+    return 3 + [...value].reduce((n, v) => n + 1 + valueBytes(v), 0);
+  return (
+    3 + Object.entries(value as object).reduce((n, [k, v]) => n + 1 + Buffer.byteLength(k) + valueBytes(v), 0)
+  );
+};
+
+/** Write units of one write of an item this size (a transactional write costs twice this). */
+export const writeUnitsOf = (bytes: number): number => Math.max(1, Math.ceil(bytes / 1024));
+
 const at = (max: number, unit = ''): Target => ({ max, label: `≤ ${max}${unit}` });
 
 /** The targets of issue 14; the crash restore target depends on the lease the run uses. */
