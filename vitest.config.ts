@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
-import { integrationTestFiles } from './local/stand-ins/test-projects.ts';
+import { integrationLanes, integrationTestFiles } from './local/stand-ins/test-projects.ts';
 import { LongestFirstSequencer } from './local/stand-ins/test-sequencer.ts';
 
 // Every test process talks only to loopback stand-ins, whatever the caller's shell holds (a DevOps
@@ -70,13 +70,14 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: integration,
-          // After the unit files, and two files at a time even on 2 cores (vitest's default there is
-          // one): these files mostly wait (sockets, leases, polls, child processes), so a second one
-          // fits beside the first. Measured on 12 integration files at load 11-15: 365 s one at a
-          // time, 204 s two at a time, no retries.
+          // After the unit files, and several files at a time even on 2 cores (vitest's default there
+          // is one): these files mostly wait (sockets, leases, polls, child processes), so more fit
+          // beside each other. Measured on 12 integration files at load 11-15: 365 s one at a time,
+          // 204 s two at a time, no retries; three on an idle 2-core machine, two on a busy one
+          // (integrationLanes in test-projects.ts, with the measurements).
           // This project setting wins over `--maxWorkers`: INTEGRATION_MAX_WORKERS=1 runs them one by one.
           sequence: { groupOrder: 1 },
-          maxWorkers: Number(process.env.INTEGRATION_MAX_WORKERS) || Math.max(2, availableParallelism() - 1),
+          maxWorkers: integrationLanes(availableParallelism(), loadavg()[0] ?? 0),
           // Real Baileys, processes and a JVM on 2 shared cores: a test that times out under load
           // gets one more try. A retried test is printed as such; the known flaky ones are listed
           // in the README (Development) and must be fixed, not hidden.

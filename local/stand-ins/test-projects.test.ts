@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/paths.ts';
-import { integrationTestFiles } from './test-projects.ts';
+import { integrationLanes, integrationTestFiles } from './test-projects.ts';
 
 describe('test projects', () => {
   const integration = integrationTestFiles(REPO_ROOT);
@@ -34,5 +34,24 @@ describe('test projects', () => {
     ]) {
       expect(integration).not.toContain(unit);
     }
+  });
+});
+
+describe('integration lanes', () => {
+  it('runs three integration files at once on an idle 2-core machine and two on a busy one', () => {
+    expect(integrationLanes(2, 0.4, Number.NaN)).toBe(3);
+    expect(integrationLanes(2, 1.9, Number.NaN)).toBe(3);
+    expect(integrationLanes(2, 2, Number.NaN)).toBe(2);
+    expect(integrationLanes(2, 15, Number.NaN)).toBe(2);
+  });
+
+  it('gives a larger machine one file per core when idle and one fewer when busy', () => {
+    expect(integrationLanes(8, 1, Number.NaN)).toBe(8);
+    expect(integrationLanes(8, 12, Number.NaN)).toBe(7);
+  });
+
+  it('takes INTEGRATION_MAX_WORKERS as it is when set, whatever the load', () => {
+    expect(integrationLanes(2, 0, 1)).toBe(1);
+    expect(integrationLanes(2, 20, 4)).toBe(4);
   });
 });

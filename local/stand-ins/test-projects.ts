@@ -80,3 +80,20 @@ export const integrationTestFiles = (root: string): string[] => {
     .map((file) => relative(root, file))
     .sort();
 };
+
+/**
+ * How many integration files run at once. They mostly wait (sockets, leases, polls, child
+ * processes): on an idle 2-core machine two at a time used one core on average (`npm test`: 305
+ * CPU-s in 301 s), and three at a time ran the integration project in 216 s instead of 257 s with
+ * no retry (1.3 cores). On a machine that other work keeps busy (a load average of at least its
+ * cores) the cores are not idle, and a third file only adds waits to the timing of the others (one
+ * fault row timed out at a load of 17-20): two there. `INTEGRATION_MAX_WORKERS` decides when set.
+ */
+export const integrationLanes = (
+  cores: number,
+  loadAverage: number,
+  configured = Number(process.env.INTEGRATION_MAX_WORKERS),
+): number => {
+  if (configured > 0) return configured;
+  return loadAverage < cores ? Math.max(3, cores) : Math.max(2, cores - 1);
+};
