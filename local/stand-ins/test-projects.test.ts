@@ -38,16 +38,16 @@ describe('test projects', () => {
 });
 
 describe('integration lanes', () => {
-  it('runs three integration files at once on an idle 2-core machine and two on a busy one', () => {
+  it('runs three integration files at once on an idle 2-core machine and two on one twice as busy as its cores', () => {
     expect(integrationLanes(2, 0.4, Number.NaN)).toBe(3);
-    expect(integrationLanes(2, 1.9, Number.NaN)).toBe(3);
-    expect(integrationLanes(2, 2, Number.NaN)).toBe(2);
+    expect(integrationLanes(2, 3.9, Number.NaN)).toBe(3);
+    expect(integrationLanes(2, 4, Number.NaN)).toBe(2);
     expect(integrationLanes(2, 15, Number.NaN)).toBe(2);
   });
 
   it('gives a larger machine one file per core when idle and one fewer when busy', () => {
     expect(integrationLanes(8, 1, Number.NaN)).toBe(8);
-    expect(integrationLanes(8, 12, Number.NaN)).toBe(7);
+    expect(integrationLanes(8, 16, Number.NaN)).toBe(7);
   });
 
   it('takes INTEGRATION_MAX_WORKERS as it is when set, whatever the load', () => {

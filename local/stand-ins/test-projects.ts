@@ -85,9 +85,11 @@ export const integrationTestFiles = (root: string): string[] => {
  * How many integration files run at once. They mostly wait (sockets, leases, polls, child
  * processes): on an idle 2-core machine two at a time used one core on average (`npm test`: 305
  * CPU-s in 301 s), and three at a time ran the integration project in 216 s instead of 257 s with
- * no retry (1.3 cores). On a machine that other work keeps busy (a load average of at least its
- * cores) the cores are not idle, and a third file only adds waits to the timing of the others (one
- * fault row timed out at a load of 17-20): two there. `INTEGRATION_MAX_WORKERS` decides when set.
+ * no retry (1.3 cores). On a machine that other work keeps busy (a load average of twice its cores
+ * or more) the cores are not idle, and a third file only adds waits to the timing of the others (one
+ * fault row timed out at a load of 17-20): two there. The bar is not the cores themselves: a run
+ * just before (a suite run, a typecheck) leaves the load at 2-5 on 2 cores for a minute.
+ * `INTEGRATION_MAX_WORKERS` decides when set.
  */
 export const integrationLanes = (
   cores: number,
@@ -95,5 +97,5 @@ export const integrationLanes = (
   configured = Number(process.env.INTEGRATION_MAX_WORKERS),
 ): number => {
   if (configured > 0) return configured;
-  return loadAverage < cores ? Math.max(3, cores) : Math.max(2, cores - 1);
+  return loadAverage < 2 * cores ? Math.max(3, cores) : Math.max(2, cores - 1);
 };
