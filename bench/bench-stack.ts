@@ -31,6 +31,8 @@ export interface BenchStack {
   /** The message store read past the counters: the bench's own polling is not counted. */
   uncountedMessages: DynamoMessageStore;
   leaseSeconds: number;
+  /** DynamoDB Local's JVM (p3 reports its CPU over a restore). */
+  dynamoDbLocalPid: number;
   /**
    * Starts a runner and waits for its health check; `extraEnv` adds to (or overrides) its env.
    * `bundled`: the runner as the production image runs it (one esbuild bundle, `bundleRunner`),
@@ -69,6 +71,7 @@ export const startBenchStack = async (logDir: string): Promise<BenchStack> => {
     stack,
     counters: { ...counters, sqs: stack.clamp },
     leaseSeconds: LEASE_MS / 1000,
+    dynamoDbLocalPid: dynamo.jvmPid,
     bundleRunner: bundled,
     startRunner: async (extraEnv = {}, options = {}) => {
       count += 1;

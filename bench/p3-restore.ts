@@ -119,7 +119,7 @@ const restart = async (
     const child = (ctx.b.stack.runners().at(-1) as RunnerProcess).child;
     tapMarks(child, t0, next);
     // Where the new runner's seconds go: its CPU, this process's (the simulator, the API, the S3
-    // stand-in and the counting hops all run here) and the whole machine's, from its start until all
+    // stand-in and the counting hops all run here), DynamoDB Local's and the whole machine's, from its start until all
     // are online; with BENCH_CPU_PROFILE_DIR also a CPU profile of the runner over that window.
     await waitFor('the new runner started', () => next['runner started'] !== undefined, 60_000);
     const pid = child.pid as number;
@@ -128,7 +128,14 @@ const restart = async (
     // The bench process itself over the same window (it was the larger consumer at 200 sessions).
     const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
     const selfProfile = profileDir ? await startSelfProfile() : undefined;
-    const cpu0 = { runner: cpuMs(pid), bench: process.cpuUsage(), machine: machineCpuMs(), at: Date.now() };
+    const jvm = ctx.b.dynamoDbLocalPid;
+    const cpu0 = {
+      runner: cpuMs(pid),
+      bench: process.cpuUsage(),
+      dynamo: cpuMs(jvm),
+      machine: machineCpuMs(),
+      at: Date.now(),
+    };
     ctx.runner = await starting;
     const healthy = Date.now() - t0;
     await waitFor('every device online at the simulator', () => watch.allOnline(), timeoutMs);
@@ -139,6 +146,7 @@ const restart = async (
       wallMs: Date.now() - cpu0.at,
       runnerCpuMs: cpuMs(pid) - cpu0.runner,
       benchProcessCpuMs: Math.round((benchCpu.user + benchCpu.system) / 1000),
+      dynamoDbLocalCpuMs: cpuMs(jvm) - cpu0.dynamo,
       machineBusyMs: machine.busy - cpu0.machine.busy,
       machineTotalMs: machine.total - cpu0.machine.total,
     };
