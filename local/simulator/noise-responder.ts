@@ -1,7 +1,19 @@
 import { createHash, hkdfSync } from 'node:crypto';
-import { aesDecryptGCM, aesEncryptGCM, Curve, NOISE_MODE, proto } from '@whiskeysockets/baileys';
+import { aesDecryptGCM, aesEncryptGCM, NOISE_MODE, proto } from '@whiskeysockets/baileys';
 import type { ServerIdentity } from './certificate-chain.ts';
 import { TransportCipher } from './frame-codec.ts';
+import { type AgreementKey, agree, agreementKeyOf, generateAgreementKey } from './x25519.ts';
+
+// The server's static key as a key object, imported once per identity instead of per agreement.
+const staticKeys = new WeakMap<ServerIdentity, AgreementKey>();
+const staticKeyOf = (identity: ServerIdentity): AgreementKey => {
+  let key = staticKeys.get(identity);
+  if (!key) {
+    key = agreementKeyOf(identity.staticKeyPair.private);
+    staticKeys.set(identity, key);
+  }
+  return key;
+};
 
 /** What the client proved at the end of the handshake. */
 export interface HandshakeResult {
@@ -20,7 +32,7 @@ export class NoiseResponder {
   private salt: Buffer;
   private key: Buffer;
   private counter = 0;
-  private readonly ephemeral = Curve.generateKeyPair();
+  private readonly ephemeral = generateAgreementKey();
 
   constructor(
     private readonly identity: ServerIdentity,
@@ -40,9 +52,9 @@ export class NoiseResponder {
     this.authenticate(clientEphemeral);
     this.clientEphemeral = clientEphemeral;
     this.authenticate(this.ephemeral.public);
-    this.mixIntoKey(Curve.sharedKey(this.ephemeral.private, clientEphemeral));
+    this.mixIntoKey(agree(this.ephemeral, clientEphemeral));
     const encryptedStatic = this.encrypt(this.identity.staticKeyPair.public);
-    this.mixIntoKey(Curve.sharedKey(this.identity.staticKeyPair.private, clientEphemeral));
+    this.mixIntoKey(agree(staticKeyOf(this.identity), clientEphemeral));
     const payload = this.encrypt(this.identity.certChain);
     return proto.HandshakeMessage.encode({
       serverHello: { ephemeral: this.ephemeral.public, static: encryptedStatic, payload },
@@ -53,7 +65,7 @@ export class NoiseResponder {
   finish(clientFinish: proto.HandshakeMessage.IClientFinish): HandshakeResult {
     if (!this.clientEphemeral) throw new Error('client finish before client hello');
     const clientStatic = this.decrypt(requireKey(clientFinish.static, 'client static'));
-    this.mixIntoKey(Curve.sharedKey(this.ephemeral.private, clientStatic));
+    this.mixIntoKey(agree(this.ephemeral, clientStatic));
     const payload = proto.ClientPayload.decode(
       this.decrypt(requireKey(clientFinish.payload, 'client payload')),
     );
