@@ -132,19 +132,19 @@ const main = async () => {
     const queueUrl = `${endpoint}/000000000000/commands.fifo`;
     // A key transaction of a text send is a few KB (sender key, session record).
     const keyBody = Buffer.alloc(6_000, 7);
+    // A status write of a text (claim, SENT, DELIVERED are this shape).
+    const statusUpdate = (returnValues: 'NONE' | 'ALL_NEW') =>
+      new UpdateCommand({
+        TableName: 'messages',
+        Key: { pk: 'MESSAGE#01JEXAMPLE', sk: 'MESSAGE' },
+        UpdateExpression: 'SET #status = :s, updatedAt = :now REMOVE claimedBy, claimedAt',
+        ConditionExpression: 'attribute_exists(pk) AND #status IN (:q, :p)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':s': 'SENT', ':now': 'x', ':q': 'QUEUED', ':p': 'PENDING' },
+        ReturnValues: returnValues,
+      });
     const shapes = (c: typeof configured | typeof sdkDefault): Record<string, () => Promise<unknown>> => ({
-      'DynamoDB UpdateItem (claim/status)': () =>
-        c.dynamo.send(
-          new UpdateCommand({
-            TableName: 'messages',
-            Key: { pk: 'MESSAGE#01JEXAMPLE', sk: 'MESSAGE' },
-            UpdateExpression: 'SET #status = :s, updatedAt = :now REMOVE claimedBy, claimedAt',
-            ConditionExpression: 'attribute_exists(pk) AND #status IN (:q, :p)',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':s': 'SENT', ':now': 'x', ':q': 'QUEUED', ':p': 'PENDING' },
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
+      'DynamoDB UpdateItem (claim/status)': () => c.dynamo.send(statusUpdate('ALL_NEW')),
       'S3 PutObject 6 KB (key commit)': () =>
         c.s3.send(new PutObjectCommand({ Bucket: 'auth', Key: 'sess/journal/000001', Body: keyBody })),
       'SQS ReceiveMessage': () =>
@@ -169,17 +169,7 @@ const main = async () => {
       forcePathStyle: true,
     });
     const update = (returnValues: 'NONE' | 'ALL_NEW') => () =>
-      configured.dynamo.send(
-        new UpdateCommand({
-          TableName: 'messages',
-          Key: { pk: 'MESSAGE#01JEXAMPLE', sk: 'MESSAGE' },
-          UpdateExpression: 'SET #status = :s, updatedAt = :now REMOVE claimedBy, claimedAt',
-          ConditionExpression: 'attribute_exists(pk) AND #status IN (:q, :p)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':s': 'SENT', ':now': 'x', ':q': 'QUEUED', ':p': 'PENDING' },
-          ReturnValues: returnValues,
-        }),
-      );
+      configured.dynamo.send(statusUpdate(returnValues));
     const options: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
       [
         'S3 PutObject 6 KB: checksums WHEN_REQUIRED / SDK default (CRC32)',
