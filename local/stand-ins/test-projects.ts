@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
  * sources at each run, so a new test lands in the right project without a list to maintain.
  */
 
-const TEST_ROOTS = ['shared', 'functions', 'session-runner', 'local', 'infra', 'faults'];
+const TEST_ROOTS = ['shared', 'functions', 'session-runner', 'local', 'infra', 'faults', 'bench'];
 const ALIASES: Record<string, string> = {
   '#shared/': 'shared/',
   '#functions/': 'functions/',
@@ -19,14 +19,14 @@ const ALIASES: Record<string, string> = {
 };
 const NEEDS_STAND_INS = /inject\(\s*['"](dynamoEndpoint|fauxqsEndpoint)['"]/;
 /**
- * Heavy work the test file itself starts: child processes, stand-ins, a browser, esbuild over the
+ * Heavy work the test file itself starts: child processes (spawn, execFile, fork), stand-ins, a browser, esbuild over the
  * whole app, CDK's CloudFormation validation (WebAssembly, seconds per synth), the local stack
  * through the end-to-end helpers (`local/testing/e2e-stack.ts`, `shared-e2e-stack.ts`), or the
  * WhatsApp simulator that real Baileys sockets link to over loopback WebSockets (Noise handshakes,
  * pairing: seconds per file, and most of the unit project's time when they ran there).
  */
 const STARTS_HEAVY_WORK =
-  /\bspawn\(|startDynamoDbLocal\(|startFauxqs\(|chromium\.launch\(|bundleRunner\(|bundleLambdas\(|bundle: true|cfnValidation:|startE2eStack\(|sharedE2eStack\(|startTrustedSimulator\(/;
+  /\bspawn\(|\bexecFile\(|\bfork\(|startDynamoDbLocal\(|startFauxqs\(|chromium\.launch\(|bundleRunner\(|bundleLambdas\(|lambdaBuildOptions\(|bundle: true|cfnValidation:|startE2eStack\(|sharedE2eStack\(|startTrustedSimulator\(/;
 const IMPORT = /(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 const walk = (dir: string): string[] =>
