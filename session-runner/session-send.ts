@@ -154,7 +154,8 @@ export class SessionSender {
       }
     }
     // A receipt stored (DELIVERED or READ: further than SENT, fenced, the claim and the sweeper's
-    // keys cleared) while this session's next send would wait anyway leaves SENT nothing to say.
+    // keys cleared) by now, or while this session's next send would wait anyway (not at all with
+    // pacing off), leaves SENT nothing to say: the store would refuse it as a step back.
     const paced = this.lastSendAt + this.ctx.sendMinIntervalMs - this.ctx.now();
     if (receipt && (await receipt.within(paced))) return 'sent';
     // A file's real size, sha256 and media message are stored with SENT, under the same fence; on

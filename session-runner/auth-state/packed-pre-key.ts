@@ -5,9 +5,6 @@
 // characters): a third of that. Baileys reads a pre-key only when a contact opens a Signal session
 // with it, so the unpacking is off every hot path.
 
-/** A pre-key packed by `packPreKey`: the private then the public key, 44 base64 characters each. */
-export type PackedPreKey = string;
-
 const KEY_BYTES = 32;
 const KEY_CHARS = 44;
 
@@ -15,7 +12,7 @@ const isKey = (value: unknown): value is Uint8Array =>
   value instanceof Uint8Array && value.length === KEY_BYTES;
 
 /**
- * The pre-key as a `PackedPreKey`, or the value itself when it is not exactly Baileys' key pair
+ * The pre-key packed (its private then its public key, 44 base64 characters each), or the value itself when it is not exactly Baileys' key pair
  * (`{ private, public }`, 32 bytes each, nothing else): anything else is kept as it came.
  */
 export const packPreKey = (value: unknown): unknown => {
