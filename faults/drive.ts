@@ -1,4 +1,9 @@
-import type { FaultStack } from './fault-stack.ts';
+import type { FaultStack, RunnerProcess } from './fault-stack.ts';
+
+/** How often `waitFor` looks again: a poll interval, never a wait of its own. */
+const POLL_MS = 150;
+/** How soon `sendAccepted` asks again after a 409/429/503 (a tenant's retry). */
+const SEND_RETRY_MS = 250;
 
 /** Polls `check` until it returns a value (not undefined/false), or throws naming `what`. */
 export const waitFor = async <T>(
@@ -11,11 +16,26 @@ export const waitFor = async <T>(
     const value = await check();
     if (value !== undefined && value !== false) return value as T;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(150);
+    await sleep(POLL_MS);
   }
 };
 
+/** Resolves after `ms`: for poll intervals and a scenario's named time windows, not to wait for a condition. */
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until the runner's `/healthz` answers 200: the health check ECS waits for before it stops
+ * the old task of a rolling deploy (a runner holding no shard yet, waiting for the lease, is healthy).
+ */
+export const healthy = (runner: RunnerProcess, timeoutMs = 60_000) =>
+  waitFor(
+    `${runner.healthUrl} to answer 200`,
+    async () =>
+      (await fetch(runner.healthUrl, { signal: AbortSignal.timeout(2_000) })
+        .then((r) => r.status)
+        .catch(() => 0)) === 200,
+    timeoutMs,
+  );
 
 /** A linked session of the scenarios: its id, the phone it is linked to, and a contact that chats with it. */
 export interface Linked {
@@ -88,7 +108,7 @@ export const sendAccepted = async (stack: FaultStack, l: Linked, text: string, t
     if (res.status === 202) return res.body.messageId as string;
     if (![409, 429, 503].includes(res.status) || Date.now() > deadline)
       throw new Error(`send answered ${res.status}: ${JSON.stringify(res.body)}`);
-    await sleep(250);
+    await sleep(SEND_RETRY_MS);
   }
 };
 

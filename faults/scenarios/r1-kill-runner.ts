@@ -24,6 +24,14 @@ export interface R1Size {
   leaseMs?: number;
 }
 
+/**
+ * The simulated ECS restart: the replacement task starts this long after the kill. A time window
+ * of the scenario (the shard is unheld meanwhile, as in production), not a wait for a condition.
+ */
+const ECS_RESTART_MS = 1_000;
+/** The kill comes at a random moment up to this long after the deliveries it waits for. */
+const KILL_JITTER_MS = 300;
+
 /** The runner that holds the shard now, started when none runs (as ECS would). */
 export const currentRunner = async (stack: FaultStack): Promise<RunnerProcess> =>
   stack.runners().find((r) => r.alive()) ?? (await stack.startRunner());
@@ -92,13 +100,13 @@ export const r1KillRunner = async (
               killAfter,
             30_000,
           ).catch(() => undefined);
-          await sleep(Math.floor(Math.random() * 300));
+          await sleep(Math.floor(Math.random() * KILL_JITTER_MS));
           const victim = await runner();
           fence = await fenceOf(stack, linked);
           killedAt = Date.now();
           victim.child.kill('SIGKILL');
           await victim.exited;
-          await sleep(1000); // ECS starts the replacement task
+          await sleep(ECS_RESTART_MS);
           await stack.startRunner(env);
         })();
         const outs = pool(

@@ -1,4 +1,4 @@
-import { allConnected, fenceOf, type Linked, linkSessions, sleep, waitFor } from '../drive.ts';
+import { allConnected, fenceOf, healthy, type Linked, linkSessions, sleep, waitFor } from '../drive.ts';
 import type { FaultStack } from '../fault-stack.ts';
 import { type RowResult, row } from '../row.ts';
 import { currentRunner } from './r1-kill-runner.ts';
@@ -6,6 +6,13 @@ import { currentRunner } from './r1-kill-runner.ts';
 export interface R2Size {
   sessions: number;
 }
+
+/**
+ * The window the resumed zombie is watched in: longer than a lease (the stack's 10 s), so a runner
+ * that still believed it held the shard would have renewed, reconnected or written within it. A
+ * time window of the scenario (nothing happening is what it checks), not a wait for a condition.
+ */
+const ZOMBIE_WATCH_MS = 12_000;
 
 /**
  * r2: a rolling deploy (a second runner starts, the first gets SIGTERM) costs no replacement in the
@@ -35,7 +42,9 @@ export const r2DeployAndFreeze = async (
     const deployFence = await fenceOf(stack, linked);
     const deployedAt = new Date().toISOString();
     const second = await stack.startRunner();
-    await sleep(2000); // the new task is up and waiting for the lease
+    // As ECS: the old task gets SIGTERM once the new one passes its health check (it holds no shard
+    // yet and waits for the lease).
+    await healthy(second);
     first.child.kill('SIGTERM');
     await first.exited;
     await allConnected(stack, linked, 60_000, deployFence, deployedAt);
@@ -54,8 +63,8 @@ export const r2DeployAndFreeze = async (
       const newFence = await fenceOf(stack, linked);
       const atTakeover = replacements();
       second.child.kill('SIGCONT');
-      // Watch the resumed zombie for longer than a lease (10 s): it must neither reconnect nor write.
-      await sleep(12_000);
+      // Watch the resumed zombie for longer than a lease: it must neither reconnect nor write.
+      await sleep(ZOMBIE_WATCH_MS);
       const after = replacements();
       const perDevice = after.map((n, i) => n - (beforeFreeze[i] ?? 0));
       const pingPong = sum(after) - sum(atTakeover);

@@ -1,4 +1,4 @@
-import { type Linked, linkSessions, sendAccepted, sleep, unsentAfterSettling, waitFor } from '../drive.ts';
+import { type Linked, linkSessions, sendAccepted, unsentAfterSettling, waitFor } from '../drive.ts';
 import type { FaultStack } from '../fault-stack.ts';
 import { type RowResult, row } from '../row.ts';
 import { currentRunner } from './r1-kill-runner.ts';
@@ -35,8 +35,10 @@ export const r3FifoGroups = async (
     const sent = new Map<Linked, { text: string; messageId: string }[]>();
     const releaseReceives = stack.sqs.outage(['ReceiveMessage']);
     try {
-      // A receive already long-polling (up to COMMAND_WAIT_SECONDS, 1 s) would still get the burst.
-      await sleep(1500);
+      // A receive already long-polling (up to COMMAND_WAIT_SECONDS, 1 s) would still get the burst:
+      // the burst waits until the receives open at the outage's start have ended (seen at the clamp,
+      // which every SQS call of the runner passes); every later receive meets the outage.
+      await stack.clamp.settled('ReceiveMessage');
       // Each session's sends one after another (that is the order to keep), the sessions at once.
       await Promise.all(
         linked.map(async (l, s) => {

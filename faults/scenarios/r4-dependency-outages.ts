@@ -28,6 +28,8 @@ const API_USES = new Set(['dynamodb', 'sqs']);
  * lease lives there, and a cut longer than about half the lease costs it, by design.
  */
 const MIN_ROUNDS = 3;
+/** The pause between two rounds of traffic during an outage: the traffic's pace, not a wait. */
+const ROUND_PAUSE_MS = 300;
 /** How long past `outageMs` an SQS or S3 outage may last while it waits for its rounds and a 503. */
 const OUTAGE_GRACE_MS = 30_000;
 /** Runs of this row in one process: each links sessions of its own (a retried test runs it again). */
@@ -118,7 +120,7 @@ export const r4DependencyOutages = async (
             await stack.sim.sendText(l.contact, l.phone, inText);
             inbound.push({ text: inText, l });
             socketDrops += linked.filter((x) => (device(x)?.connections ?? 0) !== 1).length;
-            await sleep(300);
+            await sleep(ROUND_PAUSE_MS);
           }
         } finally {
           clearTimeout(restoreTimer);

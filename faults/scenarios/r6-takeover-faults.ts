@@ -14,6 +14,8 @@ export interface R6Size {
 /** The bound the issue sets: every session of the shard back CONNECTED within this after the takeover began. */
 const BACK_WITHIN_MS = 60_000;
 const NEW_RUNNER_ID = 'r6-successor';
+/** How often the successor's `/healthz` is sampled (a 200 shorter than this could go unseen). */
+const SAMPLE_MS = 200;
 
 /**
  * r6: the runner holding the shard is killed (-9) and a new one takes over while DynamoDB misbehaves
@@ -53,7 +55,7 @@ export const r6TakeoverFaults = async (
             .then((r) => r.status)
             .catch(() => 0); // not listening yet
           samples.push({ at: Date.now(), status });
-          await sleep(200);
+          await sleep(SAMPLE_MS);
         }
       })();
       try {
