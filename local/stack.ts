@@ -148,7 +148,7 @@ export const startStack = async (options: StackOptions): Promise<Stack> => {
       },
     });
     stops.push(runner.stop);
-    await waitForRunner(`http://127.0.0.1:${runnerHealthPort}/healthz`);
+    await waitForRunner(`http://127.0.0.1:${runnerHealthPort}/healthz`, options.shardCount);
 
     const health = healthChecks(env, {
       runner: async () => {
@@ -247,12 +247,16 @@ const ensureDevTenant = async (options: StackOptions, env: Record<string, string
   return { key, isNew: !options.devApiKey && !kept };
 };
 
-/** "ready" means ready: the runner's own health check answers before the stack says so. */
-const waitForRunner = async (url: string, timeoutMs = 60_000) => {
+/**
+ * "ready" means ready: the runner's own health check answers 200 holding every shard (it is the
+ * stack's only runner; before its first lease it answers 200 too, then 503 while it resumes).
+ */
+const waitForRunner = async (url: string, shardCount: number, timeoutMs = 60_000) => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await httpCheck(url)().then(
-      () => true,
+    const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+      async (response) =>
+        response.ok && ((await response.json()) as { held: number[] }).held.length >= shardCount,
       () => false,
     );
     if (ok) return;

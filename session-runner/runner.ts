@@ -159,8 +159,10 @@ export const startRunner = async (
     },
   });
   let draining = false;
-  const health = await startHealthServer(config.HEALTH_PORT, () =>
-    draining ? 'draining' : supervisor.ready() ? 'ok' : 'resuming',
+  const health = await startHealthServer(
+    config.HEALTH_PORT,
+    () => (draining ? 'draining' : supervisor.ready() ? 'ok' : 'resuming'),
+    () => supervisor.status().flatMap((s) => (s.fence === undefined ? [] : [s.shard])),
   );
   supervisor.start();
   logger.info('runner started', { shards: supervisor.status().map((s) => s.shard) });

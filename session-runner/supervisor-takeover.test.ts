@@ -223,14 +223,24 @@ describe('Supervisor takeover', () => {
 });
 
 describe('/healthz', () => {
-  it('answers 503 while resuming or draining and 200 when serving', async () => {
+  it('answers 503 while resuming or draining and 200 when serving, naming the shards held', async () => {
     let state: 'ok' | 'resuming' | 'draining' = 'resuming';
-    const { server, port } = await startHealthServer(0, () => state);
+    let held: number[] = [];
+    const { server, port } = await startHealthServer(
+      0,
+      () => state,
+      () => held,
+    );
     try {
       const status = async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
       expect(await status()).toBe(503);
       state = 'ok';
       expect(await status()).toBe(200);
+      held = [0, 2];
+      expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({
+        status: 'ok',
+        held: [0, 2],
+      });
       state = 'draining';
       expect(await status()).toBe(503);
     } finally {
