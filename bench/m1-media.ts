@@ -77,11 +77,19 @@ const GC_EVERY_MS = 1000;
 /** Measured files each way after the warm-up; `sendRatio` and `receiveRatio` are the worst of them. */
 const ROUNDS = 3;
 
-/** One file through the runner: its RSS just before, and its peak RSS above that (MB). */
+/** One file through the runner: its RSS just before, its peak RSS above that (MB), how long it took. */
 interface Transfer {
   idle: number;
   increase: number;
+  ms: number;
 }
+
+/** Runs `work` and returns how long it took, in ms. */
+const timed = async (work: () => Promise<void>): Promise<number> => {
+  const start = Date.now();
+  await work();
+  return Date.now() - start;
+};
 
 /**
  * m1: does a file pass through the runner streamed, or held? The runner's peak RSS increase while
@@ -98,6 +106,15 @@ interface Transfer {
  * A file held whole but smaller than what the pools grew could hide in them: a 10 MiB file cannot
  * show a bound, only that files do not add up (larger files do not fit the bench's S3 stand-in;
  * by hand on `npm start`, a 57 MB PDF sent after a 15 MB video cost 5 MB more).
+ *
+ * The same measurement over a window with no file, as long as the longest transfer, from a full
+ * GC as the warm-up file (`noFilePeakIncreaseMb`), is what the runner's RSS does on its own; near
+ * 0 on a runner with only this session. It cannot catch every swing of a busy runner (its own GCs
+ * come when they come), so `ctx.runner` must hold nothing else at work: main.ts gives m1 a runner
+ * of its own. On the runner the other rows share, right after p3 restored 200 sessions, the RSS
+ * was 240 to 263 MB before a file, from one file to the next (likely GCs of a heap with 200 sessions
+ * giving pages back, the next allocations taking them again): a file that started in a trough measured the climb back (ratios up to 2.2), one that
+ * started at the top measured 0; ten files never took it above 263 MB, so none was held.
  */
 export const m1Media = async (ctx: BenchContext, progress: (line: string) => void) => {
   const [linked] = await ctx.sessions(1);
@@ -130,24 +147,27 @@ export const m1Media = async (ctx: BenchContext, progress: (line: string) => voi
     });
     if (put.status !== 200) throw new Error(`the presigned PUT answered ${put.status}`);
     const idle = await idleRss(first);
+    let ms = 0;
     const peak = await peakRssDuring(
       pid,
       async () => {
-        const sent = await stack.call('POST', '/send', {
-          sessionId: linked.sessionId,
-          to: linked.contact,
-          media: { mediaId: upload.body.mediaId },
-        });
-        if (sent.status !== 202)
-          throw new Error(`send answered ${sent.status}: ${JSON.stringify(sent.body)}`);
-        const hash = sha256(out);
-        await waitFor(
-          'the contact to receive the video',
-          () => stack.sim.inbox(linked.contact).some((m) => m.media?.sha256 === hash),
-          120_000,
-        ).catch(async (error: Error) => {
-          const message = await stack.call('GET', `/messages/${sent.body.messageId}`);
-          throw new Error(`${error.message} (the message: ${JSON.stringify(message.body)})`);
+        ms = await timed(async () => {
+          const sent = await stack.call('POST', '/send', {
+            sessionId: linked.sessionId,
+            to: linked.contact,
+            media: { mediaId: upload.body.mediaId },
+          });
+          if (sent.status !== 202)
+            throw new Error(`send answered ${sent.status}: ${JSON.stringify(sent.body)}`);
+          const hash = sha256(out);
+          await waitFor(
+            'the contact to receive the video',
+            () => stack.sim.inbox(linked.contact).some((m) => m.media?.sha256 === hash),
+            120_000,
+          ).catch(async (error: Error) => {
+            const message = await stack.call('GET', `/messages/${sent.body.messageId}`);
+            throw new Error(`${error.message} (the message: ${JSON.stringify(message.body)})`);
+          });
         });
       },
       collected ? collect : undefined,
@@ -155,29 +175,41 @@ export const m1Media = async (ctx: BenchContext, progress: (line: string) => voi
     progress(
       `m1: send${collected ? ' (collected)' : ''}: idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB`,
     );
-    return { idle, increase: peak - idle };
+    return { idle, increase: peak - idle, ms };
   };
 
   // In: the contact sends a video; the runner downloads, decrypts and stores it, then publishes it.
   const receive = async (first: boolean, collected = false): Promise<Transfer> => {
     const incoming = video();
     const idle = await idleRss(first);
+    let ms = 0;
     const peak = await peakRssDuring(
       pid,
       async () => {
-        await stack.sim.sendMedia(linked.contact, linked.phone, { bytes: incoming, mimeType: 'video/mp4' });
-        await waitFor(
-          'the runner to store the contact video',
-          () => publishedIncoming(ctx, linked.sessionId, sha256(incoming)),
-          120_000,
-        );
+        ms = await timed(async () => {
+          await stack.sim.sendMedia(linked.contact, linked.phone, { bytes: incoming, mimeType: 'video/mp4' });
+          await waitFor(
+            'the runner to store the contact video',
+            () => publishedIncoming(ctx, linked.sessionId, sha256(incoming)),
+            120_000,
+          );
+        });
       },
       collected ? collect : undefined,
     );
     progress(
       `m1: receive${collected ? ' (collected)' : ''}: idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB`,
     );
-    return { idle, increase: peak - idle };
+    return { idle, increase: peak - idle, ms };
+  };
+
+  // No file: the window alone, from the first file's baseline (a full GC, after which a runner
+  // busy with other work grows back at once).
+  const noFile = async (ms: number): Promise<Transfer> => {
+    const idle = await idleRss(true);
+    const peak = await peakRssDuring(pid, () => new Promise((resolve) => setTimeout(resolve, ms)));
+    progress(`m1: no file for ${ms} ms: idle ${idle.toFixed(0)} MB, peak ${peak.toFixed(0)} MB`);
+    return { idle, increase: peak - idle, ms };
   };
 
   // A warm-up file each way first (reported apart: it grows the pools once, see above), then
@@ -191,6 +223,7 @@ export const m1Media = async (ctx: BenchContext, progress: (line: string) => voi
     sends.push(await send(false));
     receives.push(await receive(false));
   }
+  const quiet = await noFile(Math.max(...[firstSent, firstReceived, ...sends, ...receives].map((t) => t.ms)));
   const sentCollected = await send(false, true);
   const receivedCollected = await receive(false, true);
   const ratio = (mb: number) => round(mb / fileMb);
@@ -206,6 +239,8 @@ export const m1Media = async (ctx: BenchContext, progress: (line: string) => voi
     receivePeakIncreaseMb: round(worst(receives), 1),
     sendRatio: ratio(worst(sends)),
     receiveRatio: ratio(worst(receives)),
+    noFilePeakIncreaseMb: round(quiet.increase, 1),
+    noFileSeconds: round(quiet.ms / 1000, 1),
     sendCollectedPeakIncreaseMb: round(sentCollected.increase, 1),
     receiveCollectedPeakIncreaseMb: round(receivedCollected.increase, 1),
     sendCollectedRatio: ratio(sentCollected.increase),
