@@ -25,30 +25,32 @@ const CODES = Object.keys(EXPECTED).map(Number) as Code[];
 
 /** Reconnect backoff of the runner: base 1 s, jitter down to half of it (session-runner/runner.ts). */
 const MIN_BACKOFF_MS = 500;
-/** How often the scenario looks at the simulator's connections (logins are seen this late at most). */
+/** How often the scenario looks at the simulator's login count (a login is thrown out this late at most). */
 const POLL_MS = 40;
 /** A session that was told to stop must not log in again for at least this long. */
 const QUIET_MS = 3_000;
 
 /**
- * Watches one phone's device at the simulator: the instants it logged in (a connection appeared),
- * and, while `repeat` says so, ends each new login at once with `code` again.
+ * Watches one phone's device at the simulator: the instants it logged in (the simulator counts
+ * logins and stamps the last one, so a login is not missed when this process stalls past the
+ * backoff between two polls), and, while `repeat` says so, ends each new login at once with `code`
+ * again.
  */
 const watchLogins = (stack: FaultStack, phone: string) => {
   const logins: number[] = [];
   let repeat: (() => Code | undefined) | undefined;
-  let up = true; // linked and connected when watching starts
+  const device = () => stack.sim.stats().devices.find((d) => d.jid.startsWith(phone));
+  let seen = device()?.logins ?? 0; // linked and connected when watching starts
   let running = true;
   const loop = (async () => {
     while (running) {
-      const device = stack.sim.stats().devices.find((d) => d.jid.startsWith(phone));
-      const connected = (device?.connections ?? 0) > 0;
-      if (connected && !up) {
-        logins.push(Date.now());
+      const now = device();
+      if (now && now.logins > seen) {
+        seen = now.logins;
+        logins.push(now.lastLoginAt ?? Date.now());
         const code = repeat?.();
         if (code !== undefined) stack.sim.disconnect(phone, code as never);
       }
-      up = connected;
       await sleep(POLL_MS);
     }
   })();

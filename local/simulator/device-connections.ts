@@ -9,6 +9,9 @@ export interface DeviceStats {
   connections: number;
   /** Logins of this device while another connection of it was open. */
   replacements: number;
+  /** Logins of this device since the simulator started, and when the last one happened (ms epoch). */
+  logins: number;
+  lastLoginAt?: number;
   /** Stanzas waiting for the device to come back online. */
   queued: number;
 }
@@ -29,6 +32,7 @@ export class DeviceConnections {
   private readonly active = new WeakSet<Connection>();
   private readonly queued = new Map<string, BinaryNode[]>();
   private readonly replacements = new Map<string, number>();
+  private readonly logins = new Map<string, { count: number; lastAt: number }>();
   /** Messages and receipts written to a connection and not answered yet, per device, by {@link pendingKey}. */
   private readonly unanswered = new Map<string, Map<string, { node: BinaryNode; via: Connection }>>();
   private redeliveredCount = 0;
@@ -38,6 +42,7 @@ export class DeviceConnections {
     const jid = account.pnJid(device);
     const previous = (this.open.get(jid) ?? []).filter((other) => other !== connection);
     if (previous.length) this.replacements.set(jid, (this.replacements.get(jid) ?? 0) + 1);
+    this.logins.set(jid, { count: (this.logins.get(jid)?.count ?? 0) + 1, lastAt: Date.now() });
     this.open.set(jid, [...previous, connection]);
     return previous;
   }
@@ -141,6 +146,8 @@ export class DeviceConnections {
           jid,
           connections: this.open.get(jid)?.length ?? 0,
           replacements: this.replacements.get(jid) ?? 0,
+          logins: this.logins.get(jid)?.count ?? 0,
+          lastLoginAt: this.logins.get(jid)?.lastAt,
           queued: this.queued.get(jid)?.length ?? 0,
         });
       }
